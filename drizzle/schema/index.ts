@@ -1,0 +1,2 @@
+// Every table of the Tollgate database; drizzle-kit generates drizzle/migrations from this.
+export * from './identity.js';

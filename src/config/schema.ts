@@ -1,0 +1,84 @@
+// The shape of config/tollgate.yaml after env overrides: every option, its default and its limits.
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+
+export const providerSchema = z.object({
+  // Which wire protocol the upstream speaks; OpenAI-compatible servers (vLLM, Ollama, Azure) are 'openai'.
+  kind: z.enum(['openai', 'anthropic']),
+  baseUrl: z.url(),
+  apiKey: z.string().optional(),
+  // Azure-style differences: the credential header and its scheme, extra query parameters,
+  // and a path template where {deployment} is the upstream model name.
+  authHeader: z.string().optional(),
+  authScheme: z.string().optional(),
+  query: z.record(z.string(), z.string()).default({}),
+  pathTemplate: z.string().optional(),
+  headers: z.record(z.string(), z.string()).default({}),
+  anthropicVersion: z.string().default('2023-06-01'),
+  connections: positiveInt.default(128),
+});
+
+export const priceSchema = z.object({
+  inputPerMTok: z.number().nonnegative(),
+  cachedInputPerMTok: z.number().nonnegative().optional(),
+  cacheWritePerMTok: z.number().nonnegative().optional(),
+  outputPerMTok: z.number().nonnegative(),
+});
+
+export const modelSchema = z.object({
+  provider: z.string().min(1),
+  // The name sent upstream when it differs from the catalog name (Azure deployments, pinned snapshots).
+  upstreamModel: z.string().optional(),
+  encoding: z.enum(['o200k_base', 'cl100k_base', 'p50k_base', 'r50k_base', 'estimate']).default('o200k_base'),
+  contextWindow: positiveInt.default(128_000),
+  maxOutputTokens: positiveInt.default(4_096),
+  price: priceSchema.default({ inputPerMTok: 0, outputPerMTok: 0 }),
+  aliases: z.array(z.string().min(1)).default([]),
+});
+
+export const configSchema = z.object({
+  server: z
+    .object({
+      host: z.string().default('0.0.0.0'),
+      port: z.number().int().min(0).max(65_535).default(8080),
+      maxBodyBytes: positiveInt.default(10 * 1024 * 1024),
+      // Upper bound on how long shutdown waits for open streams before cutting them.
+      drainTimeoutMs: positiveInt.default(30_000),
+      // What to do with /v1/* paths that are not metered routes: proxy them raw, or answer 404.
+      passthrough: z.enum(['proxy', 'deny']).default('proxy'),
+      passthroughProvider: z.string().default('openai'),
+    })
+    .prefault({}),
+  log: z
+    .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+    .prefault({}),
+  dataDir: z.string().default('./data'),
+  redisUrl: z.string().optional(),
+  databaseUrl: z.string().optional(),
+  // Prefix for every Redis key and channel, so several deployments (or test files) can share one Redis.
+  redisKeyPrefix: z.string().default('tg:'),
+  upstream: z
+    .object({
+      connectTimeoutMs: positiveInt.default(10_000),
+      firstByteTimeoutMs: positiveInt.default(120_000),
+      idleTimeoutMs: positiveInt.default(120_000),
+    })
+    .prefault({}),
+  auth: z
+    .object({
+      // Backstop full reload of the principal cache, in case an invalidation message was missed.
+      cacheRefreshMs: positiveInt.default(30_000),
+    })
+    .prefault({}),
+  providers: z.record(z.string(), providerSchema).default({}),
+  catalogFile: z.string().optional(),
+  models: z.record(z.string(), modelSchema.partial()).default({}),
+  aliases: z.record(z.string(), z.string()).default({}),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type ProviderConfig = z.output<typeof providerSchema>;
+export type ModelConfig = z.output<typeof modelSchema>;
+export type PriceConfig = z.output<typeof priceSchema>;

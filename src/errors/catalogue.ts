@@ -1,0 +1,42 @@
+// Every error a client can see: a stable snake_case code, its HTTP status, and the OpenAI error
+// type. Provider folders render these in their own shape; anything not listed is internal_error.
+export const errorCatalogue = {
+  invalid_json: { status: 400, type: 'invalid_request_error', message: 'The request body is not valid JSON.' },
+  invalid_request: { status: 400, type: 'invalid_request_error', message: 'The request body is invalid.' },
+  missing_api_key: { status: 401, type: 'authentication_error', message: 'No API key provided. Send a Tollgate key as "Authorization: Bearer tg-..." or "x-api-key".' },
+  invalid_api_key: { status: 401, type: 'authentication_error', message: 'The API key is not valid.' },
+  revoked_api_key: { status: 401, type: 'authentication_error', message: 'The API key has been revoked.' },
+  expired_api_key: { status: 401, type: 'authentication_error', message: 'The API key has expired.' },
+  model_not_allowed: { status: 403, type: 'permission_error', message: 'This API key may not use the requested model.' },
+  route_not_found: { status: 404, type: 'not_found_error', message: 'No such route.' },
+  model_not_found: { status: 404, type: 'not_found_error', message: 'The requested model does not exist in the catalog.' },
+  method_not_allowed: { status: 405, type: 'invalid_request_error', message: 'Method not allowed on this route.' },
+  body_too_large: { status: 413, type: 'invalid_request_error', message: 'The request body is too large.' },
+  budget_exceeded: { status: 429, type: 'rate_limit_error', message: 'A budget for this request has been exhausted.' },
+  rate_limited: { status: 429, type: 'rate_limit_error', message: 'A rate limit for this request has been reached.' },
+  internal_error: { status: 500, type: 'api_error', message: 'The gateway hit an internal error.' },
+  upstream_error: { status: 502, type: 'api_error', message: 'The upstream provider could not be reached or failed.' },
+  budget_unavailable: { status: 503, type: 'api_error', message: 'The budget store is unavailable; the request was refused so no budget can be overspent.' },
+  tokenizer_overloaded: { status: 503, type: 'api_error', message: 'The gateway is counting too many large prompts; retry shortly.' },
+  shutting_down: { status: 503, type: 'api_error', message: 'The gateway is shutting down; retry on another replica.' },
+  upstream_timeout: { status: 504, type: 'timeout_error', message: 'The upstream provider timed out.' },
+} as const satisfies Record<string, { status: number; type: string; message: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+// Thrown (or returned) by request stages; the server renders it in the route's provider shape.
+export class GatewayError extends Error {
+  override name = 'GatewayError';
+  readonly status: number;
+  readonly type: string;
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    readonly param: string | null = null,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message ?? errorCatalogue[code].message);
+    this.status = errorCatalogue[code].status;
+    this.type = errorCatalogue[code].type;
+  }
+}

@@ -1,0 +1,32 @@
+// One usage event per request: what the budget store's settle step appends to the usage stream
+// (Redis Stream field "e" as JSON, or the in-process queue) and what the flusher writes to Postgres.
+import { z } from 'zod';
+
+const count = z.number().int().nonnegative();
+
+export const usageEventSchema = z.object({
+  requestId: z.string().min(1),
+  timeMs: z.number().int().nonnegative(),
+  orgId: z.string(),
+  teamId: z.string().nullable(),
+  userId: z.string(),
+  keyId: z.string(),
+  provider: z.string(),
+  model: z.string(),
+  promptTokens: count,
+  cachedTokens: count,
+  completionTokens: count,
+  reasoningTokens: count,
+  costMicros: count,
+  status: z.number().int(),
+  errorCode: z.string().nullable(),
+  stream: z.boolean(),
+  latencyMs: count,
+  ttfbMs: count.nullable(),
+  // True when any count came from Tollgate's own tokenizer rather than the provider's usage.
+  estimated: z.boolean(),
+  sessionId: z.string().nullable(),
+  tags: z.record(z.string(), z.string()),
+});
+
+export type UsageEvent = z.infer<typeof usageEventSchema>;

@@ -1,2 +1,3 @@
 // Every table of the Tollgate database; drizzle-kit generates drizzle/migrations from this.
 export * from './identity.js';
+export * from './usage.js';

@@ -1,0 +1,83 @@
+// The usage ledger: one row per request (written once, by request id) and hourly rollups per
+// org/team/user/key/provider/model that reports read instead of scanning raw events.
+import { sql } from 'drizzle-orm';
+import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp, unique } from 'drizzle-orm/pg-core';
+
+const counter = (name: string) => bigint(name, { mode: 'number' }).notNull();
+
+export const usageEvents = pgTable(
+  'usage_events',
+  {
+    // The gateway's request id: the idempotency key that makes redelivered events harmless.
+    requestId: text('request_id').primaryKey(),
+    time: timestamp('time', { withTimezone: true, precision: 3 }).notNull(),
+    // No foreign keys: the ledger keeps history for deleted keys and users, and FK checks would
+    // cost every insert a lookup per column.
+    orgId: text('org_id').notNull(),
+    teamId: text('team_id'),
+    userId: text('user_id').notNull(),
+    keyId: text('key_id').notNull(),
+    provider: text('provider').notNull(),
+    model: text('model').notNull(),
+    promptTokens: counter('prompt_tokens'),
+    cachedTokens: counter('cached_tokens'),
+    completionTokens: counter('completion_tokens'),
+    reasoningTokens: counter('reasoning_tokens'),
+    costMicros: counter('cost_micros'),
+    status: integer('status').notNull(),
+    errorCode: text('error_code'),
+    stream: boolean('stream').notNull(),
+    latencyMs: counter('latency_ms'),
+    ttfbMs: bigint('ttfb_ms', { mode: 'number' }),
+    estimated: boolean('estimated').notNull(),
+    sessionId: text('session_id'),
+    tags: jsonb('tags').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
+  },
+  (t) => [
+    // Reports and budget rebuilds scan one scope over a time range; (scope, time) keeps those
+    // index range scans at any table size.
+    index('usage_events_org_time_idx').on(t.orgId, t.time),
+    index('usage_events_team_time_idx').on(t.teamId, t.time).where(sql`${t.teamId} is not null`),
+    index('usage_events_user_time_idx').on(t.userId, t.time),
+    index('usage_events_key_time_idx').on(t.keyId, t.time),
+    // Rows arrive in roughly time order, so a BRIN index serves whole-ledger time ranges
+    // (retention, global reports) for a few pages instead of another B-tree on every insert.
+    index('usage_events_time_brin').using('brin', t.time),
+  ],
+);
+
+export const usageRollupsHourly = pgTable(
+  'usage_rollups_hourly',
+  {
+    // Start of the UTC hour.
+    hour: timestamp('hour', { withTimezone: true }).notNull(),
+    orgId: text('org_id').notNull(),
+    teamId: text('team_id'),
+    userId: text('user_id').notNull(),
+    keyId: text('key_id').notNull(),
+    provider: text('provider').notNull(),
+    model: text('model').notNull(),
+    requests: counter('requests'),
+    // Requests answered with status >= 400 or with an error code.
+    errorRequests: counter('error_requests'),
+    // Requests whose counts came from Tollgate's tokenizer rather than the provider.
+    estimatedRequests: counter('estimated_requests'),
+    promptTokens: counter('prompt_tokens'),
+    cachedTokens: counter('cached_tokens'),
+    completionTokens: counter('completion_tokens'),
+    reasoningTokens: counter('reasoning_tokens'),
+    costMicros: counter('cost_micros'),
+    // Sum, not average, so rollups add up exactly; divide by requests to report the mean.
+    latencyMsSum: counter('latency_ms_sum'),
+  },
+  (t) => [
+    // The upsert target; leading with (org, hour) also serves org reports. NULLS NOT DISTINCT so
+    // events without a team land in one row per hour rather than one row each.
+    unique('usage_rollups_hourly_uq')
+      .on(t.orgId, t.hour, t.teamId, t.userId, t.keyId, t.provider, t.model)
+      .nullsNotDistinct(),
+    index('usage_rollups_hourly_team_idx').on(t.teamId, t.hour).where(sql`${t.teamId} is not null`),
+    index('usage_rollups_hourly_user_idx').on(t.userId, t.hour),
+    index('usage_rollups_hourly_key_idx').on(t.keyId, t.hour),
+  ],
+);

@@ -1,0 +1,35 @@
+// Options of the usage pipeline (config key `usage`): batching, claiming, trimming and the lag
+// that makes /ready report degraded.
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+
+export const usageSchema = z
+  .object({
+    // Events per INSERT. Larger batches amortise the round trip and index work; 500 stays well
+    // under a few milliseconds per statement.
+    batchSize: positiveInt.max(10_000).default(500),
+    // Longest an event waits in a replica before it is written when traffic is light.
+    flushIntervalMs: positiveInt.default(200),
+    consumerGroup: z.string().min(1).default('flusher'),
+    // A pending entry idle this long belongs to a dead (or stuck) consumer and may be claimed.
+    // Claiming a live consumer's entries is safe (the ledger dedupes) but wasteful, so keep this
+    // well above the slowest healthy batch.
+    claimIdleMs: positiveInt.default(60_000),
+    // How often lag is measured and acknowledged entries are trimmed.
+    monitorIntervalMs: positiveInt.default(5_000),
+    // /ready reports degraded once the oldest unflushed event is older than this.
+    maxLagMs: positiveInt.default(60_000),
+    // Trim acknowledged entries from the streams (never unacknowledged ones).
+    trim: z.boolean().default(true),
+    // How often the org list (one stream per org) is reloaded.
+    orgRefreshMs: positiveInt.default(30_000),
+    // Cap of the backoff between retries while Postgres or Redis is failing.
+    retryMaxMs: positiveInt.default(5_000),
+    // Embedded mode only: events held in memory while PGlite catches up.
+    maxQueue: positiveInt.default(100_000),
+  })
+  .prefault({});
+
+export type UsageConfig = z.output<typeof usageSchema>;
+export type UsageConfigInput = z.input<typeof usageSchema>;

@@ -1,0 +1,112 @@
+// Writes usage events to Postgres exactly once: one statement inserts the batch with
+// ON CONFLICT (request_id) DO NOTHING and adds to the hourly rollups only the rows that insert
+// returned, so a redelivered batch (crash between commit and XACK, a claimed entry) changes
+// neither the events nor the rollups.
+import { sql } from 'drizzle-orm';
+import type { Db } from '../db/database.js';
+import type { UsageEvent } from './event.js';
+
+export interface RejectedEvent {
+  event: UsageEvent;
+  error: unknown;
+}
+
+export interface LedgerWriteResult {
+  // Rows actually added; the rest of the batch was already in the ledger (or rejected).
+  inserted: number;
+  // Events Postgres refuses on their own (e.g. a NUL byte in a string, a number out of range).
+  // The rest of the batch is written regardless, so one bad event cannot stall the pipeline.
+  rejected: RejectedEvent[];
+}
+
+// Throws only when the write could not happen at all (connection lost, deadlock): the caller
+// retries the whole batch, which is safe because every statement is idempotent.
+export async function writeUsageEvents(db: Db, events: readonly UsageEvent[]): Promise<LedgerWriteResult> {
+  const rejected: RejectedEvent[] = [];
+  const inserted = events.length === 0 ? 0 : await writeIsolatingBadRows(db, events, rejected);
+  return { inserted, rejected };
+}
+
+// Bisects a batch that Postgres refuses for its data until the offending events are alone.
+// Halves committed before a later failure are harmless: the retry skips them by request id.
+async function writeIsolatingBadRows(db: Db, events: readonly UsageEvent[], rejected: RejectedEvent[]): Promise<number> {
+  try {
+    return await insertBatch(db, events);
+  } catch (error) {
+    if (!isDataError(error)) throw error;
+    if (events.length === 1) {
+      rejected.push({ event: events[0]!, error });
+      return 0;
+    }
+    const middle = events.length >> 1;
+    const left = await writeIsolatingBadRows(db, events.slice(0, middle), rejected);
+    return left + (await writeIsolatingBadRows(db, events.slice(middle), rejected));
+  }
+}
+
+async function insertBatch(db: Db, events: readonly UsageEvent[]): Promise<number> {
+  // The batch travels as one JSON parameter: no bind-parameter limit, one parse on the server.
+  // Rollup rows are upserted in key order so concurrent flushers lock them in the same order
+  // and cannot deadlock each other.
+  const result = await db.execute(sql`
+    with input as (
+      select * from jsonb_to_recordset(${JSON.stringify(events)}::jsonb) as x(
+        "requestId" text, "timeMs" bigint, "orgId" text, "teamId" text, "userId" text, "keyId" text,
+        provider text, model text, "promptTokens" bigint, "cachedTokens" bigint,
+        "completionTokens" bigint, "reasoningTokens" bigint, "costMicros" bigint, status integer,
+        "errorCode" text, stream boolean, "latencyMs" bigint, "ttfbMs" bigint, estimated boolean,
+        "sessionId" text, tags jsonb)
+    ), inserted as (
+      insert into usage_events (request_id, time, org_id, team_id, user_id, key_id, provider, model,
+        prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_micros, status,
+        error_code, stream, latency_ms, ttfb_ms, estimated, session_id, tags)
+      select "requestId", timestamptz 'epoch' + "timeMs" * interval '1 millisecond', "orgId",
+        "teamId", "userId", "keyId", provider, model, "promptTokens", "cachedTokens",
+        "completionTokens", "reasoningTokens", "costMicros", status, "errorCode", stream,
+        "latencyMs", "ttfbMs", estimated, "sessionId", tags
+      from input
+      on conflict (request_id) do nothing
+      returning *
+    ), rolled as (
+      insert into usage_rollups_hourly as r (hour, org_id, team_id, user_id, key_id, provider, model,
+        requests, error_requests, estimated_requests, prompt_tokens, cached_tokens,
+        completion_tokens, reasoning_tokens, cost_micros, latency_ms_sum)
+      select date_bin('1 hour', time, timestamptz '2000-01-01T00:00:00Z') as hour, org_id, team_id,
+        user_id, key_id, provider, model, count(*),
+        count(*) filter (where status >= 400 or error_code is not null),
+        count(*) filter (where estimated), sum(prompt_tokens), sum(cached_tokens),
+        sum(completion_tokens), sum(reasoning_tokens), sum(cost_micros), sum(latency_ms)
+      from inserted
+      group by 1, org_id, team_id, user_id, key_id, provider, model
+      order by org_id, 1, team_id, user_id, key_id, provider, model
+      on conflict on constraint usage_rollups_hourly_uq do update set
+        requests = r.requests + excluded.requests,
+        error_requests = r.error_requests + excluded.error_requests,
+        estimated_requests = r.estimated_requests + excluded.estimated_requests,
+        prompt_tokens = r.prompt_tokens + excluded.prompt_tokens,
+        cached_tokens = r.cached_tokens + excluded.cached_tokens,
+        completion_tokens = r.completion_tokens + excluded.completion_tokens,
+        reasoning_tokens = r.reasoning_tokens + excluded.reasoning_tokens,
+        cost_micros = r.cost_micros + excluded.cost_micros,
+        latency_ms_sum = r.latency_ms_sum + excluded.latency_ms_sum
+    )
+    select count(*)::int as inserted from inserted`);
+  const rows = (result as unknown as { rows: Array<{ inserted: number }> }).rows;
+  return rows[0]?.inserted ?? 0;
+}
+
+// SQLSTATE classes 22 (data exception) and 23 (integrity constraint) mean these rows can never
+// be written; anything else (connection, deadlock, shutdown) is worth retrying.
+function isDataError(error: unknown): boolean {
+  const state = sqlState(error);
+  return state !== undefined && (state.startsWith('22') || state.startsWith('23'));
+}
+
+// drizzle wraps driver errors; the SQLSTATE sits on the driver error in the cause chain.
+export function sqlState(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}

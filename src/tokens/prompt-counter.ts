@@ -1,0 +1,99 @@
+// Counts prompts and completions for the budget engine. A request body becomes a prompt plan (a
+// cheap walk on the main thread); the plan's texts are tokenized inline when they are short and
+// in the worker pool when they are long, so a 1 MB prompt never stalls other requests.
+import type { CatalogModel, Encoding } from '../config/catalog.js';
+import type { Endpoint } from '../providers/types.js';
+import { estimateEncoding, estimateTextScalePermille, planAnthropicPrompt } from './anthropic-prompt.js';
+import { planChatPrompt } from './chat-prompt.js';
+import { countTextsTokens } from './count-text.js';
+import type { TextEncoding } from './encoders.js';
+import { TokenizerOverloadedError, type TokenizerPool } from './pool.js';
+import { planChars, type PromptPlan } from './prompt-plan.js';
+import { planResponsesPrompt } from './responses-prompt.js';
+import { planCompletionsPrompt, planEmbeddingsPrompt } from './text-prompt.js';
+
+export interface PromptCount {
+  readonly promptTokens: number;
+  readonly estimated: boolean;
+  readonly encoding: Encoding;
+}
+
+export interface CompletionCount {
+  readonly tokens: number;
+  readonly estimated: boolean;
+}
+
+export interface PromptCounterOptions {
+  // Prompts with at most this many characters of text are counted on the calling thread.
+  readonly inlineMaxChars: number;
+  readonly pool: TokenizerPool;
+}
+
+export interface PromptCounter {
+  // Small prompts come back as a plain value, large ones as a promise; `await` takes either.
+  // Throws GatewayError invalid_request for a malformed body, tokenizer_overloaded when the pool is full.
+  countPrompt(endpoint: Endpoint, body: unknown, model: CatalogModel): PromptCount | Promise<PromptCount>;
+  // For responses that carried no usage: the text delivered to the client.
+  countCompletion(text: string, model: CatalogModel): Promise<CompletionCount>;
+}
+
+// The measured default (bench/tokens.ts): below it, counting inline costs less than a worker
+// round trip; at it, inline counting blocks the event loop for about a millisecond.
+export const defaultInlineMaxChars = 16 * 1024;
+
+const planners: Readonly<Record<Endpoint, (body: unknown, model: CatalogModel) => PromptPlan>> = {
+  chat: planChatPrompt,
+  responses: planResponsesPrompt,
+  messages: (body) => planAnthropicPrompt(body),
+  completions: (body) => planCompletionsPrompt(body),
+  embeddings: (body) => planEmbeddingsPrompt(body),
+};
+
+interface TextCounting {
+  readonly encoding: TextEncoding;
+  readonly scalePermille: number;
+}
+
+const textCounting = (encoding: Encoding): TextCounting =>
+  encoding === 'estimate' ? { encoding: estimateEncoding, scalePermille: estimateTextScalePermille } : { encoding, scalePermille: 1000 };
+
+// Integer ceiling of tokens x permille / 1000: an estimate rounds towards the safe side.
+const scaleTokens = (tokens: number, scalePermille: number): number => Math.floor((tokens * scalePermille + 999) / 1000);
+
+export function createPromptCounter(options: PromptCounterOptions): PromptCounter {
+  const { inlineMaxChars, pool } = options;
+  if (!Number.isInteger(inlineMaxChars) || inlineMaxChars < 0) {
+    throw new TypeError(`inlineMaxChars must be a non-negative integer, got ${inlineMaxChars}`);
+  }
+
+  return {
+    countPrompt(endpoint, body, model) {
+      const plan = planners[endpoint](body, model);
+      const counting = textCounting(model.encoding);
+      const result = (textTokens: number): PromptCount => ({
+        promptTokens: plan.fixedTokens + scaleTokens(textTokens, counting.scalePermille),
+        estimated: plan.estimated || model.encoding === 'estimate',
+        encoding: model.encoding,
+      });
+      if (planChars(plan) <= inlineMaxChars) return result(countTextsTokens(plan.texts, counting.encoding));
+      return pool.countTexts(plan.texts, counting.encoding).then(result);
+    },
+
+    async countCompletion(text, model) {
+      const counting = textCounting(model.encoding);
+      let textTokens: number;
+      if (text.length <= inlineMaxChars) {
+        textTokens = countTextsTokens([text], counting.encoding);
+      } else {
+        try {
+          textTokens = await pool.countTexts([text], counting.encoding);
+        } catch (err) {
+          // The answer is already delivered: it must be charged, so count here rather than refuse.
+          if (!(err instanceof TokenizerOverloadedError)) throw err;
+          textTokens = countTextsTokens([text], counting.encoding);
+        }
+      }
+      return { tokens: scaleTokens(textTokens, counting.scalePermille), estimated: model.encoding === 'estimate' };
+    },
+  };
+}

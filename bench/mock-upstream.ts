@@ -1,0 +1,299 @@
+// A mock OpenAI + Anthropic upstream for tests and benchmarks. Behaviour comes from the server's
+// options, overridden per request by a directive anywhere in the request body, e.g.
+//   "[mock chunks=5 delay_ms=200 status=429 prompt_tokens=12 no_usage hang hang_body reset_after=2]"
+// Run standalone: node --import tsx bench/mock-upstream.ts [port]
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { pathToFileURL } from 'node:url';
+
+export interface MockBehaviour {
+  chunks: number;
+  delayMs: number;
+  // First-chunk delay: holds the stream open before any content.
+  firstDelayMs: number;
+  status: number;
+  promptTokens: number;
+  cachedTokens: number;
+  reasoningTokens: number;
+  noUsage: boolean;
+  // Never send response headers.
+  hang: boolean;
+  // Send headers (and for streams one chunk), then go silent.
+  hangBody: boolean;
+  // Destroy the socket after this many stream chunks (0 = never).
+  resetAfter: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: Record<string, unknown> | undefined;
+}
+
+export interface MockUpstream {
+  readonly url: string;
+  readonly port: number;
+  readonly requests: RecordedRequest[];
+  // Requests whose client went away before the mock finished answering.
+  readonly aborted: RecordedRequest[];
+  defaults: MockBehaviour;
+  close(): Promise<void>;
+}
+
+export const defaultBehaviour: MockBehaviour = {
+  chunks: 3,
+  delayMs: 0,
+  firstDelayMs: 0,
+  status: 200,
+  promptTokens: 10,
+  cachedTokens: 0,
+  reasoningTokens: 0,
+  noUsage: false,
+  hang: false,
+  hangBody: false,
+  resetAfter: 0,
+};
+
+const directive = /\[mock([^\]]*)\]/;
+
+export function behaviourFor(bodyText: string, defaults: MockBehaviour): MockBehaviour {
+  const match = directive.exec(bodyText);
+  if (!match) return defaults;
+  const b: MockBehaviour = { ...defaults };
+  for (const token of match[1]!.trim().split(/\s+/).filter(Boolean)) {
+    const [key, value] = token.split('=') as [string, string | undefined];
+    const n = Number(value);
+    switch (key) {
+      case 'chunks': b.chunks = n; break;
+      case 'delay_ms': b.delayMs = n; break;
+      case 'first_delay_ms': b.firstDelayMs = n; break;
+      case 'status': b.status = n; break;
+      case 'prompt_tokens': b.promptTokens = n; break;
+      case 'cached_tokens': b.cachedTokens = n; break;
+      case 'reasoning_tokens': b.reasoningTokens = n; break;
+      case 'no_usage': b.noUsage = true; break;
+      case 'hang': b.hang = true; break;
+      case 'hang_body': b.hangBody = true; break;
+      case 'reset_after': b.resetAfter = n; break;
+    }
+  }
+  return b;
+}
+
+const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
+
+// Each streamed chunk is one token: "tok0 ", "tok1 ", …
+const token = (i: number) => `tok${i} `;
+
+type Shape = 'chat' | 'completions' | 'embeddings' | 'responses' | 'messages';
+const shapes: Record<string, Shape> = {
+  '/v1/chat/completions': 'chat',
+  '/v1/completions': 'completions',
+  '/v1/embeddings': 'embeddings',
+  '/v1/responses': 'responses',
+  '/v1/messages': 'messages',
+};
+
+function errorBody(shape: Shape, status: number): unknown {
+  const message = `mock upstream error ${status}`;
+  if (shape === 'messages') return { type: 'error', error: { type: status === 429 ? 'rate_limit_error' : 'api_error', message } };
+  return { error: { message, type: status === 429 ? 'rate_limit_error' : 'server_error', param: null, code: `mock_${status}` } };
+}
+
+function openaiUsage(b: MockBehaviour, completion: number) {
+  return {
+    prompt_tokens: b.promptTokens,
+    completion_tokens: completion,
+    total_tokens: b.promptTokens + completion,
+    prompt_tokens_details: { cached_tokens: b.cachedTokens },
+    completion_tokens_details: { reasoning_tokens: b.reasoningTokens },
+  };
+}
+
+function responsesUsage(b: MockBehaviour, completion: number) {
+  return {
+    input_tokens: b.promptTokens,
+    input_tokens_details: { cached_tokens: b.cachedTokens },
+    output_tokens: completion,
+    output_tokens_details: { reasoning_tokens: b.reasoningTokens },
+    total_tokens: b.promptTokens + completion,
+  };
+}
+
+function anthropicUsage(b: MockBehaviour, completion: number) {
+  return { input_tokens: b.promptTokens - b.cachedTokens, cache_read_input_tokens: b.cachedTokens, cache_creation_input_tokens: 0, output_tokens: completion };
+}
+
+// The OpenAI SDK asks for base64 (little-endian float32) by default and decodes it itself.
+const embedding = (format: unknown): number[] | string =>
+  format === 'base64' ? Buffer.from(new Float32Array([0.1, 0.2, 0.3]).buffer).toString('base64') : [0.1, 0.2, 0.3];
+
+function fullBody(shape: Shape, model: string, b: MockBehaviour, body: Record<string, unknown>): unknown {
+  const text = Array.from({ length: b.chunks }, (_, i) => token(i)).join('');
+  const created = 1_700_000_000;
+  switch (shape) {
+    case 'chat':
+      return {
+        id: 'chatcmpl-mock', object: 'chat.completion', created, model,
+        choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, finish_reason: 'stop', logprobs: null }],
+        ...(b.noUsage ? {} : { usage: openaiUsage(b, b.chunks) }),
+      };
+    case 'completions':
+      return {
+        id: 'cmpl-mock', object: 'text_completion', created, model,
+        choices: [{ index: 0, text, finish_reason: 'stop', logprobs: null }],
+        ...(b.noUsage ? {} : { usage: openaiUsage(b, b.chunks) }),
+      };
+    case 'embeddings':
+      return { object: 'list', model, data: [{ object: 'embedding', index: 0, embedding: embedding(body.encoding_format) }], usage: { prompt_tokens: b.promptTokens, total_tokens: b.promptTokens } };
+    case 'responses':
+      return responseObject(model, text, 'completed', b.noUsage ? null : responsesUsage(b, b.chunks));
+    case 'messages':
+      return {
+        id: 'msg_mock', type: 'message', role: 'assistant', model, stop_reason: 'end_turn', stop_sequence: null,
+        content: [{ type: 'text', text }],
+        usage: anthropicUsage(b, b.chunks),
+      };
+  }
+}
+
+function responseObject(model: string, text: string, status: string, usage: unknown) {
+  return {
+    id: 'resp_mock', object: 'response', created_at: 1_700_000_000, status, model,
+    output: status === 'completed' ? [{ type: 'message', id: 'msg_1', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }] : [],
+    usage,
+  };
+}
+
+const sse = (data: unknown, event?: string) => `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+
+// The events of a streamed answer, in order; `i` is the content chunk index or -1 for framing.
+function* streamEvents(shape: Shape, model: string, b: MockBehaviour, body: Record<string, unknown>): Generator<{ text: string; content: boolean }> {
+  const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+  const created = 1_700_000_000;
+  if (shape === 'chat' || shape === 'completions') {
+    const usageField = includeUsage ? { usage: null } : {};
+    for (let i = 0; i < b.chunks; i++) {
+      const choice = shape === 'chat' ? { index: 0, delta: i === 0 ? { role: 'assistant', content: token(i) } : { content: token(i) }, finish_reason: null } : { index: 0, text: token(i), finish_reason: null };
+      yield { text: sse({ id: 'chatcmpl-mock', object: shape === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model, choices: [choice], ...usageField }), content: true };
+    }
+    const last = shape === 'chat' ? { index: 0, delta: {}, finish_reason: 'stop' } : { index: 0, text: '', finish_reason: 'stop' };
+    yield { text: sse({ id: 'chatcmpl-mock', object: shape === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model, choices: [last], ...usageField }), content: false };
+    if (includeUsage && !b.noUsage) {
+      yield { text: sse({ id: 'chatcmpl-mock', object: shape === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model, choices: [], usage: openaiUsage(b, b.chunks) }), content: false };
+    }
+    yield { text: sse('[DONE]'), content: false };
+  } else if (shape === 'responses') {
+    yield { text: sse({ type: 'response.created', sequence_number: 0, response: responseObject(model, '', 'in_progress', null) }, 'response.created'), content: false };
+    for (let i = 0; i < b.chunks; i++) {
+      yield { text: sse({ type: 'response.output_text.delta', sequence_number: i + 1, item_id: 'msg_1', output_index: 0, content_index: 0, delta: token(i), logprobs: [] }, 'response.output_text.delta'), content: true };
+    }
+    const text = Array.from({ length: b.chunks }, (_, i) => token(i)).join('');
+    yield { text: sse({ type: 'response.completed', sequence_number: b.chunks + 1, response: responseObject(model, text, 'completed', b.noUsage ? null : responsesUsage(b, b.chunks)) }, 'response.completed'), content: false };
+  } else if (shape === 'messages') {
+    const usage = anthropicUsage(b, 1);
+    yield { text: sse({ type: 'message_start', message: { id: 'msg_mock', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage } }, 'message_start'), content: false };
+    yield { text: sse({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, 'content_block_start'), content: false };
+    for (let i = 0; i < b.chunks; i++) {
+      yield { text: sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: token(i) } }, 'content_block_delta'), content: true };
+    }
+    yield { text: sse({ type: 'content_block_stop', index: 0 }, 'content_block_stop'), content: false };
+    yield { text: sse({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: b.chunks } }, 'message_delta'), content: false };
+    yield { text: sse({ type: 'message_stop' }, 'message_stop'), content: false };
+  }
+}
+
+async function answer(req: IncomingMessage, res: ServerResponse, mock: MockUpstream, recorded: RecordedRequest, bodyText: string): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0]!;
+  const shape = shapes[path];
+  if (!shape || req.method !== 'POST') {
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: { message: `mock has no route ${req.method} ${path}`, type: 'invalid_request_error', param: null, code: 'unknown_url' } }));
+    return;
+  }
+  const body = recorded.body ?? {};
+  const b = behaviourFor(bodyText, mock.defaults);
+  const model = String(body.model ?? 'unknown');
+  if (b.hang) return;
+  await sleep(b.firstDelayMs);
+  if (b.status >= 400) {
+    res.writeHead(b.status, { 'content-type': 'application/json', 'x-request-id': 'req_upstream_mock' });
+    res.end(JSON.stringify(errorBody(shape, b.status)));
+    return;
+  }
+  if (body.stream !== true) {
+    const text = JSON.stringify(fullBody(shape, model, b, body));
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-request-id': 'req_upstream_mock' });
+    if (b.hangBody) {
+      res.write(text.slice(0, 10));
+      return;
+    }
+    res.end(text);
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': 'req_upstream_mock' });
+  let contentSent = 0;
+  for (const event of streamEvents(shape, model, b, body)) {
+    if (res.destroyed) return;
+    if (event.content && contentSent > 0) await sleep(b.delayMs);
+    res.write(event.text);
+    if (event.content) contentSent++;
+    if (b.hangBody) return;
+    if (b.resetAfter > 0 && contentSent >= b.resetAfter) {
+      res.socket?.destroy();
+      return;
+    }
+  }
+  res.end();
+}
+
+export function startMockUpstream(options: { port?: number; defaults?: Partial<MockBehaviour> } = {}): Promise<MockUpstream> {
+  const requests: RecordedRequest[] = [];
+  const aborted: RecordedRequest[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const bodyText = Buffer.concat(chunks).toString('utf8');
+      let body: Record<string, unknown> | undefined;
+      try {
+        body = JSON.parse(bodyText) as Record<string, unknown>;
+      } catch {
+        body = undefined;
+      }
+      const recorded: RecordedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body };
+      requests.push(recorded);
+      res.on('close', () => {
+        if (!res.writableFinished) aborted.push(recorded);
+      });
+      answer(req, res, mock, recorded, bodyText).catch(() => res.destroy());
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  const mock: MockUpstream = {
+    url: '',
+    port: 0,
+    requests,
+    aborted,
+    defaults: { ...defaultBehaviour, ...options.defaults },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      Object.assign(mock, { port, url: `http://127.0.0.1:${port}` });
+      resolve(mock);
+    });
+  });
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const mock = await startMockUpstream({ port: Number(process.argv[2] ?? 9100) });
+  process.stdout.write(`mock upstream on ${mock.url}\n`);
+}

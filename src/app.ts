@@ -1,0 +1,83 @@
+// The composition root: opens the stores a configuration names, builds the request path and
+// starts listening. The CLI's `serve` and the end-to-end tests both start Tollgate through here.
+import { Redis } from 'ioredis';
+import { createLocalInvalidationBus, createRedisInvalidationBus, type InvalidationBus } from './auth/invalidation.js';
+import { createPrincipalCache, type PrincipalCache } from './auth/principal-cache.js';
+import type { RuntimeConfig } from './config/load.js';
+import { openDatabase, type Database } from './db/database.js';
+import { createLogger, type Logger } from './log/logger.js';
+import { createUnmeteredMeter } from './metering/meter.js';
+import { createMetrics } from './metrics/metrics.js';
+import { createUpstreams } from './proxy/upstreams.js';
+import { createGateway, type ReadinessCheck } from './server/gateway.js';
+
+export interface App {
+  readonly url: string;
+  readonly port: number;
+  readonly config: RuntimeConfig;
+  readonly database: Database;
+  readonly redis: Redis | undefined;
+  readonly bus: InvalidationBus;
+  readonly principals: PrincipalCache;
+  readonly logger: Logger;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+}
+
+export function connectRedis(url: string): Redis {
+  // Few retries per command: a budget check must fail fast (503) rather than hang a request.
+  return new Redis(url, { maxRetriesPerRequest: 2, connectTimeout: 2_000, enableAutoPipelining: true });
+}
+
+export async function startApp(config: RuntimeConfig, options: StartOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config.log.level);
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  // The embedded database belongs to this process alone, so it can be brought up to date here;
+  // a shared Postgres is migrated deliberately (`tollgate migrate`) before replicas start.
+  if (database.kind === 'pglite') await database.migrate();
+  else await database.assertMigrated();
+
+  const redis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
+  redis?.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const bus = redis ? createRedisInvalidationBus(redis, config.redisKeyPrefix) : createLocalInvalidationBus();
+  const principals = await createPrincipalCache({
+    db: database.db,
+    bus,
+    refreshMs: config.auth.cacheRefreshMs,
+    onError: (err) => logger.error({ err }, 'principal cache reload failed'),
+  });
+  const upstreams = createUpstreams(config);
+  const metrics = createMetrics();
+  const meter = createUnmeteredMeter();
+
+  const readiness: ReadinessCheck[] = [{ name: database.kind, check: () => database.ping() }];
+  if (redis) readiness.push({ name: 'redis', check: async () => void (await redis.ping()) });
+
+  const gateway = createGateway({ config, principals, upstreams, meter, metrics, logger, readiness });
+  const port = await gateway.listen(config.server.port, config.server.host);
+  const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
+  logger.info({ port, database: database.kind, redis: Boolean(redis), models: config.catalog.list().length }, 'tollgate listening');
+
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    config,
+    database,
+    redis,
+    bus,
+    principals,
+    logger,
+    async close() {
+      await gateway.drain(config.server.drainTimeoutMs);
+      principals.close();
+      await meter.close();
+      await upstreams.close();
+      await bus.close();
+      redis?.disconnect();
+      await database.close();
+    },
+  };
+}

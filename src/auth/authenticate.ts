@@ -1,0 +1,27 @@
+// Turns request headers into a Principal or a GatewayError. Pure apart from the cache lookup.
+import type { IncomingHttpHeaders } from 'node:http';
+import { GatewayError } from '../errors/catalogue.js';
+import { hashKey } from './keys.js';
+import type { PrincipalCache } from './principal-cache.js';
+import type { Principal } from './principal.js';
+
+// OpenAI clients send `Authorization: Bearer`, Anthropic clients `x-api-key`.
+export function credentialFrom(headers: IncomingHttpHeaders): string | undefined {
+  const apiKey = headers['x-api-key'];
+  if (typeof apiKey === 'string' && apiKey !== '') return apiKey.trim();
+  const authorization = headers.authorization;
+  if (authorization && authorization.length > 7 && authorization.slice(0, 7).toLowerCase() === 'bearer ') {
+    return authorization.slice(7).trim();
+  }
+  return undefined;
+}
+
+export function authenticate(headers: IncomingHttpHeaders, cache: PrincipalCache, nowMs: number): Principal {
+  const credential = credentialFrom(headers);
+  if (!credential) throw new GatewayError('missing_api_key');
+  const principal = cache.get(hashKey(credential));
+  if (!principal || !principal.userActive) throw new GatewayError('invalid_api_key');
+  if (principal.revoked) throw new GatewayError('revoked_api_key');
+  if (principal.expiresAtMs !== null && principal.expiresAtMs <= nowMs) throw new GatewayError('expired_api_key');
+  return principal;
+}

@@ -1,0 +1,71 @@
+// Tells every replica that principals changed. With Redis, a pub/sub channel; without it (one
+// embedded process), an in-process emitter. Messages name what to reload, never key material.
+import { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+
+export const invalidationSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('key'), id: z.string() }),
+  z.object({ kind: z.literal('user'), id: z.string() }),
+  z.object({ kind: z.literal('all') }),
+]);
+export type Invalidation = z.infer<typeof invalidationSchema>;
+
+export interface InvalidationBus {
+  publish(message: Invalidation): Promise<void>;
+  subscribe(listener: (message: Invalidation) => void): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const invalidationChannel = (keyPrefix: string): string => `${keyPrefix}invalidate`;
+
+export function createLocalInvalidationBus(): InvalidationBus {
+  const emitter = new EventEmitter();
+  return {
+    async publish(message) {
+      emitter.emit('message', message);
+    },
+    async subscribe(listener) {
+      emitter.on('message', listener);
+    },
+    async close() {
+      emitter.removeAllListeners();
+    },
+  };
+}
+
+// `publisher` is the shared command connection; a subscriber connection is duplicated from it
+// because a Redis connection in subscribe mode can run no other command.
+export function createRedisInvalidationBus(publisher: Redis, keyPrefix: string): InvalidationBus {
+  const channel = invalidationChannel(keyPrefix);
+  let subscriber: Redis | undefined;
+  return {
+    async publish(message) {
+      await publisher.publish(channel, JSON.stringify(message));
+    },
+    async subscribe(listener) {
+      subscriber ??= publisher.duplicate();
+      // Messages sent while the subscriber was reconnecting are lost: reload everything instead.
+      let connectedBefore = false;
+      subscriber.on('ready', () => {
+        if (connectedBefore) listener({ kind: 'all' });
+        connectedBefore = true;
+      });
+      subscriber.on('message', (ch: string, text: string) => {
+        if (ch !== channel) return;
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          return;
+        }
+        const parsed = invalidationSchema.safeParse(json);
+        if (parsed.success) listener(parsed.data);
+      });
+      await subscriber.subscribe(channel);
+    },
+    async close() {
+      subscriber?.disconnect();
+    },
+  };
+}

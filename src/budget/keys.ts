@@ -1,0 +1,15 @@
+// The Redis key layout. Every key of an org carries the hash tag {org:<id>}, so each script
+// touches one Cluster slot; the in-process store uses the same names for parity.
+//
+//   <p>{org:O}:b:<scope>:<id>:<metric>:<window>:<windowStartMs>   hash u (used) r (reserved) x (crossings)
+//   <p>{org:O}:b:<scope>:<id>:<metric>:session:<sessionId>         the same, per x-session-id
+//   <p>{org:O}:cc:<scope>:<id>                                      hash r = requests in flight
+//   <p>{org:O}:rl:<scope>:<id>:<rpm|tpm>                            GCRA theoretical arrival time, µs
+//   <p>{org:O}:rsv:<reservationId>                                  hash: state, deadline, buckets debited
+//   <p>{org:O}:leases                                               zset reservationId -> deadline ms
+//   <p>{org:O}:usage                                                stream of usage events (field e)
+
+export const orgTag = (prefix: string, orgId: string): string => `${prefix}{org:${orgId}}`;
+export const reservationKey = (prefix: string, orgId: string, id: string): string => `${orgTag(prefix, orgId)}:rsv:${id}`;
+export const leaseSetKey = (prefix: string, orgId: string): string => `${orgTag(prefix, orgId)}:leases`;
+export const usageStreamKey = (prefix: string, orgId: string): string => `${orgTag(prefix, orgId)}:usage`;

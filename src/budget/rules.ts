@@ -1,0 +1,94 @@
+// The `budget:` section of the config: budget rules, rate and concurrency limits, and the engine's
+// policies (clamp, failure mode, lease length). The same shapes are read from Postgres once the
+// control plane serves them (drizzle/schema/budgets.ts mirrors budgetRuleSchema).
+import { z } from 'zod';
+import { isValidTimeZone } from './windows.js';
+
+export const budgetScopes = ['key', 'user', 'team', 'org'] as const;
+export const budgetMetrics = ['tokens', 'costMicros', 'requests'] as const;
+export const budgetWindows = ['minute', 'hour', 'day', 'month', 'total', 'session'] as const;
+
+export type BudgetScope = (typeof budgetScopes)[number];
+export type BudgetMetric = (typeof budgetMetrics)[number];
+export type BudgetWindow = (typeof budgetWindows)[number];
+
+const positiveInt = z.number().int().positive();
+const percent = z.number().int().min(1).max(100);
+
+// scopeId '*' gives every key (user, team, org) its own bucket with this rule; a rule naming the
+// id itself replaces the '*' rule of the same scope, metric and window for that id.
+const scopeId = z.string().min(1);
+
+export const budgetRuleSchema = z
+  .object({
+    scope: z.enum(budgetScopes),
+    scopeId,
+    metric: z.enum(budgetMetrics),
+    window: z.enum(budgetWindows),
+    // tokens, integer micro-USD or requests, per the metric.
+    limit: z.number().int().nonnegative(),
+    warnPct: percent.default(80),
+    criticalPct: percent.default(95),
+    timezone: z.string().default('UTC').refine(isValidTimeZone, { message: 'must be an IANA time zone such as Europe/Paris' }),
+    // Lower max_tokens to what remains instead of refusing; unset inherits budget.clamp.
+    clamp: z.boolean().optional(),
+  })
+  .refine((r) => r.window !== 'session' || r.scope === 'key' || r.scope === 'user', {
+    message: 'window session applies only to scope key or user',
+    path: ['window'],
+  })
+  .refine((r) => r.warnPct <= r.criticalPct, { message: 'warnPct must not exceed criticalPct', path: ['warnPct'] });
+
+// Smooth per-minute rates (GCRA) and in-flight caps for a key or a user.
+export const limitRuleSchema = z
+  .object({
+    scope: z.enum(['key', 'user']),
+    scopeId,
+    rpm: positiveInt.optional(),
+    tpm: positiveInt.optional(),
+    concurrency: positiveInt.optional(),
+  })
+  .refine((r) => r.rpm !== undefined || r.tpm !== undefined || r.concurrency !== undefined, {
+    message: 'set at least one of rpm, tpm, concurrency',
+  });
+
+const uniqueBy = <T>(items: readonly T[], key: (item: T) => string, ctx: z.RefinementCtx, path: string, what: string): void => {
+  const seen = new Map<string, number>();
+  items.forEach((item, i) => {
+    const k = key(item);
+    const first = seen.get(k);
+    if (first !== undefined) ctx.addIssue({ code: 'custom', path: [path, i], message: `duplicates ${path}[${first}] (same ${what})` });
+    else seen.set(k, i);
+  });
+};
+
+export const budgetConfigSchema = z
+  .object({
+    // Global default for rules without their own clamp setting.
+    clamp: z.boolean().default(false),
+    // A clamp that would leave fewer output tokens than this refuses the request instead.
+    minOutputTokens: positiveInt.default(16),
+    // Redis unreachable: 'closed' answers 503 budget_unavailable; 'open' serves the request and
+    // hands its usage to the fallback sink for reconciliation.
+    failureMode: z.enum(['closed', 'open']).default('closed'),
+    // A reservation not settled or renewed within this time is returned by the reaper.
+    leaseMs: positiveInt.default(60_000),
+    reaperIntervalMs: positiveInt.default(5_000),
+    // Settled and reaped reservation records are kept this long so retried settles stay idempotent.
+    recordRetentionMs: positiveInt.default(86_400_000),
+    // How long a finished window's counters outlive it, so late settles still find them.
+    windowGraceMs: positiveInt.default(900_000),
+    // A session bucket (window 'session') expires after this much idle time.
+    sessionIdleMs: positiveInt.default(86_400_000),
+    budgets: z.array(budgetRuleSchema).default([]),
+    limits: z.array(limitRuleSchema).default([]),
+  })
+  .superRefine((c, ctx) => {
+    uniqueBy(c.budgets, (r) => `${r.scope}\0${r.scopeId}\0${r.metric}\0${r.window}`, ctx, 'budgets', 'scope, scopeId, metric and window');
+    uniqueBy(c.limits, (r) => `${r.scope}\0${r.scopeId}`, ctx, 'limits', 'scope and scopeId');
+  });
+
+export type BudgetConfigInput = z.input<typeof budgetConfigSchema>;
+export type BudgetConfig = z.output<typeof budgetConfigSchema>;
+export type BudgetRule = z.output<typeof budgetRuleSchema>;
+export type LimitRule = z.output<typeof limitRuleSchema>;

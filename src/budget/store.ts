@@ -1,0 +1,114 @@
+// The budget store interface: what both backends (Redis with Lua, and the in-process twin)
+// implement with exactly the same semantics. The engine (engine.ts) plans buckets and turns the
+// raw results into outcomes; stores only compare and add.
+import type { UsageEvent } from '../usage/event.js';
+import type { BudgetMetric, BudgetScope, BudgetWindow } from './rules.js';
+
+// Which budget or limit a bucket enforces: what a 429 names and what a crossing reports.
+export interface BucketRef {
+  readonly scope: BudgetScope;
+  readonly scopeId: string;
+  readonly metric: BudgetMetric | 'concurrency';
+  // Rate limits are smooth per-minute rates ('per_minute'); concurrency counts 'in_flight'.
+  readonly window: BudgetWindow | 'per_minute' | 'in_flight';
+}
+
+// What one reservation debits from a bucket, as a function of the (possibly clamped) output tokens:
+// tokens = prompt + output; costMicros = ceil((promptCostNumerator + output × outputPerMTok) / 1e6);
+// requests and inflight = 1. At settle the actual tokens and cost replace the reserved amounts and
+// inflight returns to 0.
+export type BucketMeasure = 'tokens' | 'costMicros' | 'requests' | 'inflight';
+
+export interface BucketPlan {
+  readonly ref: BucketRef;
+  // JSON of ref, computed once by the planner; stores hand it back in crossings.
+  readonly label: string;
+  // 'counter': used + reserved + amount <= limit within a window key. 'gcra': smooth rate per periodMs.
+  readonly kind: 'counter' | 'gcra';
+  readonly measure: BucketMeasure;
+  readonly key: string;
+  readonly limit: number;
+  readonly clamp: boolean;
+  // Counters: time from now until the key may be dropped (window end + grace); 0 keeps it forever.
+  readonly ttlMs: number;
+  // Counters: refresh the expiry on every reserve (sessions, concurrency) instead of only at creation.
+  readonly sliding: boolean;
+  // Counters: the used levels at which settle reports the warning and critical crossings.
+  readonly warnAt: number;
+  readonly criticalAt: number;
+  // GCRA: the period the limit applies to (60 000 for rpm/tpm).
+  readonly periodMs: number;
+  // Counters: when the window resets (for Retry-After and x-ratelimit-reset-*); null never.
+  readonly resetAtMs: number | null;
+}
+
+export interface StoreReserveRequest {
+  readonly id: string;
+  readonly orgId: string;
+  readonly nowMs: number;
+  readonly deadlineMs: number;
+  readonly promptTokens: number;
+  // promptTokens × the highest input price per 1M tokens (cache writes can cost more than input).
+  readonly promptCostNumerator: number;
+  readonly outputPerMTokMicros: number;
+  readonly maxOutputTokens: number;
+  readonly minOutputTokens: number;
+  readonly buckets: readonly BucketPlan[];
+}
+
+export interface StoreReserveResult {
+  // 'replayed': a reservation with this id already exists; nothing was debited again.
+  readonly status: 'reserved' | 'denied' | 'replayed';
+  readonly outputTokens: number;
+  // Per bucket, in request order (empty when replayed): what remains after this request;
+  // negative means this bucket refused it.
+  readonly remaining: readonly number[];
+  // Per bucket: GCRA ms until the bucket is full again (reserved) or until the request would fit
+  // (denied), -1 when it never fits; always 0 for counters, whose reset is the window end.
+  readonly waitMs: readonly number[];
+}
+
+export interface StoreSettleRequest {
+  readonly id: string;
+  readonly orgId: string;
+  readonly nowMs: number;
+  readonly actualTokens: number;
+  readonly actualCostMicros: number;
+  readonly event: UsageEvent;
+}
+
+export type CrossingLevel = 'warning' | 'critical' | 'exceeded';
+
+export interface StoreCrossing {
+  readonly label: string;
+  readonly level: CrossingLevel;
+  readonly used: number;
+  readonly limit: number;
+  // Unique per bucket and window: the alerts work can dedupe on it.
+  readonly key: string;
+}
+
+export interface StoreSettleResult {
+  // 'late': the reaper had already returned the reservation; actual usage was charged alone.
+  // 'unknown': no record (never reserved, or retention passed); only the usage event was appended.
+  readonly status: 'settled' | 'late' | 'duplicate' | 'unknown';
+  readonly crossings: readonly StoreCrossing[];
+}
+
+export interface BudgetStore {
+  readonly kind: 'redis' | 'memory';
+  reserve(request: StoreReserveRequest): Promise<StoreReserveResult>;
+  // Moves an open reservation's deadline; false when it is no longer open (settled or reaped).
+  renew(orgId: string, id: string, deadlineMs: number, nowMs: number): Promise<boolean>;
+  settle(request: StoreSettleRequest): Promise<StoreSettleResult>;
+  // Returns up to maxCount of the org's reservations whose deadline has passed; how many it returned.
+  reapExpired(orgId: string, nowMs: number, maxCount: number): Promise<number>;
+}
+
+// The store could not be reached or answered with an error: the core maps it to 503
+// budget_unavailable, or serves the request when budget.failureMode is 'open'.
+export class BudgetStoreUnavailableError extends Error {
+  override name = 'BudgetStoreUnavailableError';
+}
+
+export const crossingLevels: readonly CrossingLevel[] = ['warning', 'critical', 'exceeded'];

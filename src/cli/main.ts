@@ -1,0 +1,33 @@
+// `tollgate <command> [flags]`: finds the longest command name matching the arguments, parses
+// its flags, and maps failures to exit codes (2 for usage, 1 otherwise).
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../config/load.js';
+import type { Command } from './command.js';
+import { keysCreate, keysRevoke, UsageError } from './commands/keys.js';
+import { migrate } from './commands/migrate.js';
+import { serve } from './commands/serve.js';
+
+export const commands: readonly Command[] = [serve, migrate, keysCreate, keysRevoke];
+
+function help(): string {
+  return ['usage: tollgate <command> [flags]', '', ...commands.map((c) => `  ${c.name.padEnd(16)} ${c.summary}`)].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const command = [...commands].sort((a, b) => b.name.length - a.name.length).find((c) => c.name.split(' ').every((word, i) => argv[i] === word));
+  if (!command) {
+    process.stderr.write(`${help()}\n`);
+    return argv.length === 0 || argv[0] === 'help' || argv[0] === '--help' ? 0 : 2;
+  }
+  try {
+    const { values, positionals } = parseArgs({ args: argv.slice(command.name.split(' ').length), options: command.options, allowPositionals: true, strict: true });
+    const code = await command.run({ values: values as Record<string, string | boolean | undefined>, positionals, out: (line) => process.stdout.write(`${line}\n`) });
+    return code ?? 0;
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    process.stderr.write(`tollgate ${command.name}: ${e.message}\n`);
+    return err instanceof UsageError || err instanceof ConfigError || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? 2 : 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

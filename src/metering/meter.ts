@@ -1,0 +1,50 @@
+// The seam between the proxy and metering (token counting, budget reservation, settlement and
+// the usage ledger). The request path calls admit() before forwarding and settle() exactly once
+// afterwards; a denial is a GatewayError thrown by admit().
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Principal } from '../auth/principal.js';
+import type { CatalogModel } from '../config/catalog.js';
+import type { JsonObject } from '../providers/provider.js';
+import type { Endpoint, Usage } from '../providers/types.js';
+
+export interface MeterRequest {
+  readonly requestId: string;
+  readonly principal: Principal;
+  readonly model: CatalogModel;
+  readonly endpoint: Endpoint;
+  readonly body: JsonObject;
+  // From max_tokens and friends; undefined when the client left it to the provider.
+  readonly maxOutputTokens: number | undefined;
+  readonly headers: IncomingHttpHeaders;
+  readonly startedMs: number;
+}
+
+export interface MeterOutcome {
+  readonly status: number;
+  readonly errorCode: string | null;
+  readonly stream: boolean;
+  readonly usage: Usage | undefined;
+  readonly latencyMs: number;
+  readonly ttfbMs: number | null;
+  deliveredText(): string;
+}
+
+export interface Admission {
+  // Set when metering lowered the output cap so the request cannot overspend.
+  readonly maxOutputTokens?: number;
+  // Added to the response whatever happens next (x-ratelimit-*).
+  readonly headers: Readonly<Record<string, string>>;
+  // Called while a long stream is still running, so its reservation is not reaped.
+  keepAlive(): void;
+  settle(outcome: MeterOutcome): Promise<void>;
+}
+
+export interface Meter {
+  admit(request: MeterRequest): Promise<Admission>;
+  close(): Promise<void>;
+}
+
+const unmetered: Admission = Object.freeze({ headers: Object.freeze({}), keepAlive() {}, settle: async () => {} });
+
+// Used until budgets are configured: forwards everything and records nothing.
+export const createUnmeteredMeter = (): Meter => ({ admit: async () => unmetered, close: async () => {} });

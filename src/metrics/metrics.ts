@@ -1,0 +1,47 @@
+// Prometheus metrics for the data plane, on a registry of their own (no global state, so tests
+// and several gateways in one process do not collide).
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    requests: new Counter({
+      name: 'tollgate_requests_total',
+      help: 'Requests answered, by route, model and status.',
+      labelNames: ['route', 'model', 'status'] as const,
+      registers: [registry],
+    }),
+    tokens: new Counter({
+      name: 'tollgate_tokens_total',
+      help: 'Tokens metered, by model and direction (input/output).',
+      labelNames: ['model', 'direction'] as const,
+      registers: [registry],
+    }),
+    upstreamSeconds: new Histogram({
+      name: 'tollgate_upstream_duration_seconds',
+      help: 'Time from forwarding a request to the end of the upstream answer.',
+      labelNames: ['provider'] as const,
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    ttfbSeconds: new Histogram({
+      name: 'tollgate_time_to_first_byte_seconds',
+      help: 'Time from forwarding a request to the first byte of the upstream body.',
+      labelNames: ['provider'] as const,
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    overheadSeconds: new Histogram({
+      name: 'tollgate_gateway_overhead_seconds',
+      help: 'Time the gateway spends before forwarding (accept, authenticate, route, count, reserve).',
+      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05],
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

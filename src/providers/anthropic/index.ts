@@ -1,0 +1,19 @@
+import type { Provider } from '../provider.js';
+import { credentials, maxOutputTokens, prepareBody, rawPath, target, withMaxOutputTokens } from './request.js';
+import { deliveredText, streamUsageReader } from './stream.js';
+import { usageFromBody } from './usage.js';
+
+export const anthropic: Provider = {
+  endpoints: new Set(['messages']),
+  target,
+  credentials,
+  rawPath,
+  prepareBody,
+  maxOutputTokens,
+  withMaxOutputTokens,
+  usageFromBody: (_endpoint, body) => usageFromBody(body),
+  streamUsageReader,
+  // The gateway never asks Anthropic for anything extra, so nothing is hidden.
+  isUsageOnlyEvent: () => false,
+  deliveredText,
+};

@@ -1,0 +1,18 @@
+import type { Provider } from '../provider.js';
+import { credentials, maxOutputTokens, prepareBody, rawPath, target, withMaxOutputTokens } from './request.js';
+import { deliveredText, isUsageOnlyEvent, streamUsageReader } from './stream.js';
+import { usageFromBody } from './usage.js';
+
+export const openai: Provider = {
+  endpoints: new Set(['chat', 'completions', 'embeddings', 'responses']),
+  target,
+  credentials,
+  rawPath,
+  prepareBody,
+  maxOutputTokens,
+  withMaxOutputTokens,
+  usageFromBody: (_endpoint, body) => usageFromBody(body),
+  streamUsageReader,
+  isUsageOnlyEvent,
+  deliveredText,
+};

@@ -1,0 +1,69 @@
+// Addressing an OpenAI or OpenAI-compatible upstream, and the body changes the gateway makes:
+// model alias -> upstream name, and a usage chunk requested on streams.
+import type { ProviderConfig } from '../../config/schema.js';
+import { asObject, type JsonObject, type PreparedBody, type UpstreamTarget, withQuery } from '../provider.js';
+import type { Endpoint } from '../types.js';
+
+const paths: Record<Exclude<Endpoint, 'messages'>, string> = {
+  chat: '/chat/completions',
+  completions: '/completions',
+  embeddings: '/embeddings',
+  responses: '/responses',
+};
+
+export function target(config: ProviderConfig, endpoint: Endpoint, upstreamModel: string): UpstreamTarget {
+  const route = paths[endpoint as keyof typeof paths];
+  const base = new URL(config.baseUrl).pathname.replace(/\/$/, '');
+  const path = config.pathTemplate ? config.pathTemplate.replaceAll('{deployment}', encodeURIComponent(upstreamModel)).replaceAll('{path}', route) : route;
+  return { path: withQuery(base + path, config.query), headers: credentials(config) };
+}
+
+export function credentials(config: ProviderConfig): Record<string, string> {
+  const headers: Record<string, string> = { ...config.headers };
+  if (config.apiKey) {
+    const header = config.authHeader ?? 'authorization';
+    const scheme = config.authScheme ?? (header === 'authorization' ? 'Bearer' : '');
+    headers[header] = scheme ? `${scheme} ${config.apiKey}` : config.apiKey;
+  }
+  return headers;
+}
+
+// OpenAI base URLs already end in the API version (`…/v1`), so the client's `/v1` is dropped.
+export function rawPath(config: ProviderConfig, clientPath: string): string {
+  const base = new URL(config.baseUrl).pathname.replace(/\/$/, '');
+  return base + clientPath.replace(/^\/v1(?=\/|$)/, '');
+}
+
+const streamsUsage = (endpoint: Endpoint): boolean => endpoint === 'chat' || endpoint === 'completions';
+
+export function prepareBody(endpoint: Endpoint, body: JsonObject, upstreamModel: string, clientModel: string): PreparedBody {
+  const renamed = upstreamModel !== clientModel;
+  const wantsUsage = body.stream === true && streamsUsage(endpoint) && asObject(body.stream_options)?.include_usage !== true;
+  if (!renamed && !wantsUsage) return { body: undefined, hideUsageEvent: false };
+  const next: JsonObject = { ...body, model: upstreamModel };
+  if (wantsUsage) next.stream_options = { ...asObject(body.stream_options), include_usage: true };
+  return { body: next, hideUsageEvent: wantsUsage };
+}
+
+const outputField = (endpoint: Endpoint, body: JsonObject): string | undefined => {
+  if (endpoint === 'responses') return 'max_output_tokens';
+  if (endpoint === 'chat') return body.max_completion_tokens !== undefined || body.max_tokens === undefined ? 'max_completion_tokens' : 'max_tokens';
+  if (endpoint === 'completions') return 'max_tokens';
+  return undefined;
+};
+
+// The legacy completions API defaults to 16 output tokens when max_tokens is absent.
+const completionsDefault = 16;
+
+export function maxOutputTokens(endpoint: Endpoint, body: JsonObject): number | undefined {
+  if (endpoint === 'embeddings') return 0;
+  const field = outputField(endpoint, body);
+  const value = field ? body[field] : undefined;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  return endpoint === 'completions' ? completionsDefault : undefined;
+}
+
+export function withMaxOutputTokens(endpoint: Endpoint, body: JsonObject, tokens: number): JsonObject {
+  const field = outputField(endpoint, body);
+  return field ? { ...body, [field]: tokens } : body;
+}

@@ -1,0 +1,67 @@
+// The contract every provider folder fulfils: data plus pure functions, no I/O. The proxy asks a
+// provider how to address the upstream, how to read usage, and how to shape errors for clients.
+import type { ProviderConfig } from '../config/schema.js';
+import type { GatewayError } from '../errors/catalogue.js';
+import type { SseEvent } from '../proxy/sse.js';
+import type { Endpoint, Usage } from './types.js';
+
+export type JsonObject = Record<string, unknown>;
+
+export interface UpstreamTarget {
+  readonly path: string;
+  readonly headers: Record<string, string>;
+}
+
+export interface PreparedBody {
+  // The body to send; undefined means the client's bytes go up unchanged.
+  readonly body: JsonObject | undefined;
+  // True when the gateway asked for a usage chunk the client did not, so it must be hidden.
+  readonly hideUsageEvent: boolean;
+}
+
+export interface StreamUsageReader {
+  onEvent(event: SseEvent): void;
+  usage(): Usage | undefined;
+}
+
+export interface Provider {
+  readonly endpoints: ReadonlySet<Endpoint>;
+  target(config: ProviderConfig, endpoint: Endpoint, upstreamModel: string): UpstreamTarget;
+  // The provider's credential headers, which replace the client's Tollgate key.
+  credentials(config: ProviderConfig): Record<string, string>;
+  // Upstream path for a raw pass-through of the client's path (query string included).
+  rawPath(config: ProviderConfig, clientPath: string): string;
+  prepareBody(endpoint: Endpoint, body: JsonObject, upstreamModel: string, clientModel: string): PreparedBody;
+  maxOutputTokens(endpoint: Endpoint, body: JsonObject): number | undefined;
+  withMaxOutputTokens(endpoint: Endpoint, body: JsonObject, maxOutputTokens: number): JsonObject;
+  usageFromBody(endpoint: Endpoint, body: unknown): Usage | undefined;
+  streamUsageReader(endpoint: Endpoint): StreamUsageReader;
+  // True for the trailing usage-only event that the gateway requested on the client's behalf.
+  isUsageOnlyEvent(event: SseEvent): boolean;
+  // Text the model produced, for counting when the upstream reported no usage.
+  deliveredText(endpoint: Endpoint, events: readonly SseEvent[] | undefined, body: unknown): string;
+}
+
+// The error dialect of a route: what shape a client of that API expects.
+export interface ErrorDialect {
+  render(error: GatewayError): JsonObject;
+}
+
+export const asObject = (value: unknown): JsonObject | undefined =>
+  value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject) : undefined;
+
+export const asCount = (value: unknown): number =>
+  typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
+
+export const parseJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
+
+export function withQuery(path: string, query: Readonly<Record<string, string>>): string {
+  const entries = Object.entries(query);
+  return entries.length === 0 ? path : `${path}?${new URLSearchParams(entries).toString()}`;
+}

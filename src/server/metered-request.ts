@@ -1,0 +1,143 @@
+// The request path of one metered call, in the order of DESIGN.md: accept (body), authenticate,
+// route, meter (count + reserve), forward and stream back, settle.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { authenticate } from '../auth/authenticate.js';
+import type { Principal } from '../auth/principal.js';
+import type { PrincipalCache } from '../auth/principal-cache.js';
+import type { RuntimeConfig } from '../config/load.js';
+import type { CatalogModel } from '../config/catalog.js';
+import { GatewayError } from '../errors/catalogue.js';
+import type { Admission, Meter } from '../metering/meter.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { providers } from '../providers/index.js';
+import type { JsonObject, Provider } from '../providers/provider.js';
+import { relay, type RelayOutcome } from '../proxy/relay.js';
+import type { Upstream, Upstreams } from '../proxy/upstreams.js';
+import { readBody } from './read-body.js';
+import { parseRequestBody } from './request-schema.js';
+import type { MeteredRoute } from './routes.js';
+import { sendError, toGatewayError } from './send.js';
+
+export interface MeteredRequestDeps {
+  config: RuntimeConfig;
+  principals: PrincipalCache;
+  upstreams: Upstreams;
+  meter: Meter;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+// Client headers worth forwarding; everything else (cookies, the Tollgate key) stays here.
+const forwardedHeaders = ['accept', 'anthropic-version', 'anthropic-beta', 'openai-beta', 'user-agent'] as const;
+
+export interface RoutedModel {
+  model: CatalogModel;
+  upstream: Upstream;
+  provider: Provider;
+}
+
+export function routeModel(name: string, principal: Principal, config: RuntimeConfig, upstreams: Upstreams): RoutedModel {
+  const model = config.catalog.resolve(name);
+  if (!model) throw new GatewayError('model_not_found', `The model "${name}" does not exist in the catalog.`, 'model');
+  if (!isAllowed(principal, model) && !principal.allowedModels?.has(name)) {
+    throw new GatewayError('model_not_allowed', `This API key may not use the model "${name}".`, 'model');
+  }
+  const upstream = upstreams.get(model.provider)!;
+  return { model, upstream, provider: providers[upstream.config.kind] };
+}
+
+export function isAllowed(principal: Principal, model: CatalogModel): boolean {
+  return !principal.allowedModels || principal.allowedModels.has(model.name);
+}
+
+export function createMeteredHandler(deps: MeteredRequestDeps) {
+  const { config, principals, upstreams, meter, metrics, logger } = deps;
+
+  return async function handleMetered(req: IncomingMessage, res: ServerResponse, route: MeteredRoute, requestId: string): Promise<void> {
+    const startedMs = performance.now();
+    let admission: Admission | undefined;
+    let modelName = 'unknown';
+    try {
+      const principal = authenticate(req.headers, principals, Date.now());
+      const raw = await readBody(req, config.server.maxBodyBytes);
+      const body = parseRequestBody(raw);
+      modelName = String(body.model);
+      const { model, upstream, provider } = routeModel(modelName, principal, config, upstreams);
+      if (!provider.endpoints.has(route.endpoint)) {
+        throw new GatewayError('invalid_request', `The model "${modelName}" is served by a provider that does not offer ${req.url}.`, 'model');
+      }
+      const requestedMax = provider.maxOutputTokens(route.endpoint, body);
+      admission = await meter.admit({
+        requestId,
+        principal,
+        model,
+        endpoint: route.endpoint,
+        body,
+        maxOutputTokens: requestedMax,
+        headers: req.headers,
+        startedMs,
+      });
+      const outgoing: JsonObject =
+        admission.maxOutputTokens !== undefined && admission.maxOutputTokens !== requestedMax
+          ? provider.withMaxOutputTokens(route.endpoint, body, admission.maxOutputTokens)
+          : body;
+      const prepared = provider.prepareBody(route.endpoint, outgoing, model.upstreamModel, modelName);
+      const sendBody = prepared.body ?? (outgoing === body ? undefined : outgoing);
+      const target = provider.target(upstream.config, route.endpoint, model.upstreamModel);
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'accept-encoding': 'identity' };
+      for (const name of forwardedHeaders) {
+        const value = req.headers[name];
+        if (typeof value === 'string') headers[name] = value;
+      }
+      Object.assign(headers, target.headers);
+
+      const responseHeaders = { ...admission.headers, 'x-request-id': requestId };
+      const forwardedMs = performance.now();
+      metrics.overheadSeconds.observe((forwardedMs - startedMs) / 1000);
+      const keepAlive = setInterval(() => admission?.keepAlive(), 15_000);
+      let outcome: RelayOutcome;
+      try {
+        outcome = await relay(
+          {
+            pool: upstream.pool,
+            path: target.path,
+            headers,
+            // The client's own bytes go upstream unless the gateway had to change the body.
+            body: sendBody ? JSON.stringify(sendBody) : raw,
+            endpoint: route.endpoint,
+            provider,
+            hideUsageEvent: prepared.hideUsageEvent,
+            responseHeaders,
+            sendError: (error) => sendError(res, route.dialect, error, responseHeaders),
+          },
+          res,
+        );
+      } finally {
+        clearInterval(keepAlive);
+      }
+      const doneMs = performance.now();
+      metrics.upstreamSeconds.observe({ provider: upstream.name }, (doneMs - forwardedMs) / 1000);
+      if (outcome.ttfbMs !== null) metrics.ttfbSeconds.observe({ provider: upstream.name }, outcome.ttfbMs / 1000);
+      metrics.requests.inc({ route: route.endpoint, model: model.name, status: String(outcome.status) });
+      if (outcome.usage) {
+        metrics.tokens.inc({ model: model.name, direction: 'input' }, outcome.usage.promptTokens);
+        metrics.tokens.inc({ model: model.name, direction: 'output' }, outcome.usage.completionTokens);
+      }
+      const settling = admission;
+      admission = undefined;
+      await settling.settle({ ...outcome, latencyMs: Math.round(doneMs - startedMs), ttfbMs: outcome.ttfbMs === null ? null : Math.round(outcome.ttfbMs) });
+      logger.info(
+        { requestId, route: route.endpoint, model: model.name, keyId: principal.keyId, status: outcome.status, errorCode: outcome.errorCode, usage: outcome.usage, ms: Math.round(doneMs - startedMs) },
+        'request',
+      );
+    } catch (err) {
+      const error = toGatewayError(err);
+      if (error.code === 'internal_error') logger.error({ requestId, err }, 'request failed');
+      // An admission that was granted but never used gives its reservation back.
+      await admission?.settle({ status: error.status, errorCode: error.code, stream: false, usage: undefined, latencyMs: Math.round(performance.now() - startedMs), ttfbMs: null, deliveredText: () => '' }).catch((e: unknown) => logger.error({ requestId, err: e }, 'settle failed'));
+      metrics.requests.inc({ route: route.endpoint, model: modelName, status: String(error.status) });
+      sendError(res, route.dialect, error, { 'x-request-id': requestId });
+    }
+  };
+}

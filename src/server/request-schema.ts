@@ -1,0 +1,32 @@
+// What the gateway needs to trust in a metered request body. Everything else passes through to
+// the provider unchanged (loose objects), which validates its own parameters.
+import { z } from 'zod';
+import { GatewayError } from '../errors/catalogue.js';
+import type { JsonObject } from '../providers/provider.js';
+
+const tokens = z.number().int().nonnegative();
+
+const requestSchema = z.looseObject({
+  model: z.string().min(1, 'model must be a non-empty string'),
+  stream: z.boolean().optional(),
+  max_tokens: tokens.nullish(),
+  max_completion_tokens: tokens.nullish(),
+  max_output_tokens: tokens.nullish(),
+  stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
+});
+
+export function parseRequestBody(raw: Buffer): JsonObject {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw new GatewayError('invalid_json', `The request body is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = requestSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const param = issue.path.join('.') || null;
+    throw new GatewayError('invalid_request', param ? `${param}: ${issue.message}` : `The request body must be a JSON object: ${issue.message}`, param);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,243 @@
+// Moves usage events from the per-org Redis Streams into the Postgres ledger. Every replica runs
+// one: it reads through a consumer group, writes batches exactly once (see ledger.ts) and
+// acknowledges only after commit, so a crash at any point leaves entries pending, to be claimed
+// (XAUTOCLAIM) and rewritten harmlessly. While Postgres is down it stops reading and events wait
+// in Redis: that is the back-pressure, and the request path never notices.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Database } from '../db/database.js';
+import type { UsageConfig } from './config.js';
+import { usageEventSchema, type UsageEvent } from './event.js';
+import type { UsageLag } from './lag.js';
+import { writeUsageEvents } from './ledger.js';
+import { createUsageMetrics } from './metrics.js';
+import { createBackoff, every, sleep } from './retry.js';
+import { createUsageStreams, entryTimeMs, usageStreamKey, type RedisClient, type StreamEntry } from './streams.js';
+
+export interface StreamFlusherOptions {
+  redis: RedisClient;
+  keyPrefix: string;
+  database: Pick<Database, 'db'>;
+  // Org ids from the control plane; one usage stream per org. Reloaded every orgRefreshMs.
+  listOrgIds: () => Promise<string[]>;
+  config: UsageConfig;
+  registry: Registry;
+  logger: Logger;
+  // Unique per process; defaults to hostname-pid-random.
+  consumerName?: string;
+}
+
+export interface StreamFlusher {
+  start(): Promise<void>;
+  // Finishes the batch in hand (if Postgres takes it) and returns; whatever is left stays
+  // pending in Redis for another replica, so stopping never loses an event.
+  stop(): Promise<void>;
+  lag(): UsageLag;
+}
+
+interface Parsed {
+  entry: StreamEntry;
+  event: UsageEvent;
+}
+
+export function createStreamFlusher(options: StreamFlusherOptions): StreamFlusher {
+  const { redis, keyPrefix, database, listOrgIds, config } = options;
+  const consumer = options.consumerName ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const log = options.logger.child({ component: 'usage-flusher', consumer });
+  const metrics = createUsageMetrics(options.registry);
+  const streams = createUsageStreams(redis, config.consumerGroup, consumer);
+  const keys = new Set<string>();
+  const stopping = new AbortController();
+  const postgres = healthLog(log, 'Postgres');
+  const redisHealth = healthLog(log, 'Redis');
+  let lag: UsageLag = { streamLength: 0, oldestPendingMs: 0 };
+  let nextClaimAtMs = 0;
+  let loop: Promise<void> | undefined;
+  let timers: Array<{ stop(): Promise<void> }> = [];
+
+  async function refreshOrgs(): Promise<void> {
+    try {
+      for (const orgId of await listOrgIds()) {
+        const key = usageStreamKey(keyPrefix, orgId);
+        if (keys.has(key)) continue;
+        await streams.ensureGroup(key);
+        keys.add(key);
+      }
+    } catch (error) {
+      log.warn({ err: error }, 'could not refresh the usage streams; keeping the known ones');
+    }
+  }
+
+  // Runs op on every known stream concurrently; a stream that fails is skipped this round.
+  async function onEveryStream<T>(op: (key: string) => Promise<T>): Promise<T[]> {
+    const results = await Promise.allSettled([...keys].map(async (key) => {
+      try {
+        return await op(key);
+      } catch (error) {
+        // Redis lost the group (restart without persistence): recreate it from the start.
+        if (String(error).includes('NOGROUP')) await streams.ensureGroup(key);
+        throw error;
+      }
+    }));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      metrics.errors.inc({ stage: 'redis' });
+      redisHealth.fail(failed.reason);
+    } else {
+      redisHealth.ok();
+    }
+    return results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  }
+
+  // One round: claim from dead consumers when due, read what is new, write and acknowledge.
+  // Returns true when a stream had more than one batch, so the next round starts at once.
+  async function round(): Promise<boolean> {
+    const entries: StreamEntry[] = [];
+    let more = false;
+    if (Date.now() >= nextClaimAtMs) {
+      const claims = await onEveryStream((key) => streams.claimIdle(key, config.claimIdleMs, config.batchSize));
+      for (const claim of claims) entries.push(...claim.entries);
+      metrics.claimed.inc(claims.reduce((n, c) => n + c.entries.length, 0));
+      more = claims.some((c) => c.more);
+      if (!more) nextClaimAtMs = Date.now() + config.claimIdleMs / 2;
+    }
+    for (const fresh of await onEveryStream((key) => streams.readNew(key, config.batchSize))) {
+      entries.push(...fresh);
+      more ||= fresh.length >= config.batchSize;
+    }
+    await flush(entries);
+    return more;
+  }
+
+  async function flush(entries: readonly StreamEntry[]): Promise<void> {
+    const valid: Parsed[] = [];
+    for (const entry of entries) {
+      const event = parseEntry(entry);
+      if (event) valid.push({ entry, event });
+      else await reject(entry, 'invalid', 'not a valid usage event');
+    }
+    for (let i = 0; i < valid.length; i += config.batchSize) {
+      const batch = valid.slice(i, i + config.batchSize);
+      const rejected = await write(batch);
+      // Abandoned on stop: the rest stays pending in Redis.
+      if (!rejected) return;
+      for (const { event, error } of rejected) {
+        await reject(batch.find((p) => p.event === event)!.entry, 'refused', String(error));
+      }
+      await acknowledge(batch.filter((p) => !rejected.some((r) => r.event === p.event)).map((p) => p.entry));
+    }
+  }
+
+  // Retries until Postgres takes the batch; gives up only when stopping.
+  async function write(batch: readonly Parsed[]) {
+    const backoff = createBackoff(config.retryMaxMs);
+    for (;;) {
+      const endTimer = metrics.batchDuration.startTimer();
+      try {
+        const result = await writeUsageEvents(database.db, batch.map((p) => p.event));
+        endTimer();
+        metrics.flushed.inc(result.inserted);
+        metrics.duplicates.inc(batch.length - result.inserted - result.rejected.length);
+        postgres.ok();
+        return result.rejected;
+      } catch (error) {
+        metrics.errors.inc({ stage: 'postgres' });
+        postgres.fail(error);
+        if (stopping.signal.aborted) return undefined;
+        await sleep(backoff.next(), stopping.signal);
+      }
+    }
+  }
+
+  // An ack lost here leaves the entries pending; they are claimed later and skipped as duplicates.
+  async function acknowledge(entries: readonly StreamEntry[]): Promise<void> {
+    const byKey = Map.groupBy(entries, (e) => e.key);
+    await Promise.all([...byKey].map(async ([key, group]) => {
+      try {
+        await streams.ack(key, group.map((e) => e.id));
+      } catch (error) {
+        metrics.errors.inc({ stage: 'redis' });
+        log.warn({ err: error, key }, 'could not acknowledge flushed usage entries; they will be claimed again');
+      }
+    }));
+  }
+
+  // Entries that can never be written go to the dead-letter stream so they stop blocking the group.
+  async function reject(entry: StreamEntry, reason: 'invalid' | 'refused', detail: string): Promise<void> {
+    metrics.rejected.inc({ reason });
+    log.error({ key: entry.key, id: entry.id, reason, detail }, 'usage entry cannot be written; moved to the dead-letter stream');
+    try {
+      await streams.deadLetter(entry, `${reason}: ${detail}`);
+      await streams.ack(entry.key, [entry.id]);
+    } catch (error) {
+      metrics.errors.inc({ stage: 'redis' });
+      log.warn({ err: error, id: entry.id }, 'could not dead-letter a usage entry; it will be claimed again');
+    }
+  }
+
+  async function measure(): Promise<void> {
+    const states = await onEveryStream((key) => streams.state(key, config.trim, config.claimIdleMs * 2));
+    if (states.length < keys.size) return;
+    lag = {
+      streamLength: states.reduce((n, s) => n + s.length, 0),
+      oldestPendingMs: Math.max(0, ...states.map((s) => (s.oldestId ? s.nowMs - entryTimeMs(s.oldestId) : 0))),
+    };
+    metrics.streamLength.set(lag.streamLength);
+    metrics.oldestPendingAge.set(lag.oldestPendingMs / 1000);
+  }
+
+  async function run(): Promise<void> {
+    while (!stopping.signal.aborted) {
+      let more = false;
+      try {
+        more = await round();
+      } catch (error) {
+        log.error({ err: error }, 'usage flush round failed');
+      }
+      if (!more) await sleep(config.flushIntervalMs, stopping.signal);
+    }
+  }
+
+  return {
+    async start() {
+      await refreshOrgs();
+      await measure();
+      loop = run();
+      timers = [every(config.orgRefreshMs, refreshOrgs), every(config.monitorIntervalMs, measure)];
+      log.info({ streams: keys.size }, 'usage flusher started');
+    },
+    async stop() {
+      stopping.abort();
+      await Promise.all([loop, ...timers.map((t) => t.stop())]);
+      log.info('usage flusher stopped');
+    },
+    lag: () => lag,
+  };
+}
+
+function parseEntry(entry: StreamEntry): UsageEvent | undefined {
+  if (entry.payload === undefined) return undefined;
+  try {
+    const parsed = usageEventSchema.safeParse(JSON.parse(entry.payload));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// Logs an outage once when it starts and once when it ends, not on every retry.
+function healthLog(log: Logger, store: string): { fail(error: unknown): void; ok(): void } {
+  let failing = false;
+  return {
+    fail(error) {
+      if (!failing) log.warn({ err: error }, `${store} unavailable; usage events wait in the stream`);
+      failing = true;
+    },
+    ok() {
+      if (failing) log.info(`${store} is back; flushing the backlog`);
+      failing = false;
+    },
+  };
+}

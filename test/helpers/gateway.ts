@@ -1,0 +1,54 @@
+// Starts a real gateway in this process against a mock upstream, with a fresh embedded (or given)
+// database and a real key, the way a user would after `tollgate keys create`.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { type App, startApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config/load.js';
+import { createKey, type CreateKeyInput, type CreatedKey } from '../../src/control/identity.js';
+import type { MockUpstream } from '../../bench/mock-upstream.js';
+
+export interface TestGateway {
+  app: App;
+  url: string;
+  key: string;
+  created: CreatedKey;
+  newKey(input?: Partial<CreateKeyInput>): Promise<CreatedKey>;
+  close(): Promise<void>;
+}
+
+export interface TestGatewayOptions {
+  mock: MockUpstream;
+  env?: Record<string, string>;
+  overrides?: Record<string, unknown>;
+}
+
+export async function startTestGateway({ mock, env = {}, overrides = {} }: TestGatewayOptions): Promise<TestGateway> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-test-'));
+  const config = loadConfig({
+    env: {
+      TOLLGATE_DATA_DIR: dataDir,
+      OPENAI_BASE_URL: `${mock.url}/v1`,
+      OPENAI_API_KEY: 'sk-upstream-openai',
+      ANTHROPIC_BASE_URL: mock.url,
+      ANTHROPIC_API_KEY: 'sk-ant-upstream',
+      ...env,
+    },
+    overrides: { 'server.port': 0, 'server.host': '127.0.0.1', 'server.drainTimeoutMs': 2_000, ...overrides },
+  });
+  const app = await startApp(config, { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+  const newKey = (input: Partial<CreateKeyInput> = {}) => createKey(app.database.db, app.bus, { org: 'acme', user: 'alice', ...input });
+  const created = await newKey();
+  return {
+    app,
+    url: app.url,
+    key: created.key,
+    created,
+    newKey,
+    async close() {
+      await app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

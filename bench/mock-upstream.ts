@@ -240,6 +240,8 @@ async function answer(req: IncomingMessage, res: ServerResponse, mock: MockUpstr
     if (event.content) contentSent++;
     if (b.hangBody) return;
     if (b.resetAfter > 0 && contentSent >= b.resetAfter) {
+      // Let the chunks already written reach the client before the reset.
+      await sleep(20);
       res.socket?.destroy();
       return;
     }

@@ -1,0 +1,82 @@
+// Usage extraction from recorded streams must not depend on how the bytes are cut: the same
+// totals whether the stream arrives whole, one byte at a time, or in random slices.
+import { describe, expect, it } from 'vitest';
+import { anthropic } from '../../src/providers/anthropic/index.js';
+import { openai } from '../../src/providers/openai/index.js';
+import type { Provider } from '../../src/providers/provider.js';
+import type { Endpoint } from '../../src/providers/types.js';
+import { createSseSplitter, parseSseEvent } from '../../src/proxy/sse.js';
+import { anthropicMessages, openaiChatWithUsage, openaiResponses } from '../fixtures/streams.js';
+
+function readUsage(provider: Provider, endpoint: Endpoint, bytes: Buffer, cut: (n: number) => number[]) {
+  const splitter = createSseSplitter();
+  const reader = provider.streamUsageReader(endpoint);
+  const events: string[] = [];
+  let at = 0;
+  for (const size of cut(bytes.length)) {
+    for (const raw of splitter.push(bytes.subarray(at, at + size))) {
+      events.push(raw.toString('utf8'));
+      reader.onEvent(parseSseEvent(raw));
+    }
+    at += size;
+  }
+  return { usage: reader.usage(), events, rest: splitter.pending().length };
+}
+
+const whole = (n: number) => [n];
+const bytewise = (n: number) => Array.from({ length: n }, () => 1);
+function randomSlices(seed: number) {
+  return (n: number) => {
+    const sizes: number[] = [];
+    let s = seed;
+    for (let left = n; left > 0; ) {
+      s = (s * 1103515245 + 12345) % 2 ** 31;
+      const size = Math.min(left, 1 + (s % 37));
+      sizes.push(size);
+      left -= size;
+    }
+    return sizes;
+  };
+}
+
+const cases = [
+  { name: 'OpenAI chat with include_usage', provider: openai, endpoint: 'chat' as const, stream: openaiChatWithUsage, events: 5, usage: { promptTokens: 19, cachedTokens: 2, cacheWriteTokens: 0, completionTokens: 4, reasoningTokens: 1 } },
+  { name: 'OpenAI Responses', provider: openai, endpoint: 'responses' as const, stream: openaiResponses, events: 3, usage: { promptTokens: 36, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 87, reasoningTokens: 64 } },
+  { name: 'Anthropic messages (CRLF framing)', provider: anthropic, endpoint: 'messages' as const, stream: anthropicMessages, events: 7, usage: { promptTokens: 525, cachedTokens: 400, cacheWriteTokens: 100, completionTokens: 15, reasoningTokens: 0 } },
+];
+
+describe.each(cases)('$name', ({ provider, endpoint, stream, events, usage }) => {
+  const bytes = Buffer.from(stream, 'utf8');
+  it.each([
+    ['whole', whole],
+    ['one byte at a time', bytewise],
+    ['random slices', randomSlices(7)],
+    ['other random slices', randomSlices(991)],
+  ])('gives the same usage fed %s', (_label, cut) => {
+    const result = readUsage(provider, endpoint, bytes, cut);
+    expect(result.usage).toEqual(usage);
+    expect(result.events).toHaveLength(events);
+    expect(result.rest).toBe(0);
+    expect(result.events.join('')).toBe(stream);
+  });
+});
+
+describe('the usage chunk the gateway asked for', () => {
+  it('is recognised, and content chunks are not', () => {
+    const splitter = createSseSplitter();
+    const flags = splitter.push(Buffer.from(openaiChatWithUsage)).map((raw) => openai.isUsageOnlyEvent(parseSseEvent(raw)));
+    expect(flags).toEqual([false, false, false, true, false]);
+  });
+});
+
+describe('text delivered without usage', () => {
+  it('is collected from chat deltas so it can be counted', () => {
+    const events = createSseSplitter().push(Buffer.from(openaiChatWithUsage)).map(parseSseEvent);
+    expect(openai.deliveredText('chat', events, undefined)).toBe('Héllo ✓');
+  });
+
+  it('is collected from Anthropic text deltas', () => {
+    const events = createSseSplitter().push(Buffer.from(anthropicMessages)).map(parseSseEvent);
+    expect(anthropic.deliveredText('messages', events, undefined)).toBe('Hello');
+  });
+});

@@ -123,10 +123,11 @@ export function createStreamFlusher(options: StreamFlusherOptions): StreamFlushe
       const rejected = await write(batch);
       // Abandoned on stop: the rest stays pending in Redis.
       if (!rejected) return;
-      for (const { event, error } of rejected) {
-        await reject(batch.find((p) => p.event === event)!.entry, 'refused', String(error));
+      const refused = new Map(rejected.map((r) => [r.event, r.error]));
+      for (const { entry, event } of batch) {
+        if (refused.has(event)) await reject(entry, 'refused', String(refused.get(event)));
       }
-      await acknowledge(batch.filter((p) => !rejected.some((r) => r.event === p.event)).map((p) => p.entry));
+      await acknowledge(batch.filter((p) => !refused.has(p.event)).map((p) => p.entry));
     }
   }
 
@@ -153,10 +154,15 @@ export function createStreamFlusher(options: StreamFlusherOptions): StreamFlushe
 
   // An ack lost here leaves the entries pending; they are claimed later and skipped as duplicates.
   async function acknowledge(entries: readonly StreamEntry[]): Promise<void> {
-    const byKey = Map.groupBy(entries, (e) => e.key);
-    await Promise.all([...byKey].map(async ([key, group]) => {
+    const idsByKey = new Map<string, string[]>();
+    for (const { key, id } of entries) {
+      const ids = idsByKey.get(key) ?? [];
+      ids.push(id);
+      idsByKey.set(key, ids);
+    }
+    await Promise.all([...idsByKey].map(async ([key, ids]) => {
       try {
-        await streams.ack(key, group.map((e) => e.id));
+        await streams.ack(key, ids);
       } catch (error) {
         metrics.errors.inc({ stage: 'redis' });
         log.warn({ err: error, key }, 'could not acknowledge flushed usage entries; they will be claimed again');

@@ -90,10 +90,8 @@ async function adminQuery(adminUrl: string, text: string): Promise<void> {
   }
 }
 
-// Each usage suite uses its own Redis db and key prefix, so suites can share one server.
-export function createTestRedis(db: number): { redis: Redis; prefix: string } {
-  return { redis: new Redis(redisUrl, { db }), prefix: `tgtest:${randomBytes(4).toString('hex')}:` };
-}
+// Each usage suite uses its own Redis db (and each test its own key prefix), so suites can share one server.
+export const createTestRedis = (db: number): Redis => new Redis(redisUrl, { db });
 
 export function makeEvent(n: number, overrides: Partial<UsageEvent> = {}): UsageEvent {
   return {
@@ -160,4 +158,9 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
 }

@@ -15,10 +15,12 @@ import type { TextEncoding } from './encoders.js';
 export const estimateEncoding: TextEncoding = 'o200k_base';
 export const estimateTextScalePermille = 1300;
 
-// Calibrated so the count_tokens examples in Anthropic's token-counting docs come out at or just
-// above the published figures (system + one message: 14 tokens; one tool: 403 tokens).
-const tokensPerMessage = 3;
-const replyPrimingTokens = 1;
+// Claude's prompt format frames each turn with a role marker and ends with the assistant's, while
+// the system prompt goes in bare. Calibrated so the count_tokens examples in Anthropic's
+// token-counting docs come out at or just above the published figures (system + one message: 14
+// tokens; one tool: 403 tokens).
+const tokensPerMessage = 2;
+const replyPrimingTokens = 2;
 // Any `tools` make Anthropic add a tool-use system prompt: 346 tokens for Claude 4 models with
 // tool_choice auto/none (313 for any/tool; charged at the higher figure).
 const toolSystemPromptTokens = 346;
@@ -37,19 +39,17 @@ export function planAnthropicPrompt(body: unknown): PromptPlan {
   const request = parseBody(messagesBodySchema, body);
   const plan = createPlanBuilder();
   plan.estimate();
-  if (request.system !== undefined) planMessage(request.system, plan);
-  for (const message of request.messages) planMessage(message.content, plan);
+  if (request.system !== undefined) planContent(request.system, plan);
+  for (const message of request.messages) {
+    plan.fixed(tokensPerMessage);
+    planContent(message.content, plan);
+  }
   plan.fixed(replyPrimingTokens);
   if (request.tools && request.tools.length > 0) {
     plan.fixed(toolSystemPromptTokens);
     for (const tool of request.tools) plan.text(JSON.stringify(tool));
   }
   return plan.build();
-}
-
-function planMessage(content: string | readonly Block[], plan: PlanBuilder): void {
-  plan.fixed(tokensPerMessage);
-  planContent(content, plan);
 }
 
 function planContent(content: unknown, plan: PlanBuilder): void {

@@ -103,6 +103,8 @@ export interface BudgetStore {
   settle(request: StoreSettleRequest): Promise<StoreSettleResult>;
   // Returns up to maxCount of the org's reservations whose deadline has passed; how many it returned.
   reapExpired(orgId: string, nowMs: number, maxCount: number): Promise<number>;
+  // Appends a usage event that no reservation covers (a request no bucket applies to).
+  appendUsage(event: UsageEvent): Promise<void>;
 }
 
 // The store could not be reached or answered with an error: the core maps it to 503

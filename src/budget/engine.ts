@@ -1,0 +1,232 @@
+// The budget engine the request path calls: reserve before forwarding (DESIGN "Request path" step
+// 5), keep the lease while the answer runs, settle with the real usage (step 8). It plans buckets
+// from the compiled rules, calls one store (Redis or the in-process twin) and turns raw results
+// into outcomes: a refusal is a value; only a broken store throws (BudgetStoreUnavailableError).
+import type { CatalogModel } from '../config/catalog.js';
+import type { UsageEvent } from '../usage/event.js';
+import { rateLimitHeaders, resetInMs } from './headers.js';
+import type { BudgetPrincipal, CompiledBudgets } from './plan.js';
+import type { BudgetConfig } from './rules.js';
+import { BudgetStoreUnavailableError, type BucketPlan, type BucketRef, type BudgetStore, type CrossingLevel } from './store.js';
+
+export interface ReserveInput {
+  // The gateway's request id: reservation id, lease id and the usage event's requestId.
+  readonly requestId: string;
+  readonly principal: BudgetPrincipal;
+  readonly sessionId: string | null;
+  readonly model: CatalogModel;
+  readonly promptTokens: number;
+  // From max_tokens / max_completion_tokens, or the catalog's cap.
+  readonly maxOutputTokens: number;
+  readonly nowMs: number;
+}
+
+export interface Reservation {
+  readonly id: string;
+  readonly orgId: string;
+  // 'leased': debited in the store, must be settled. 'unmetered': no bucket applies. 'fail_open':
+  // the store was down and budget.failureMode is 'open'; settle hands the usage to onUnrecordedUsage.
+  readonly state: 'leased' | 'unmetered' | 'fail_open';
+  readonly maxOutputTokens: number;
+}
+
+export type ReserveOutcome =
+  | {
+      readonly ok: true;
+      readonly reservation: Reservation;
+      // Send this upstream as max_tokens: lower than asked when a clamping budget is nearly spent.
+      readonly maxOutputTokens: number;
+      readonly clamped: boolean;
+      readonly headers: Readonly<Record<string, string>>;
+    }
+  | {
+      readonly ok: false;
+      readonly code: 'budget_exceeded' | 'rate_limited';
+      readonly bucket: BucketRef;
+      // null: the bucket never resets by itself (a 'total' or 'session' budget, or a request bigger
+      // than a per-minute rate); send no Retry-After.
+      readonly retryAfterMs: number | null;
+      // x-ratelimit-* plus retry-after and retry-after-ms when retryAfterMs is known.
+      readonly headers: Readonly<Record<string, string>>;
+    };
+
+export interface Crossing {
+  readonly bucket: BucketRef;
+  readonly level: CrossingLevel;
+  readonly used: number;
+  readonly limit: number;
+  // Unique per bucket and window (the Redis key): alerts dedupe on it.
+  readonly bucketKey: string;
+}
+
+export interface SettleOutcome {
+  // 'unrecorded': the store was unreachable; the event went to onUnrecordedUsage instead.
+  readonly status: 'settled' | 'late' | 'duplicate' | 'unknown' | 'unrecorded';
+  readonly crossings: readonly Crossing[];
+}
+
+export interface BudgetEngine {
+  reserve(input: ReserveInput): Promise<ReserveOutcome>;
+  // Pushes the lease deadline to nowMs + leaseMs; false when the reservation is no longer open.
+  renew(reservation: Reservation, nowMs: number): Promise<boolean>;
+  // Renews every leaseMs / 3 until the returned function is called (call it before settle).
+  holdLease(reservation: Reservation): () => void;
+  // Charges event.promptTokens + event.completionTokens and event.costMicros; never throws.
+  settle(reservation: Reservation, event: UsageEvent, nowMs: number): Promise<SettleOutcome>;
+  // Swaps the rules (config reload, control-plane change); open reservations keep their buckets.
+  setRules(rules: CompiledBudgets): void;
+}
+
+export interface BudgetEngineOptions {
+  readonly store: BudgetStore;
+  readonly rules: CompiledBudgets;
+  readonly config: Pick<BudgetConfig, 'failureMode' | 'leaseMs' | 'minOutputTokens'>;
+  // Usage the store could not take (it was down at reserve or settle): the core writes it to the
+  // ledger another way, so nothing served goes unrecorded.
+  readonly onUnrecordedUsage: (event: UsageEvent) => void;
+  // Store failures that were absorbed (fail-open, renew, settle); the core logs them.
+  readonly onError?: (err: Error, context: 'reserve' | 'renew' | 'settle') => void;
+  readonly clock?: () => number;
+}
+
+// A concurrency cap frees up when some request finishes: suggest a short retry.
+const inflightRetryMs = 1_000;
+
+function denial(buckets: readonly BucketPlan[], remaining: readonly number[], waitMs: readonly number[], nowMs: number) {
+  // Of the refusing buckets, name the one that frees up last: retrying earlier would fail again.
+  let worst = -1;
+  let worstRetry: number | null = 0;
+  buckets.forEach((b, i) => {
+    if (remaining[i]! >= 0) return;
+    const retry = b.measure === 'inflight' ? inflightRetryMs : resetInMs(b, waitMs[i]!, nowMs);
+    if (worst === -1 || worstRetry !== null && (retry === null || retry > worstRetry)) {
+      worst = i;
+      worstRetry = retry;
+    }
+  });
+  const bucket = buckets[worst]!;
+  const code = bucket.kind === 'gcra' || bucket.measure === 'inflight' ? 'rate_limited' : 'budget_exceeded';
+  return { bucket, code, retryAfterMs: worstRetry } as const;
+}
+
+export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
+  const { store, config, onUnrecordedUsage } = options;
+  const clock = options.clock ?? Date.now;
+  const onError = options.onError ?? (() => {});
+  let rules = options.rules;
+
+  async function settle(reservation: Reservation, event: UsageEvent, nowMs: number): Promise<SettleOutcome> {
+    if (reservation.state === 'fail_open') {
+      onUnrecordedUsage(event);
+      return { status: 'unrecorded', crossings: [] };
+    }
+    try {
+      if (reservation.state === 'unmetered') {
+        await store.appendUsage(event);
+        return { status: 'settled', crossings: [] };
+      }
+      const result = await store.settle({
+        id: reservation.id,
+        orgId: reservation.orgId,
+        nowMs,
+        actualTokens: event.promptTokens + event.completionTokens,
+        actualCostMicros: event.costMicros,
+        event,
+      });
+      return {
+        status: result.status,
+        crossings: result.crossings.map((c) => ({
+          bucket: JSON.parse(c.label) as BucketRef,
+          level: c.level,
+          used: c.used,
+          limit: c.limit,
+          bucketKey: c.key,
+        })),
+      };
+    } catch (err) {
+      if (!(err instanceof BudgetStoreUnavailableError)) throw err;
+      // The lease runs out and the reaper returns the reservation; the ledger gets the usage.
+      onError(err, 'settle');
+      onUnrecordedUsage(event);
+      return { status: 'unrecorded', crossings: [] };
+    }
+  }
+
+  async function renew(reservation: Reservation, nowMs: number): Promise<boolean> {
+    if (reservation.state !== 'leased') return true;
+    try {
+      return await store.renew(reservation.orgId, reservation.id, nowMs + config.leaseMs, nowMs);
+    } catch (err) {
+      if (!(err instanceof BudgetStoreUnavailableError)) throw err;
+      onError(err, 'renew');
+      return false;
+    }
+  }
+
+  return {
+    async reserve(input) {
+      const { principal, nowMs, maxOutputTokens } = input;
+      const buckets = rules.plan(principal, input.sessionId, nowMs);
+      const unmetered = (state: Reservation['state']): ReserveOutcome => ({
+        ok: true,
+        reservation: { id: input.requestId, orgId: principal.orgId, state, maxOutputTokens },
+        maxOutputTokens,
+        clamped: false,
+        headers: {},
+      });
+      if (buckets.length === 0) return unmetered('unmetered');
+
+      const { price } = input.model;
+      let result;
+      try {
+        result = await store.reserve({
+          id: input.requestId,
+          orgId: principal.orgId,
+          nowMs,
+          deadlineMs: nowMs + config.leaseMs,
+          promptTokens: input.promptTokens,
+          // Cached reads cost less and cache writes can cost more than input: reserve the most.
+          promptCostNumerator: input.promptTokens * Math.max(price.inputPerMTok, price.cacheWritePerMTok),
+          outputPerMTokMicros: price.outputPerMTok,
+          maxOutputTokens,
+          minOutputTokens: Math.min(config.minOutputTokens, maxOutputTokens),
+          buckets,
+        });
+      } catch (err) {
+        if (!(err instanceof BudgetStoreUnavailableError) || config.failureMode !== 'open') throw err;
+        onError(err, 'reserve');
+        return unmetered('fail_open');
+      }
+
+      const headers = result.status === 'replayed' ? {} : rateLimitHeaders(buckets, result.remaining, result.waitMs, nowMs);
+      if (result.status !== 'denied') {
+        const reservation: Reservation = { id: input.requestId, orgId: principal.orgId, state: 'leased', maxOutputTokens: result.outputTokens };
+        return { ok: true, reservation, maxOutputTokens: result.outputTokens, clamped: result.outputTokens < maxOutputTokens, headers };
+      }
+      const { bucket, code, retryAfterMs } = denial(buckets, result.remaining, result.waitMs, nowMs);
+      if (retryAfterMs !== null) {
+        headers['retry-after'] = String(Math.ceil(retryAfterMs / 1000));
+        headers['retry-after-ms'] = String(retryAfterMs);
+      }
+      return { ok: false, code, bucket: bucket.ref, retryAfterMs, headers };
+    },
+
+    renew,
+
+    holdLease(reservation) {
+      if (reservation.state !== 'leased') return () => {};
+      const tick = (): void => {
+        renew(reservation, clock()).catch((err: Error) => onError(err, 'renew'));
+      };
+      const timer = setInterval(tick, Math.max(1, Math.floor(config.leaseMs / 3)));
+      timer.unref();
+      return () => clearInterval(timer);
+    },
+
+    settle,
+
+    setRules(next) {
+      rules = next;
+    },
+  };
+}

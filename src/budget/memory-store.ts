@@ -1,0 +1,263 @@
+// The in-process budget store for the embedded default: the same state machine as lua/*.lua, line
+// for line, over Maps. Each method runs to completion without awaiting, which gives the same
+// all-or-nothing atomicity a Lua script has. Keys expire by the caller's clock (nowMs), not the
+// wall clock, so an injected clock drives both windows and expiry. Settle hands the usage event to
+// onUsageEvent (the embedded usage queue) in the same step, where Redis would XADD it.
+import type { UsageEvent } from '../usage/event.js';
+import { ceilDiv } from './int-math.js';
+import { leaseSetKey, reservationKey } from './keys.js';
+import {
+  crossingLevels,
+  type BucketMeasure,
+  type BudgetStore,
+  type StoreCrossing,
+  type StoreReserveRequest,
+  type StoreReserveResult,
+  type StoreSettleRequest,
+  type StoreSettleResult,
+} from './store.js';
+
+export interface MemoryBudgetStoreOptions {
+  readonly keyPrefix: string;
+  readonly recordRetentionMs: number;
+  readonly onUsageEvent: (event: UsageEvent) => void;
+}
+
+interface Counter {
+  used: number;
+  reserved: number;
+  crossed: number; // highest crossing level reported in this window: 0 none, 1..3
+  expireAtMs: number; // 0: never
+}
+
+interface Rate {
+  tatUs: number;
+  expireAtMs: number;
+}
+
+interface Entry {
+  readonly kind: 'counter' | 'gcra';
+  readonly measure: BucketMeasure;
+  readonly key: string;
+  readonly amount: number;
+  readonly limit: number;
+  readonly warnAt: number;
+  readonly criticalAt: number;
+  readonly expireAtMs: number;
+  readonly periodMs: number;
+  readonly label: string;
+}
+
+interface ReservationRecord {
+  state: 'open' | 'settled' | 'reaped';
+  deadlineMs: number;
+  outputTokens: number;
+  entries: readonly Entry[];
+  expireAtMs: number;
+}
+
+// How often reapExpired also drops expired counters, rates and records (Redis does this itself).
+const sweepEveryMs = 60_000;
+
+export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions): BudgetStore {
+  const { keyPrefix, recordRetentionMs, onUsageEvent } = options;
+  const counters = new Map<string, Counter>();
+  const rates = new Map<string, Rate>();
+  const records = new Map<string, ReservationRecord>();
+  const leases = new Map<string, Map<string, number>>(); // lease set key -> id -> deadline
+  let lastSweepMs = 0;
+
+  const live = <T extends { expireAtMs: number }>(map: Map<string, T>, key: string, nowMs: number): T | undefined => {
+    const value = map.get(key);
+    if (value && value.expireAtMs !== 0 && value.expireAtMs <= nowMs) {
+      map.delete(key);
+      return undefined;
+    }
+    return value;
+  };
+
+  const leaseSet = (orgId: string): Map<string, number> => {
+    const key = leaseSetKey(keyPrefix, orgId);
+    let set = leases.get(key);
+    if (!set) leases.set(key, (set = new Map()));
+    return set;
+  };
+
+  function sweep(nowMs: number): void {
+    if (nowMs - lastSweepMs < sweepEveryMs) return;
+    lastSweepMs = nowMs;
+    for (const map of [counters, rates, records] as Array<Map<string, { expireAtMs: number }>>) {
+      for (const [key, value] of map) if (value.expireAtMs !== 0 && value.expireAtMs <= nowMs) map.delete(key);
+    }
+  }
+
+  function reserve(req: StoreReserveRequest): StoreReserveResult {
+    const recordKey = reservationKey(keyPrefix, req.orgId, req.id);
+    const replayed = live(records, recordKey, req.nowMs);
+    if (replayed) return { status: 'replayed', outputTokens: replayed.outputTokens, remaining: [], waitMs: [] };
+
+    const { nowMs, promptTokens, promptCostNumerator, outputPerMTokMicros, buckets } = req;
+    const nowUs = nowMs * 1000;
+    const amountFor = (measure: BucketMeasure, out: number): number => {
+      if (measure === 'tokens') return promptTokens + out;
+      if (measure === 'costMicros') return ceilDiv(promptCostNumerator + out * outputPerMTokMicros, 1_000_000);
+      return 1;
+    };
+
+    const state = buckets.map((b) =>
+      b.kind === 'counter' ? live(counters, b.key, nowMs) : Math.max(live(rates, b.key, nowMs)?.tatUs ?? 0, nowUs),
+    );
+
+    let out = req.maxOutputTokens;
+    buckets.forEach((b, i) => {
+      if (b.kind !== 'counter' || !b.clamp) return;
+      const c = state[i] as Counter | undefined;
+      const left = b.limit - (c?.used ?? 0) - (c?.reserved ?? 0);
+      if (b.measure === 'tokens') out = Math.min(out, left - promptTokens);
+      else if (b.measure === 'costMicros' && outputPerMTokMicros > 0) {
+        out = Math.min(out, Math.floor((left * 1_000_000 - promptCostNumerator) / outputPerMTokMicros));
+      }
+    });
+    out = Math.min(req.maxOutputTokens, Math.max(out, req.minOutputTokens));
+
+    const amounts: number[] = [];
+    const newTatUs: number[] = [];
+    const remaining: number[] = [];
+    const waitMs: number[] = [];
+    buckets.forEach((b, i) => {
+      const units = amountFor(b.measure, out);
+      amounts.push(units);
+      if (b.kind === 'counter') {
+        const c = state[i] as Counter | undefined;
+        remaining.push(b.limit - (c?.used ?? 0) - (c?.reserved ?? 0) - units);
+        waitMs.push(0);
+        newTatUs.push(0);
+        return;
+      }
+      const periodUs = b.periodMs * 1000;
+      const tat = (state[i] as number) + ceilDiv(units * periodUs, b.limit);
+      const over = tat - nowUs - periodUs;
+      newTatUs.push(tat);
+      // + 0 turns -0 into 0, as Redis does when it turns a Lua number into an integer reply.
+      remaining.push(Math.floor((-over * b.limit) / periodUs) + 0);
+      waitMs.push(over > 0 ? (units > b.limit ? -1 : ceilDiv(over, 1000)) : ceilDiv(tat - nowUs, 1000));
+    });
+    if (remaining.some((r) => r < 0)) return { status: 'denied', outputTokens: out, remaining, waitMs };
+
+    const entries: Entry[] = buckets.map((b, i) => {
+      const amount = amounts[i]!;
+      let expireAtMs = 0;
+      if (b.kind === 'counter') {
+        let c = state[i] as Counter | undefined;
+        if (!c) counters.set(b.key, (c = { used: 0, reserved: 0, crossed: 0, expireAtMs: b.ttlMs > 0 ? nowMs + b.ttlMs : 0 }));
+        c.reserved += amount;
+        if (b.ttlMs > 0) {
+          expireAtMs = nowMs + b.ttlMs;
+          if (b.sliding) c.expireAtMs = expireAtMs;
+        }
+      } else {
+        const tat = newTatUs[i]!;
+        rates.set(b.key, { tatUs: tat, expireAtMs: nowMs + Math.max(1, ceilDiv(tat - nowUs, 1000)) });
+      }
+      return {
+        kind: b.kind,
+        measure: b.measure,
+        key: b.key,
+        amount,
+        limit: b.limit,
+        warnAt: b.warnAt,
+        criticalAt: b.criticalAt,
+        expireAtMs,
+        periodMs: b.periodMs,
+        label: b.label,
+      };
+    });
+    records.set(recordKey, { state: 'open', deadlineMs: req.deadlineMs, outputTokens: out, entries, expireAtMs: req.deadlineMs + recordRetentionMs });
+    leaseSet(req.orgId).set(req.id, req.deadlineMs);
+    return { status: 'reserved', outputTokens: out, remaining, waitMs };
+  }
+
+  function settle(req: StoreSettleRequest): StoreSettleResult {
+    const { nowMs } = req;
+    const record = live(records, reservationKey(keyPrefix, req.orgId, req.id), nowMs);
+    if (record?.state === 'settled') return { status: 'duplicate', crossings: [] };
+    if (!record) {
+      onUsageEvent(req.event);
+      return { status: 'unknown', crossings: [] };
+    }
+    const open = record.state === 'open';
+    const actualFor = (measure: BucketMeasure): number =>
+      measure === 'tokens' ? req.actualTokens : measure === 'costMicros' ? req.actualCostMicros : measure === 'requests' ? 1 : 0;
+    const crossings: StoreCrossing[] = [];
+    for (const e of record.entries) {
+      if (e.kind === 'gcra') {
+        const refund = e.amount - req.actualTokens;
+        const rate = live(rates, e.key, nowMs);
+        if (e.measure === 'tokens' && refund > 0 && rate) rate.tatUs -= ceilDiv(refund * e.periodMs * 1000, e.limit);
+        continue;
+      }
+      let c = live(counters, e.key, nowMs);
+      if (open && c && e.amount > 0) c.reserved = Math.max(0, c.reserved - e.amount);
+      const actual = actualFor(e.measure);
+      if (actual <= 0 || (!c && e.expireAtMs !== 0 && e.expireAtMs <= nowMs)) continue;
+      if (!c) counters.set(e.key, (c = { used: 0, reserved: 0, crossed: 0, expireAtMs: e.expireAtMs }));
+      c.used += actual;
+      const level = c.used >= e.limit ? 3 : c.used >= e.criticalAt ? 2 : c.used >= e.warnAt ? 1 : 0;
+      if (level > c.crossed) {
+        c.crossed = level;
+        crossings.push({ label: e.label, level: crossingLevels[level - 1]!, used: c.used, limit: e.limit, key: e.key });
+      }
+    }
+    leaseSet(req.orgId).delete(req.id);
+    record.state = 'settled';
+    record.entries = [];
+    record.expireAtMs = nowMs + recordRetentionMs;
+    onUsageEvent(req.event);
+    return { status: open ? 'settled' : 'late', crossings };
+  }
+
+  function renew(orgId: string, id: string, deadlineMs: number, nowMs: number): boolean {
+    const record = live(records, reservationKey(keyPrefix, orgId, id), nowMs);
+    if (record?.state !== 'open') return false;
+    record.deadlineMs = deadlineMs;
+    record.expireAtMs = deadlineMs + recordRetentionMs;
+    leaseSet(orgId).set(id, deadlineMs);
+    return true;
+  }
+
+  function reapExpired(orgId: string, nowMs: number, maxCount: number): number {
+    sweep(nowMs);
+    const set = leaseSet(orgId);
+    const due = [...set].filter(([, deadlineMs]) => deadlineMs <= nowMs).sort((a, b) => a[1] - b[1]).slice(0, maxCount);
+    let reaped = 0;
+    for (const [id] of due) {
+      const record = live(records, reservationKey(keyPrefix, orgId, id), nowMs);
+      if (record?.state !== 'open') {
+        set.delete(id);
+        continue;
+      }
+      if (record.deadlineMs > nowMs) {
+        set.set(id, record.deadlineMs);
+        continue;
+      }
+      for (const e of record.entries) {
+        const c = e.kind === 'counter' && e.amount > 0 ? live(counters, e.key, nowMs) : undefined;
+        if (c) c.reserved = Math.max(0, c.reserved - e.amount);
+      }
+      record.state = 'reaped';
+      record.expireAtMs = nowMs + recordRetentionMs;
+      set.delete(id);
+      reaped += 1;
+    }
+    return reaped;
+  }
+
+  return {
+    kind: 'memory',
+    reserve: async (req) => reserve(req),
+    renew: async (orgId, id, deadlineMs, nowMs) => renew(orgId, id, deadlineMs, nowMs),
+    settle: async (req) => settle(req),
+    reapExpired: async (orgId, nowMs, maxCount) => reapExpired(orgId, nowMs, maxCount),
+    appendUsage: async (event) => onUsageEvent(event),
+  };
+}

@@ -1,0 +1,71 @@
+// The reaper: returns reservations whose lease ran out (their replica crashed or hung) so their
+// reserved amounts stop blocking budgets. Every replica may run one; the scripts are idempotent,
+// so overlapping reapers only share the work. Leases live in one sorted set per org (a cross-slot
+// global set would break Redis Cluster), and the orgs come from the control plane's list.
+import type { BudgetStore } from './store.js';
+
+export interface BudgetReaperOptions {
+  readonly store: BudgetStore;
+  readonly listOrgIds: () => Promise<readonly string[]>;
+  readonly intervalMs: number;
+  // Reservations returned per script call; an org with more is drained over several calls.
+  readonly batchSize?: number;
+  readonly clock?: () => number;
+  readonly onError?: (err: Error) => void;
+}
+
+export interface BudgetReaper {
+  // One pass over every org; resolves with how many reservations were returned.
+  runOnce(): Promise<number>;
+  // Stops the timer and waits for a pass in progress.
+  stop(): Promise<void>;
+}
+
+export function startBudgetReaper(options: BudgetReaperOptions): BudgetReaper {
+  const { store, listOrgIds, intervalMs } = options;
+  const batchSize = options.batchSize ?? 500;
+  const clock = options.clock ?? Date.now;
+  const onError = options.onError ?? (() => {});
+  let stopped = false;
+  let running: Promise<number> | null = null;
+  let timer: NodeJS.Timeout | null = null;
+
+  async function pass(): Promise<number> {
+    let total = 0;
+    for (const orgId of await listOrgIds()) {
+      for (;;) {
+        const reaped = await store.reapExpired(orgId, clock(), batchSize);
+        total += reaped;
+        if (reaped < batchSize || stopped) break;
+      }
+    }
+    return total;
+  }
+
+  function runOnce(): Promise<number> {
+    running ??= pass().finally(() => {
+      running = null;
+    });
+    return running;
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      runOnce()
+        .catch((err: Error) => onError(err))
+        .finally(schedule);
+    }, intervalMs);
+    timer.unref();
+  }
+  schedule();
+
+  return {
+    runOnce,
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running?.catch(() => 0);
+    },
+  };
+}

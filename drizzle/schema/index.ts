@@ -1,3 +1,4 @@
 // Every table of the Tollgate database; drizzle-kit generates drizzle/migrations from this.
 export * from './identity.js';
 export * from './usage.js';
+export * from './budgets.js';

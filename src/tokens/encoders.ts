@@ -2,6 +2,7 @@
 // costs 60–150 ms and tens of MB to build and most deployments only ever use one or two encodings.
 import { createRequire } from 'node:module';
 import type { Encoding } from '../config/catalog.js';
+import { alignWithTiktoken } from './tiktoken-compat.js';
 
 export type TextEncoding = Exclude<Encoding, 'estimate'>;
 type Encoder = typeof import('gpt-tokenizer/encoding/o200k_base');
@@ -16,6 +17,7 @@ export function getEncoder(encoding: TextEncoding): Encoder {
   let encoder = loaded.get(encoding);
   if (!encoder) {
     encoder = require(`gpt-tokenizer/encoding/${encoding}`) as Encoder;
+    alignWithTiktoken(encoder);
     loaded.set(encoding, encoder);
   }
   return encoder;

@@ -249,7 +249,8 @@ async function answer(req: IncomingMessage, res: ServerResponse, mock: MockUpstr
   res.end();
 }
 
-export function startMockUpstream(options: { port?: number; defaults?: Partial<MockBehaviour> } = {}): Promise<MockUpstream> {
+// `record: false` keeps memory flat under benchmark load.
+export function startMockUpstream(options: { port?: number; defaults?: Partial<MockBehaviour>; record?: boolean } = {}): Promise<MockUpstream> {
   const requests: RecordedRequest[] = [];
   const aborted: RecordedRequest[] = [];
   const server: Server = createServer((req, res) => {
@@ -264,9 +265,9 @@ export function startMockUpstream(options: { port?: number; defaults?: Partial<M
         body = undefined;
       }
       const recorded: RecordedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body };
-      requests.push(recorded);
+      if (options.record !== false) requests.push(recorded);
       res.on('close', () => {
-        if (!res.writableFinished) aborted.push(recorded);
+        if (!res.writableFinished && options.record !== false) aborted.push(recorded);
       });
       answer(req, res, mock, recorded, bodyText).catch(() => res.destroy());
     });
@@ -296,6 +297,6 @@ export function startMockUpstream(options: { port?: number; defaults?: Partial<M
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const mock = await startMockUpstream({ port: Number(process.argv[2] ?? 9100) });
+  const mock = await startMockUpstream({ port: Number(process.argv[2] ?? 9100), record: false });
   process.stdout.write(`mock upstream on ${mock.url}\n`);
 }

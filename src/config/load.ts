@@ -103,6 +103,23 @@ function describe(error: z.ZodError, prefix = ''): string {
     .join('\n');
 }
 
+// OpenAI and Anthropic always exist (the shipped catalog routes to them); a config file's entries
+// for them are merged over these defaults rather than replacing them.
+const builtinProviders: Record<string, Record<string, unknown>> = {
+  openai: { kind: 'openai', baseUrl: 'https://api.openai.com/v1' },
+  anthropic: { kind: 'anthropic', baseUrl: 'https://api.anthropic.com' },
+};
+
+function withBuiltinProviders(fromFile: unknown): Record<string, unknown> {
+  const file = fromFile && typeof fromFile === 'object' ? (fromFile as Record<string, unknown>) : {};
+  const merged: Record<string, unknown> = { ...file };
+  for (const [name, defaults] of Object.entries(builtinProviders)) {
+    const own = file[name];
+    merged[name] = own && typeof own === 'object' ? { ...defaults, ...own } : defaults;
+  }
+  return merged;
+}
+
 const catalogFileSchema = z.object({ models: z.record(z.string(), modelSchema).default({}) });
 
 export interface LoadOptions {
@@ -116,6 +133,7 @@ export function loadConfig(options: LoadOptions = {}): RuntimeConfig {
   const path = env.TOLLGATE_CONFIG ? resolve(env.TOLLGATE_CONFIG) : defaultConfigPath;
   const raw = interpolate(readYaml(path), env) as Record<string, unknown>;
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${path} must hold a YAML mapping`);
+  raw.providers = withBuiltinProviders(raw.providers);
   applyEnv(raw, env);
   for (const [key, value] of Object.entries(options.overrides ?? {})) setPath(raw, key.split('.'), value);
 

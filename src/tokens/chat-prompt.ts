@@ -10,7 +10,7 @@ import { parseBody } from './parse-body.js';
 import { createPlanBuilder, type PlanBuilder, type PromptPlan } from './prompt-plan.js';
 
 export const tokensPerMessage = 3;
-export const tokensPerName = 1;
+const tokensPerName = 1;
 export const replyPrimingTokens = 3;
 // A call the assistant made (tools or legacy function_call): its name, its arguments and framing.
 const tokensPerToolCall = 3;

@@ -30,12 +30,12 @@ const requestSchema = z.looseObject({
 // Content blocks only Anthropic's Messages API has.
 const anthropicBlockTypes = new Set(['tool_use', 'tool_result', 'image', 'document', 'thinking', 'redacted_thinking']);
 
+const blockType = (block: unknown): string => (typeof block === 'object' && block !== null && 'type' in block ? String(block.type) : '');
+
 function hasAnthropicBlocks(messages: unknown): boolean {
-  if (!Array.isArray(messages)) return false;
-  return messages.some(
-    (message: unknown) =>
-      Array.isArray((message as { content?: unknown })?.content) &&
-      ((message as { content: unknown[] }).content).some((block) => anthropicBlockTypes.has((block as { type?: string })?.type ?? '')),
+  return (
+    Array.isArray(messages) &&
+    messages.some((message: { content?: unknown } | null) => Array.isArray(message?.content) && message.content.some((block) => anthropicBlockTypes.has(blockType(block))))
   );
 }
 

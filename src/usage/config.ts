@@ -9,6 +9,9 @@ export const usageSchema = z
     // Events per INSERT. Larger batches amortise the round trip and index work; 500 stays well
     // under a few milliseconds per statement.
     batchSize: positiveInt.max(10_000).default(500),
+    // Batches one replica writes at once (one Postgres connection each). Two keeps Postgres busy
+    // while the other batch is being read, parsed or acknowledged.
+    writeConcurrency: positiveInt.max(16).default(2),
     // Longest an event waits in a replica before it is written when traffic is light.
     flushIntervalMs: positiveInt.default(200),
     consumerGroup: z.string().min(1).default('flusher'),

@@ -103,9 +103,12 @@ export function createStreamFlusher(options: StreamFlusherOptions): StreamFlushe
       more = claims.some((c) => c.more);
       if (!more) nextClaimAtMs = Date.now() + config.claimIdleMs / 2;
     }
-    for (const fresh of await onEveryStream((key) => streams.readNew(key, config.batchSize))) {
+    // Enough from each stream to keep every writer busy even when one org has all the traffic.
+    // Reading is bounded by writing: nothing more is read until this round is acknowledged.
+    const perStream = config.batchSize * config.writeConcurrency;
+    for (const fresh of await onEveryStream((key) => streams.readNew(key, perStream))) {
       entries.push(...fresh);
-      more ||= fresh.length >= config.batchSize;
+      more ||= fresh.length >= perStream;
     }
     await flush(entries);
     return more;
@@ -118,17 +121,21 @@ export function createStreamFlusher(options: StreamFlusherOptions): StreamFlushe
       if (event) valid.push({ entry, event });
       else await reject(entry, 'invalid', 'not a valid usage event');
     }
-    for (let i = 0; i < valid.length; i += config.batchSize) {
-      const batch = valid.slice(i, i + config.batchSize);
-      const rejected = await write(batch);
-      // Abandoned on stop: the rest stays pending in Redis.
-      if (!rejected) return;
-      const refused = new Map(rejected.map((r) => [r.event, r.error]));
-      for (const { entry, event } of batch) {
-        if (refused.has(event)) await reject(entry, 'refused', String(refused.get(event)));
+    const batches: Parsed[][] = [];
+    for (let i = 0; i < valid.length; i += config.batchSize) batches.push(valid.slice(i, i + config.batchSize));
+    const writer = async () => {
+      for (let batch = batches.shift(); batch; batch = batches.shift()) {
+        const rejected = await write(batch);
+        // Abandoned on stop: this batch and the rest stay pending in Redis.
+        if (!rejected) return;
+        const refused = new Map(rejected.map((r) => [r.event, r.error]));
+        for (const { entry, event } of batch) {
+          if (refused.has(event)) await reject(entry, 'refused', String(refused.get(event)));
+        }
+        await acknowledge(batch.filter((p) => !refused.has(p.event)).map((p) => p.entry));
       }
-      await acknowledge(batch.filter((p) => !refused.has(p.event)).map((p) => p.entry));
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(config.writeConcurrency, batches.length) }, writer));
   }
 
   // Retries until Postgres takes the batch; gives up only when stopping.

@@ -272,6 +272,16 @@ export function startMockUpstream(options: { port?: number; defaults?: Partial<M
       answer(req, res, mock, recorded, bodyText).catch(() => res.destroy());
     });
   });
+  // A websocket stand-in (the realtime API): completes the upgrade and echoes what it receives.
+  const upgraded = new Set<import('node:stream').Duplex>();
+  server.on('upgrade', (req, socket) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+    if (options.record !== false) requests.push({ method: 'UPGRADE', path: req.url ?? '/', headers: req.headers, body: undefined });
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n');
+    socket.on('data', (d: Buffer) => socket.write(d));
+    socket.on('error', () => socket.destroy());
+  });
   server.keepAliveTimeout = 65_000;
   const mock: MockUpstream = {
     url: '',
@@ -282,6 +292,7 @@ export function startMockUpstream(options: { port?: number; defaults?: Partial<M
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
+        for (const socket of upgraded) socket.destroy();
         server.close(() => resolve());
       }),
   };

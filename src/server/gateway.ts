@@ -127,18 +127,24 @@ export function createGateway(deps: GatewayDeps): Gateway {
     });
   });
 
+  // Upgraded sockets leave the HTTP server's keep-alive bookkeeping, so drain tracks them itself.
+  const upgraded = new Set<Duplex>();
+  const refuse = (socket: Duplex, status: number, code: string) => socket.end(upgradeRefusal(status, code), () => socket.destroy());
+
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
     const upstream = passthroughUpstream();
     try {
       authenticate(req.headers, principals, Date.now());
     } catch (err) {
       const error = toGatewayError(err);
-      socket.end(upgradeRefusal(error.status, error.code));
+      refuse(socket, error.status, error.code);
       return;
     }
     if (!upstream || config.server.passthrough !== 'proxy' || !req.url?.startsWith('/v1/')) {
-      socket.end(upgradeRefusal(404, 'route_not_found'));
+      refuse(socket, 404, 'route_not_found');
       return;
     }
     passthrough.ws(req, socket, head, upstream, providers[upstream.config.kind].rawPath(upstream.config, req.url));
@@ -163,6 +169,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         await Promise.race([new Promise<void>((resolve) => (drained = resolve)), new Promise((r) => setTimeout(r, drainMs).unref())]);
       }
       server.closeAllConnections();
+      for (const socket of upgraded) socket.destroy();
       passthrough.close();
       await closed;
     },

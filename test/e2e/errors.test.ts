@@ -1,5 +1,7 @@
 // Every error a client can meet on the request path: status, provider-shaped body, stable code,
 // and the gateway's x-request-id.
+import { request as httpRequest } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../../bench/mock-upstream.js';
@@ -38,6 +40,19 @@ async function post(path: string, body: unknown, headers: Record<string, string>
     json = text;
   }
   return { status: res.statusCode, headers: res.headers, json };
+}
+
+function upgrade(headers: Record<string, string>): Promise<{ status: number; socket?: Duplex }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${gw.url}/v1/realtime?model=gpt-4o-realtime`, { headers: { connection: 'Upgrade', upgrade: 'websocket', ...headers } });
+    req.on('upgrade', (res, socket) => resolve({ status: res.statusCode ?? 0, socket }));
+    req.on('response', (res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0 });
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 const chat = (content = 'hi', extra: Record<string, unknown> = {}) => ({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }], ...extra });
@@ -203,6 +218,23 @@ describe('pass-through', () => {
     const upstream = mock.requests.at(-1)!;
     expect(upstream.path).toBe('/v1/files?purpose=batch');
     expect(upstream.headers.authorization).toBe('Bearer sk-upstream-openai');
+  });
+
+  it('upgrades an authenticated websocket and relays both ways with the provider key', async () => {
+    const { socket, status } = await upgrade({ authorization: `Bearer ${gw.key}` });
+    expect(status).toBe(101);
+    const echoed = new Promise<string>((resolve) => socket!.once('data', (d: Buffer) => resolve(d.toString())));
+    socket!.write('hello realtime');
+    expect(await echoed).toBe('hello realtime');
+    socket!.destroy();
+    const upstream = mock.requests.at(-1)!;
+    expect(upstream).toMatchObject({ method: 'UPGRADE', path: '/v1/realtime?model=gpt-4o-realtime' });
+    expect(upstream.headers.authorization).toBe('Bearer sk-upstream-openai');
+  });
+
+  it('refuses a websocket upgrade without a valid key', async () => {
+    const { status } = await upgrade({ authorization: 'Bearer tg-wrong' });
+    expect(status).toBe(401);
   });
 
   it('refuses other /v1 paths without a key', async () => {

@@ -5,9 +5,10 @@ import type { Cluster, Redis } from 'ioredis';
 
 export type RedisClient = Redis | Cluster;
 
-// The budget engine's settle step XADDs one entry per request here, with field `e` = the
-// UsageEvent as JSON. It must not trim with MAXLEN: the flusher trims only acknowledged entries.
-export const usageStreamKey = (keyPrefix: string, orgId: string): string => `${keyPrefix}{org:${orgId}}:usage`;
+// The budget engine's settle step XADDs one entry per request to usageStreamKey (owned by the
+// key layout in budget/keys.ts), field `e` = the UsageEvent as JSON. It must not trim with
+// MAXLEN: the flusher trims only acknowledged entries.
+export { usageStreamKey } from '../budget/keys.js';
 
 // Entries that can never be written, kept for inspection. Bounded, since nothing consumes them.
 const deadLetterKey = (streamKey: string): string => `${streamKey}:dead`;

@@ -1,9 +1,11 @@
 // The ledger contract: the same suite runs on embedded PGlite and on real Postgres.
 import { eq, sql } from 'drizzle-orm';
+import { orgs } from '../../drizzle/schema/identity.js';
 import { usageEvents, usageRollupsHourly } from '../../drizzle/schema/usage.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { writeUsageEvents } from '../../src/usage/ledger.js';
+import { orgIdsFrom } from '../../src/usage/org-ids.js';
 import { createPgliteDatabase, createPostgresDatabase, expectedTotals, ledgerTotals, makeEvent, postgresAvailable, type TestDatabase } from './support.js';
 
 const hasPostgres = await postgresAvailable();
@@ -93,6 +95,11 @@ for (const backend of backends) {
       expect(result.inserted).toBe(18);
       expect(result.rejected.map((r) => r.event.requestId).sort()).toEqual(['req-7', 'req-8']);
       expect((await ledgerTotals(database)).rollups).toEqual(expectedTotals([...range(0, 7), ...range(9, 20)]));
+    });
+
+    it('lists the org ids the flusher reads streams for', async () => {
+      await database.db.insert(orgs).values([{ id: 'org-x', name: 'X' }, { id: 'org-y', name: 'Y' }]).onConflictDoNothing();
+      expect((await orgIdsFrom(database)()).sort()).toEqual(['org-x', 'org-y']);
     });
 
     it('serves a time-ranged scan of one org from an index', async () => {

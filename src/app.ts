@@ -1,5 +1,6 @@
 // The composition root: opens the stores a configuration names, builds the request path and
 // starts listening. The CLI's `serve` and the end-to-end tests both start Tollgate through here.
+import { availableParallelism } from 'node:os';
 import { Redis } from 'ioredis';
 import { createLocalInvalidationBus, createRedisInvalidationBus, type InvalidationBus } from './auth/invalidation.js';
 import { createPrincipalCache, type PrincipalCache } from './auth/principal-cache.js';
@@ -9,6 +10,8 @@ import { createLogger, type Logger } from './log/logger.js';
 import { createUnmeteredMeter } from './metering/meter.js';
 import { createMetrics } from './metrics/metrics.js';
 import { createUpstreams } from './proxy/upstreams.js';
+import { createTokenizerPool } from './tokens/pool.js';
+import { createPromptCounter } from './tokens/prompt-counter.js';
 import { createGateway, type ReadinessCheck } from './server/gateway.js';
 
 export interface App {
@@ -51,12 +54,17 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   });
   const upstreams = createUpstreams(config);
   const metrics = createMetrics();
+  const pool = createTokenizerPool({
+    maxThreads: config.tokens.poolThreads || Math.max(1, availableParallelism() - 1),
+    maxQueue: config.tokens.poolMaxQueue,
+  });
+  const counter = createPromptCounter({ inlineMaxChars: config.tokens.inlineMaxChars, pool });
   const meter = createUnmeteredMeter();
 
   const readiness: ReadinessCheck[] = [{ name: database.kind, check: () => database.ping() }];
   if (redis) readiness.push({ name: 'redis', check: async () => void (await redis.ping()) });
 
-  const gateway = createGateway({ config, principals, upstreams, meter, metrics, logger, readiness });
+  const gateway = createGateway({ config, principals, upstreams, meter, counter, metrics, logger, readiness });
   const port = await gateway.listen(config.server.port, config.server.host);
   const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
   logger.info({ port, database: database.kind, redis: Boolean(redis), models: config.catalog.list().length }, 'tollgate listening');
@@ -74,6 +82,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
       await gateway.drain(config.server.drainTimeoutMs);
       principals.close();
       await meter.close();
+      await pool.close();
       await upstreams.close();
       await bus.close();
       redis?.disconnect();

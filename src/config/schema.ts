@@ -71,6 +71,16 @@ export const configSchema = z.object({
       cacheRefreshMs: positiveInt.default(30_000),
     })
     .prefault({}),
+  tokens: z
+    .object({
+      // Prompts with at most this many characters are counted on the event loop; larger ones in
+      // the worker pool (see src/tokens/prompt-counter.ts for how the default was measured).
+      inlineMaxChars: positiveInt.default(4_096),
+      // 0 means one thread fewer than the machine's cores (at least one).
+      poolThreads: z.number().int().nonnegative().default(0),
+      poolMaxQueue: positiveInt.default(256),
+    })
+    .prefault({}),
   providers: z.record(z.string(), providerSchema).default({}),
   catalogFile: z.string().optional(),
   models: z.record(z.string(), modelSchema.partial()).default({}),

@@ -7,7 +7,10 @@ import { authenticate } from '../auth/authenticate.js';
 import { GatewayError } from '../errors/catalogue.js';
 import { providers } from '../providers/index.js';
 import { createPassthrough } from '../proxy/passthrough.js';
+import type { PromptCounter } from '../tokens/prompt-counter.js';
+import { tokenCountResponse } from '../tokens/token-count-route.js';
 import { createMeteredHandler, isAllowed, type MeteredRequestDeps } from './metered-request.js';
+import { readBody } from './read-body.js';
 import { dialectOf, meteredRoutes } from './routes.js';
 import { sendError, sendJson, toGatewayError } from './send.js';
 
@@ -19,6 +22,7 @@ export interface ReadinessCheck {
 export type AdminHandler = (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<void>;
 
 export interface GatewayDeps extends MeteredRequestDeps {
+  counter: PromptCounter;
   readiness: readonly ReadinessCheck[];
   admin?: AdminHandler;
 }
@@ -78,6 +82,20 @@ export function createGateway(deps: GatewayDeps): Gateway {
     sendJson(res, 200, { object: 'list', data }, { 'x-request-id': requestId });
   }
 
+  // Token counting for clients: no upstream call, no budget charged, but a key is still required.
+  async function countTokens(req: IncomingMessage, res: ServerResponse, requestId: string, kind: 'tollgate' | 'anthropic'): Promise<void> {
+    authenticate(req.headers, principals, Date.now());
+    const raw = await readBody(req, config.server.maxBodyBytes);
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch (err) {
+      throw new GatewayError('invalid_json', `The request body is not valid JSON: ${(err as Error).message}`);
+    }
+    const counted = kind === 'anthropic' ? await tokenCountResponse('anthropic', body, config.catalog, deps.counter) : await tokenCountResponse('tollgate', body, config.catalog, deps.counter);
+    sendJson(res, 200, counted, { 'x-request-id': requestId });
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -87,6 +105,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       if (req.method !== 'POST') throw new GatewayError('method_not_allowed', `${path} accepts POST only.`);
       return handleMetered(req, res, metered, requestId);
     }
+    if (req.method === 'POST' && path === '/v1/token_count') return countTokens(req, res, requestId, 'tollgate');
+    if (req.method === 'POST' && path === '/v1/messages/count_tokens') return countTokens(req, res, requestId, 'anthropic');
     if (req.method === 'GET') {
       if (path === '/health') return sendJson(res, 200, { status: 'ok' });
       if (path === '/ready') return ready(res);

@@ -1,0 +1,71 @@
+// The token-count endpoints: counted by the gateway, never sent upstream, never charged.
+import Anthropic from '@anthropic-ai/sdk';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MockUpstream, startMockUpstream } from '../../bench/mock-upstream.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+let mock: MockUpstream;
+let gw: TestGateway;
+
+beforeAll(async () => {
+  mock = await startMockUpstream();
+  gw = await startTestGateway({ mock });
+});
+
+afterAll(async () => {
+  await gw?.close();
+  await mock?.close();
+});
+
+async function count(body: unknown, key = gw.key) {
+  const res = await request(`${gw.url}/v1/token_count`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.statusCode, json: (await res.body.json()) as Record<string, unknown> };
+}
+
+// OpenAI cookbook "How to count tokens with tiktoken": this conversation is 129 prompt tokens for
+// gpt-3.5-turbo / gpt-4 (cl100k_base) and 124 for gpt-4o (o200k_base).
+const cookbook = [
+  { role: 'system', content: 'You are a helpful, pattern-following assistant that translates corporate jargon into plain English.' },
+  { role: 'system', name: 'example_user', content: 'New synergies will help drive top-line growth.' },
+  { role: 'system', name: 'example_assistant', content: 'Things working well together will increase revenue.' },
+  { role: 'system', name: 'example_user', content: "Let's circle back when we have more bandwidth to touch base on opportunities for increased leverage." },
+  { role: 'system', name: 'example_assistant', content: "Let's talk later when we're less busy about how to do better." },
+  { role: 'user', content: "This late pivot means we don't have time to boil the ocean for the client deliverable." },
+];
+
+describe('POST /v1/token_count', () => {
+  it('counts a chat prompt exactly as OpenAI bills it, without calling upstream', async () => {
+    const before = mock.requests.length;
+    const res = await count({ model: 'gpt-4o', messages: cookbook });
+    expect(res).toEqual({ status: 200, json: { model: 'gpt-4o', encoding: 'o200k_base', prompt_tokens: 124, estimated: false } });
+    expect(mock.requests.length).toBe(before);
+  });
+
+  it('counts a 1 MB prompt (worker pool) consistently with small ones (inline)', async () => {
+    const unit = 'The quick brown fox jumps over the lazy dog. ';
+    const tokens = async (repeats: number) => (await count({ model: 'gpt-4o', input: unit.repeat(repeats) })).json.prompt_tokens as number;
+    const [one, two] = [await tokens(10), await tokens(20)];
+    const perTen = two - one;
+    const overhead = one - perTen;
+    expect(await tokens(10 * 2_300)).toBe(overhead + 2_300 * perTen);
+  });
+
+  it('marks Anthropic counts as estimates', async () => {
+    const res = await count({ model: 'claude-sonnet-4-5', system: 'Be brief.', messages: [{ role: 'user', content: 'Hello, Claude' }] });
+    expect(res.json).toMatchObject({ model: 'claude-sonnet-4-5', encoding: 'estimate', estimated: true });
+  });
+
+  it('refuses an unknown model and a missing key', async () => {
+    expect(await count({ model: 'nope', messages: [] })).toMatchObject({ status: 404, json: { error: { code: 'model_not_found' } } });
+    expect((await count({ model: 'gpt-4o', messages: [] }, 'tg-bad')).status).toBe(401);
+  });
+});
+
+describe('POST /v1/messages/count_tokens', () => {
+  it('answers the Anthropic SDK', async () => {
+    const anthropic = new Anthropic({ apiKey: gw.key, baseURL: gw.url, maxRetries: 0 });
+    const res = await anthropic.messages.countTokens({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'Hello, world' }] });
+    expect(res.input_tokens).toBeGreaterThan(0);
+  });
+});

@@ -92,7 +92,7 @@ export function createStreamFlusher(options: StreamFlusherOptions): StreamFlushe
   }
 
   // One round: claim from dead consumers when due, read what is new, write and acknowledge.
-  // Returns true when a stream had more than one batch, so the next round starts at once.
+  // Returns true when a stream had more than one round can take, so the next starts at once.
   async function round(): Promise<boolean> {
     const entries: StreamEntry[] = [];
     let more = false;

@@ -103,7 +103,7 @@ function isDataError(error: unknown): boolean {
 }
 
 // drizzle wraps driver errors; the SQLSTATE sits on the driver error in the cause chain.
-export function sqlState(error: unknown): string | undefined {
+function sqlState(error: unknown): string | undefined {
   for (let e = error, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;

@@ -13,15 +13,12 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-export function createBackoff(maxMs: number, baseMs = 100): { next(): number; reset(): void } {
+export function createBackoff(maxMs: number, baseMs = 100): { next(): number } {
   let attempt = 0;
   return {
     next() {
       const ceiling = Math.min(maxMs, baseMs * 2 ** attempt++);
       return ceiling / 2 + Math.random() * (ceiling / 2);
-    },
-    reset() {
-      attempt = 0;
     },
   };
 }

@@ -7,7 +7,7 @@ import type { UsageEvent } from '../usage/event.js';
 import { rateLimitHeaders, resetInMs } from './headers.js';
 import type { BudgetPrincipal, CompiledBudgets } from './plan.js';
 import type { BudgetConfig } from './rules.js';
-import { BudgetStoreUnavailableError, type BucketPlan, type BucketRef, type BudgetStore, type CrossingLevel } from './store.js';
+import { BudgetStoreUnavailableError, type BucketDebit, type BucketPlan, type BucketRef, type BudgetStore, type CrossingLevel } from './store.js';
 
 export interface ReserveInput {
   // The gateway's request id: reservation id, lease id and the usage event's requestId.
@@ -28,6 +28,8 @@ export interface Reservation {
   // the store was down and budget.failureMode is 'open'; settle hands the usage to onUnrecordedUsage.
   readonly state: 'leased' | 'unmetered' | 'fail_open';
   readonly maxOutputTokens: number;
+  // What was taken from each bucket; settle gives back exactly this even if the rules changed.
+  readonly debits: readonly BucketDebit[];
 }
 
 export type ReserveOutcome =
@@ -132,16 +134,14 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
         actualTokens: event.promptTokens + event.completionTokens,
         actualCostMicros: event.costMicros,
         event,
+        debits: reservation.debits,
       });
       return {
         status: result.status,
-        crossings: result.crossings.map((c) => ({
-          bucket: JSON.parse(c.label) as BucketRef,
-          level: c.level,
-          used: c.used,
-          limit: c.limit,
-          bucketKey: c.key,
-        })),
+        crossings: result.crossings.map(({ index, level, used }) => {
+          const { bucket } = reservation.debits[index]!;
+          return { bucket: bucket.ref, level, used, limit: bucket.limit, bucketKey: bucket.key };
+        }),
       };
     } catch (err) {
       if (!(err instanceof BudgetStoreUnavailableError)) throw err;
@@ -169,7 +169,7 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
       const buckets = rules.plan(principal, input.sessionId, nowMs);
       const unmetered = (state: Reservation['state']): ReserveOutcome => ({
         ok: true,
-        reservation: { id: input.requestId, orgId: principal.orgId, state, maxOutputTokens },
+        reservation: { id: input.requestId, orgId: principal.orgId, state, maxOutputTokens, debits: [] },
         maxOutputTokens,
         clamped: false,
         headers: {},
@@ -200,7 +200,12 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
 
       const headers = result.status === 'replayed' ? {} : rateLimitHeaders(buckets, result.remaining, result.waitMs, nowMs);
       if (result.status !== 'denied') {
-        const reservation: Reservation = { id: input.requestId, orgId: principal.orgId, state: 'leased', maxOutputTokens: result.outputTokens };
+        const debits = buckets.map((bucket, i): BucketDebit => ({
+          bucket,
+          amount: result.amounts[i]!,
+          expireAtMs: bucket.kind === 'counter' && bucket.ttlMs > 0 ? nowMs + bucket.ttlMs : 0,
+        }));
+        const reservation: Reservation = { id: input.requestId, orgId: principal.orgId, state: 'leased', maxOutputTokens: result.outputTokens, debits };
         return { ok: true, reservation, maxOutputTokens: result.outputTokens, clamped: result.outputTokens < maxOutputTokens, headers };
       }
       const { bucket, code, retryAfterMs } = denial(buckets, result.remaining, result.waitMs, nowMs);

@@ -35,24 +35,17 @@ interface Rate {
   expireAtMs: number;
 }
 
-interface Entry {
-  readonly kind: 'counter' | 'gcra';
-  readonly measure: BucketMeasure;
+// What the reaper returns for a reservation: the amount each counter key had reserved.
+interface CounterDebit {
   readonly key: string;
   readonly amount: number;
-  readonly limit: number;
-  readonly warnAt: number;
-  readonly criticalAt: number;
-  readonly expireAtMs: number;
-  readonly periodMs: number;
-  readonly label: string;
 }
 
 interface ReservationRecord {
   state: 'open' | 'settled' | 'reaped';
   deadlineMs: number;
   outputTokens: number;
-  entries: readonly Entry[];
+  counterDebits: readonly CounterDebit[];
   expireAtMs: number;
 }
 
@@ -93,16 +86,20 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions): Budg
 
   function reserve(req: StoreReserveRequest): StoreReserveResult {
     const recordKey = reservationKey(keyPrefix, req.orgId, req.id);
-    const replayed = live(records, recordKey, req.nowMs);
-    if (replayed) return { status: 'replayed', outputTokens: replayed.outputTokens, remaining: [], waitMs: [] };
-
     const { nowMs, promptTokens, promptCostNumerator, outputPerMTokMicros, buckets } = req;
-    const nowUs = nowMs * 1000;
     const amountFor = (measure: BucketMeasure, out: number): number => {
       if (measure === 'tokens') return promptTokens + out;
       if (measure === 'costMicros') return ceilDiv(promptCostNumerator + out * outputPerMTokMicros, 1_000_000);
       return 1;
     };
+    const replayed = live(records, recordKey, nowMs);
+    if (replayed) {
+      // A retried reserve (its reply was lost): answer as before, whatever happened since.
+      const zeros = buckets.map(() => 0);
+      const amounts = buckets.map((b) => amountFor(b.measure, replayed.outputTokens));
+      return { status: 'replayed', outputTokens: replayed.outputTokens, remaining: zeros, waitMs: zeros, amounts };
+    }
+    const nowUs = nowMs * 1000;
 
     const state = buckets.map((b) =>
       b.kind === 'counter' ? live(counters, b.key, nowMs) : Math.max(live(rates, b.key, nowMs)?.tatUs ?? 0, nowUs),
@@ -142,39 +139,25 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions): Budg
       remaining.push(Math.floor((-over * b.limit) / periodUs) + 0);
       waitMs.push(over > 0 ? (units > b.limit ? -1 : ceilDiv(over, 1000)) : ceilDiv(tat - nowUs, 1000));
     });
-    if (remaining.some((r) => r < 0)) return { status: 'denied', outputTokens: out, remaining, waitMs };
+    if (remaining.some((r) => r < 0)) return { status: 'denied', outputTokens: out, remaining, waitMs, amounts };
 
-    const entries: Entry[] = buckets.map((b, i) => {
+    const counterDebits: CounterDebit[] = [];
+    buckets.forEach((b, i) => {
       const amount = amounts[i]!;
-      let expireAtMs = 0;
-      if (b.kind === 'counter') {
-        let c = state[i] as Counter | undefined;
-        if (!c) counters.set(b.key, (c = { used: 0, reserved: 0, crossed: 0, expireAtMs: b.ttlMs > 0 ? nowMs + b.ttlMs : 0 }));
-        c.reserved += amount;
-        if (b.ttlMs > 0) {
-          expireAtMs = nowMs + b.ttlMs;
-          if (b.sliding) c.expireAtMs = expireAtMs;
-        }
-      } else {
+      if (b.kind === 'gcra') {
         const tat = newTatUs[i]!;
         rates.set(b.key, { tatUs: tat, expireAtMs: nowMs + Math.max(1, ceilDiv(tat - nowUs, 1000)) });
+        return;
       }
-      return {
-        kind: b.kind,
-        measure: b.measure,
-        key: b.key,
-        amount,
-        limit: b.limit,
-        warnAt: b.warnAt,
-        criticalAt: b.criticalAt,
-        expireAtMs,
-        periodMs: b.periodMs,
-        label: b.label,
-      };
+      let c = state[i] as Counter | undefined;
+      if (!c) counters.set(b.key, (c = { used: 0, reserved: 0, crossed: 0, expireAtMs: b.ttlMs > 0 ? nowMs + b.ttlMs : 0 }));
+      c.reserved += amount;
+      if (b.ttlMs > 0 && b.sliding) c.expireAtMs = nowMs + b.ttlMs;
+      if (amount > 0) counterDebits.push({ key: b.key, amount });
     });
-    records.set(recordKey, { state: 'open', deadlineMs: req.deadlineMs, outputTokens: out, entries, expireAtMs: req.deadlineMs + recordRetentionMs });
+    records.set(recordKey, { state: 'open', deadlineMs: req.deadlineMs, outputTokens: out, counterDebits, expireAtMs: req.deadlineMs + recordRetentionMs });
     leaseSet(req.orgId).set(req.id, req.deadlineMs);
-    return { status: 'reserved', outputTokens: out, remaining, waitMs };
+    return { status: 'reserved', outputTokens: out, remaining, waitMs, amounts };
   }
 
   function settle(req: StoreSettleRequest): StoreSettleResult {
@@ -189,28 +172,28 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions): Budg
     const actualFor = (measure: BucketMeasure): number =>
       measure === 'tokens' ? req.actualTokens : measure === 'costMicros' ? req.actualCostMicros : measure === 'requests' ? 1 : 0;
     const crossings: StoreCrossing[] = [];
-    for (const e of record.entries) {
-      if (e.kind === 'gcra') {
-        const refund = e.amount - req.actualTokens;
-        const rate = live(rates, e.key, nowMs);
-        if (e.measure === 'tokens' && refund > 0 && rate) rate.tatUs -= ceilDiv(refund * e.periodMs * 1000, e.limit);
-        continue;
+    req.debits.forEach(({ bucket, amount, expireAtMs }, index) => {
+      if (bucket.kind === 'gcra') {
+        const refund = amount - req.actualTokens;
+        const rate = live(rates, bucket.key, nowMs);
+        if (bucket.measure === 'tokens' && refund > 0 && rate) rate.tatUs -= ceilDiv(refund * bucket.periodMs * 1000, bucket.limit);
+        return;
       }
-      let c = live(counters, e.key, nowMs);
-      if (open && c && e.amount > 0) c.reserved = Math.max(0, c.reserved - e.amount);
-      const actual = actualFor(e.measure);
-      if (actual <= 0 || (!c && e.expireAtMs !== 0 && e.expireAtMs <= nowMs)) continue;
-      if (!c) counters.set(e.key, (c = { used: 0, reserved: 0, crossed: 0, expireAtMs: e.expireAtMs }));
+      let c = live(counters, bucket.key, nowMs);
+      if (open && c && amount > 0) c.reserved = Math.max(0, c.reserved - amount);
+      const actual = actualFor(bucket.measure);
+      if (actual <= 0 || (expireAtMs !== 0 && expireAtMs <= nowMs)) return;
+      if (!c) counters.set(bucket.key, (c = { used: 0, reserved: 0, crossed: 0, expireAtMs }));
       c.used += actual;
-      const level = c.used >= e.limit ? 3 : c.used >= e.criticalAt ? 2 : c.used >= e.warnAt ? 1 : 0;
+      const level = c.used >= bucket.limit ? 3 : c.used >= bucket.criticalAt ? 2 : c.used >= bucket.warnAt ? 1 : 0;
       if (level > c.crossed) {
         c.crossed = level;
-        crossings.push({ label: e.label, level: crossingLevels[level - 1]!, used: c.used, limit: e.limit, key: e.key });
+        crossings.push({ index, level: crossingLevels[level - 1]!, used: c.used });
       }
-    }
+    });
     leaseSet(req.orgId).delete(req.id);
     record.state = 'settled';
-    record.entries = [];
+    record.counterDebits = [];
     record.expireAtMs = nowMs + recordRetentionMs;
     onUsageEvent(req.event);
     return { status: open ? 'settled' : 'late', crossings };
@@ -240,11 +223,12 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions): Budg
         set.set(id, record.deadlineMs);
         continue;
       }
-      for (const e of record.entries) {
-        const c = e.kind === 'counter' && e.amount > 0 ? live(counters, e.key, nowMs) : undefined;
-        if (c) c.reserved = Math.max(0, c.reserved - e.amount);
+      for (const { key, amount } of record.counterDebits) {
+        const c = live(counters, key, nowMs);
+        if (c) c.reserved = Math.max(0, c.reserved - amount);
       }
       record.state = 'reaped';
+      record.counterDebits = [];
       record.expireAtMs = nowMs + recordRetentionMs;
       set.delete(id);
       reaped += 1;

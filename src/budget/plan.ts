@@ -22,8 +22,6 @@ export interface CompiledBudgets {
 type PlanOptions = Pick<BudgetConfig, 'clamp' | 'windowGraceMs' | 'sessionIdleMs'> & { keyPrefix: string };
 
 const perMinuteMs = 60_000;
-// In-flight counters outlive any request; they are only garbage-collected after a quiet day.
-const inflightIdleMs = 86_400_000;
 
 const measureOf: Record<BudgetRule['metric'], BucketMeasure> = { tokens: 'tokens', costMicros: 'costMicros', requests: 'requests' };
 
@@ -95,7 +93,6 @@ export function compileBudgetRules(config: Pick<BudgetConfig, 'budgets' | 'limit
     }
     return {
       ref,
-      label: JSON.stringify(ref),
       kind: 'counter',
       measure: measureOf[rule.metric],
       key,
@@ -115,7 +112,6 @@ export function compileBudgetRules(config: Pick<BudgetConfig, 'budgets' | 'limit
       const ref: BucketRef = { scope: rule.scope, scopeId, metric, window: 'per_minute' };
       return {
         ref,
-        label: JSON.stringify(ref),
         kind: 'gcra',
         measure: metric,
         key: `${tag}:rl:${rule.scope}:${scopeId}:${name}`,
@@ -133,14 +129,15 @@ export function compileBudgetRules(config: Pick<BudgetConfig, 'budgets' | 'limit
       const ref: BucketRef = { scope: rule.scope, scopeId, metric: 'concurrency', window: 'in_flight' };
       out.push({
         ref,
-        label: JSON.stringify(ref),
         kind: 'counter',
         measure: 'inflight',
         key: `${tag}:cc:${rule.scope}:${scopeId}`,
         limit: rule.concurrency,
         clamp: false,
-        ttlMs: inflightIdleMs,
-        sliding: true,
+        // In-flight counts fall back to 0 when idle, so the key never expires: a TTL would have to be
+        // refreshed on every request, and an expiry mid-request would lose the count.
+        ttlMs: 0,
+        sliding: false,
         // In-flight counts are never "used", so they never report crossings.
         warnAt: rule.concurrency,
         criticalAt: rule.concurrency,

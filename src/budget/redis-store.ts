@@ -16,12 +16,13 @@ import {
   type StoreSettleResult,
 } from './store.js';
 
-type Reply = Array<number | string>;
+// Every reply element of reserve.lua and settle.lua is an integer.
+type Reply = number[];
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     tollgateReserve(numKeys: number, ...keysAndArgs: Array<string | number>): Result<Reply, Context>;
-    tollgateSettle(...keysAndArgs: Array<string | number>): Result<Reply, Context>;
+    tollgateSettle(numKeys: number, ...keysAndArgs: Array<string | number>): Result<Reply, Context>;
     tollgateRenew(...keysAndArgs: Array<string | number>): Result<number, Context>;
     tollgateReap(...keysAndArgs: Array<string | number>): Result<number, Context>;
   }
@@ -35,6 +36,8 @@ export interface RedisBudgetStoreOptions {
   readonly keyPrefix: string;
   readonly recordRetentionMs: number;
 }
+
+const settleStatus = { 1: 'settled', 3: 'late', 2: 'duplicate', 0: 'unknown' } as const;
 
 const measureCode = { tokens: 't', costMicros: 'c', requests: 'r', inflight: 'f' } as const;
 
@@ -53,7 +56,7 @@ async function guarded<T>(what: string, run: () => Promise<T>): Promise<T> {
 export function createRedisBudgetStore(options: RedisBudgetStoreOptions): BudgetStore {
   const { redis, keyPrefix, recordRetentionMs } = options;
   redis.defineCommand('tollgateReserve', { lua: script('reserve') });
-  redis.defineCommand('tollgateSettle', { numberOfKeys: 3, lua: script('settle') });
+  redis.defineCommand('tollgateSettle', { lua: script('settle') });
   redis.defineCommand('tollgateRenew', { numberOfKeys: 2, lua: script('renew') });
   redis.defineCommand('tollgateReap', { numberOfKeys: 1, lua: script('reap') });
 
@@ -62,7 +65,7 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
 
     reserve(req: StoreReserveRequest): Promise<StoreReserveResult> {
       const n = req.buckets.length;
-      const args: Array<string | number> = new Array(2 + n + 9 + n * 7);
+      const args: Array<string | number> = new Array(2 + n + 9 + n);
       args[0] = reservationKey(keyPrefix, req.orgId, req.id);
       args[1] = leaseSetKey(keyPrefix, req.orgId);
       let a = 2;
@@ -76,25 +79,19 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
       args[a++] = req.outputPerMTokMicros;
       args[a++] = req.maxOutputTokens;
       args[a++] = req.minOutputTokens;
-      for (const b of req.buckets) {
-        args[a++] = specOf(b);
-        args[a++] = b.limit;
-        args[a++] = b.ttlMs;
-        args[a++] = b.warnAt;
-        args[a++] = b.criticalAt;
-        args[a++] = b.periodMs;
-        args[a++] = b.label;
-      }
+      for (const b of req.buckets) args[a++] = `${specOf(b)} ${b.limit} ${b.ttlMs} ${b.periodMs}`;
       return guarded('reserve', async () => {
         const reply = await redis.tollgateReserve(2 + n, ...args);
         const status = reply[0] === 1 ? 'reserved' : reply[0] === 0 ? 'denied' : 'replayed';
-        const remaining: number[] = [];
-        const waitMs: number[] = [];
-        for (let i = 2; i < reply.length; i += 2) {
-          remaining.push(Number(reply[i]));
-          waitMs.push(Number(reply[i + 1]));
+        const remaining: number[] = new Array(n);
+        const waitMs: number[] = new Array(n);
+        const amounts: number[] = new Array(n);
+        for (let i = 0; i < n; i++) {
+          remaining[i] = reply[2 + i * 3] as number;
+          waitMs[i] = reply[3 + i * 3] as number;
+          amounts[i] = reply[4 + i * 3] as number;
         }
-        return { status, outputTokens: Number(reply[1]), remaining, waitMs };
+        return { status, outputTokens: reply[1] as number, remaining, waitMs, amounts };
       });
     },
 
@@ -106,28 +103,31 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
     },
 
     settle(req: StoreSettleRequest): Promise<StoreSettleResult> {
+      // Request rates keep what they took (nothing to give back), so settle.lua never sees them.
+      const debits = req.debits.filter((d) => d.bucket.kind === 'counter' || d.bucket.measure === 'tokens');
+      const n = debits.length;
+      const args: Array<string | number> = new Array(3 + n + 6 + n);
+      args[0] = reservationKey(keyPrefix, req.orgId, req.id);
+      args[1] = leaseSetKey(keyPrefix, req.orgId);
+      args[2] = usageStreamKey(keyPrefix, req.orgId);
+      let a = 3;
+      for (const d of debits) args[a++] = d.bucket.key;
+      args[a++] = req.id;
+      args[a++] = req.nowMs;
+      args[a++] = req.actualTokens;
+      args[a++] = req.actualCostMicros;
+      args[a++] = JSON.stringify(req.event);
+      args[a++] = recordRetentionMs;
+      for (const { bucket: b, amount, expireAtMs } of debits) {
+        args[a++] = `${specOf(b)} ${amount} ${b.limit} ${b.warnAt} ${b.criticalAt} ${expireAtMs} ${b.periodMs}`;
+      }
       return guarded('settle', async () => {
-        const reply = await redis.tollgateSettle(
-          reservationKey(keyPrefix, req.orgId, req.id),
-          leaseSetKey(keyPrefix, req.orgId),
-          usageStreamKey(keyPrefix, req.orgId),
-          req.id,
-          req.nowMs,
-          req.actualTokens,
-          req.actualCostMicros,
-          JSON.stringify(req.event),
-          recordRetentionMs,
-        );
-        const status = ({ 1: 'settled', 3: 'late', 2: 'duplicate', 0: 'unknown' } as const)[reply[0] as 0 | 1 | 2 | 3];
+        const reply = await redis.tollgateSettle(3 + n, ...args);
+        const status = settleStatus[reply[0] as 0 | 1 | 2 | 3];
         const crossings: StoreCrossing[] = [];
-        for (let i = 1; i < reply.length; i += 5) {
-          crossings.push({
-            label: String(reply[i]),
-            level: crossingLevels[Number(reply[i + 1]) - 1]!,
-            used: Number(reply[i + 2]),
-            limit: Number(reply[i + 3]),
-            key: String(reply[i + 4]),
-          });
+        for (let i = 1; i < reply.length; i += 3) {
+          const index = req.debits.indexOf(debits[(reply[i] as number) - 1]!);
+          crossings.push({ index, level: crossingLevels[(reply[i + 1] as number) - 1]!, used: reply[i + 2] as number });
         }
         return { status, crossings };
       });

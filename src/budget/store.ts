@@ -21,8 +21,6 @@ export type BucketMeasure = 'tokens' | 'costMicros' | 'requests' | 'inflight';
 
 export interface BucketPlan {
   readonly ref: BucketRef;
-  // JSON of ref, computed once by the planner; stores hand it back in crossings.
-  readonly label: string;
   // 'counter': used + reserved + amount <= limit within a window key. 'gcra': smooth rate per periodMs.
   readonly kind: 'counter' | 'gcra';
   readonly measure: BucketMeasure;
@@ -60,12 +58,22 @@ export interface StoreReserveResult {
   // 'replayed': a reservation with this id already exists; nothing was debited again.
   readonly status: 'reserved' | 'denied' | 'replayed';
   readonly outputTokens: number;
-  // Per bucket, in request order (empty when replayed): what remains after this request;
-  // negative means this bucket refused it.
+  // Per bucket, in request order: what remains after this request; negative means this bucket
+  // refused it (0 when replayed: nothing was checked again).
   readonly remaining: readonly number[];
   // Per bucket: GCRA ms until the bucket is full again (reserved) or until the request would fit
   // (denied), -1 when it never fits; always 0 for counters, whose reset is the window end.
   readonly waitMs: readonly number[];
+  // Per bucket: what the reservation debits (or would have) at outputTokens.
+  readonly amounts: readonly number[];
+}
+
+// What one reservation took from one bucket: settle gives back exactly this.
+export interface BucketDebit {
+  readonly bucket: BucketPlan;
+  readonly amount: number;
+  // When the bucket's key may be dropped (reserve time + ttlMs); 0 never.
+  readonly expireAtMs: number;
 }
 
 export interface StoreSettleRequest {
@@ -75,17 +83,18 @@ export interface StoreSettleRequest {
   readonly actualTokens: number;
   readonly actualCostMicros: number;
   readonly event: UsageEvent;
+  // The reservation's debits, as reserve returned them. The store's record decides whether they
+  // are still reserved (open), already returned (reaped) or settled.
+  readonly debits: readonly BucketDebit[];
 }
 
 export type CrossingLevel = 'warning' | 'critical' | 'exceeded';
 
 export interface StoreCrossing {
-  readonly label: string;
+  // Index into the settle request's debits.
+  readonly index: number;
   readonly level: CrossingLevel;
   readonly used: number;
-  readonly limit: number;
-  // Unique per bucket and window: the alerts work can dedupe on it.
-  readonly key: string;
 }
 
 export interface StoreSettleResult {

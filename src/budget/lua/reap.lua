@@ -3,7 +3,8 @@
 -- without returning the reservation twice. GCRA rates are not refunded: the rate was spent.
 -- KEYS[1] the org's lease set.
 -- ARGV[1] nowMs, [2] maxCount, [3] recordRetentionMs, [4] record key prefix ('<p>{org:O}:rsv:').
--- Record and bucket keys are derived here; all carry the lease set's {org} hash tag, hence its slot.
+-- Record and bucket keys come from the lease set and the records; all carry the lease set's {org}
+-- hash tag, hence its Cluster slot.
 -- Returns how many reservations were returned.
 local nowMs = tonumber(ARGV[1])
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
@@ -14,14 +15,16 @@ for _, id in ipairs(ids) do
   if state[1] ~= 'o' then
     redis.call('ZREM', KEYS[1], id)
   elseif tonumber(state[2]) > nowMs then
-    -- The lease set lags the record (cannot happen through renew.lua); trust the record.
+    -- The lease set lags the record (renew.lua updates both, so this is repair only).
     redis.call('ZADD', KEYS[1], state[2], id)
   else
-    for _, b in ipairs(cjson.decode(state[3])) do
-      if b[1]:sub(1, 1) == 'c' and b[3] ~= '0' and redis.call('EXISTS', b[2]) == 1 then
-        if redis.call('HINCRBY', b[2], 'r', '-' .. b[3]) < 0 then redis.call('HSET', b[2], 'r', 0) end
+    -- Each line is "amount key": what reserve added to the key's reserved field.
+    for amount, key in string.gmatch(state[3], '(%d+) ([^\n]+)') do
+      if redis.call('EXISTS', key) == 1 and redis.call('HINCRBY', key, 'r', '-' .. amount) < 0 then
+        redis.call('HSET', key, 'r', 0)
       end
     end
+    redis.call('HDEL', rec, 'b', 'd')
     redis.call('HSET', rec, 's', 'r')
     redis.call('PEXPIRE', rec, ARGV[3])
     redis.call('ZREM', KEYS[1], id)

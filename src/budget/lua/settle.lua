@@ -1,16 +1,18 @@
--- Settle: move a reservation from reserved to actual usage on exactly the buckets its record
--- names, report threshold crossings once per bucket and window, and append the usage event to the
--- org's stream, all in one step. Idempotent by reservation id.
--- KEYS[1] reservation record, KEYS[2] the org's lease set, KEYS[3] the org's usage stream.
+-- Settle: move a reservation from reserved to actual usage on the buckets it debited, report
+-- threshold crossings once per bucket and window, and append the usage event to the org's stream,
+-- all in one step. Idempotent by reservation id.
+-- KEYS[1] reservation record, KEYS[2] the org's lease set, KEYS[3] the org's usage stream,
+--     KEYS[4..] the bucket keys the reservation debited.
 -- ARGV[1] id, [2] nowMs, [3] actualTokens, [4] actualCostMicros, [5] usage event JSON,
---     [6] recordRetentionMs.
--- The bucket keys come from the record; they share the record's {org} hash tag, hence its slot.
--- Returns {status, label, level, used, limit, key, ...}: status 1 settled, 3 late (the reaper had
--- returned the reservation: only actual usage is charged), 2 duplicate, 0 unknown (no record:
--- only the event is appended, the ledger dedupes by request id). Levels: 1 warning, 2 critical,
--- 3 exceeded. The stream is never trimmed here: the flusher trims what it has acknowledged.
+--     [6] recordRetentionMs, then one per bucket: "spec amount limit warnAt criticalAt expireAtMs
+--     periodMs" (amount as reserved; expireAtMs 0 never).
+-- Returns {status, then per crossing: bucket index, level, used}. status 1 settled, 3 late (the
+-- reaper had returned the reservation: only actual usage is charged), 2 duplicate, 0 unknown (no
+-- record: only the event is appended; the ledger dedupes by request id). Levels: 1 warning,
+-- 2 critical, 3 exceeded. The stream is never trimmed here: the flusher trims what it acknowledged.
+
 local function int(n)
-  if n == 0 then return '0' end -- never '-0', which Redis rejects as an integer
+  if n == 0 then return '0' end
   return string.format('%.0f', n)
 end
 
@@ -32,56 +34,59 @@ end
 local open = state == 'o'
 local nowMs = tonumber(ARGV[2])
 local actualTokens = tonumber(ARGV[3])
-local actualCost = tonumber(ARGV[4])
 local result = {open and 1 or 3}
+local actualByMeasure = { t = actualTokens, c = tonumber(ARGV[4]), r = 1, f = 0 }
 
-local function actualFor(measure)
-  if measure == 't' then return actualTokens end
-  if measure == 'c' then return actualCost end
-  if measure == 'r' then return 1 end
-  return 0 -- in flight: the request is over
-end
-
-for _, b in ipairs(cjson.decode(redis.call('HGET', rec, 'b'))) do
-  local spec, key, amount, limit = b[1], b[2], tonumber(b[3]), tonumber(b[4])
-  local measure = spec:sub(2, 2)
-  if spec:sub(1, 1) == 'c' then
-    local exists = redis.call('EXISTS', key) == 1
-    -- A missing key means the window expired (or Redis lost it): never create a negative reservation.
-    if open and exists and amount > 0 and redis.call('HINCRBY', key, 'r', int(-amount)) < 0 then
-      redis.call('HSET', key, 'r', 0)
+for i = 1, #KEYS - 3 do
+  local key = KEYS[i + 3]
+  local kind, measure, amountS, limitS, warnS, criticalS, expireS, periodS =
+    string.match(ARGV[6 + i], '^(.)(.).. (%d+) (%d+) (%d+) (%d+) (%d+) (%d+)$')
+  local amount = tonumber(amountS)
+  if kind == 'c' then
+    local actual = actualByMeasure[measure]
+    local expireAtMs = tonumber(expireS)
+    local created = false
+    if open and amount > 0 then
+      local reserved = redis.call('HINCRBY', key, 'r', int(-amount))
+      -- Below zero means the key had expired (or Redis lost it): never keep a negative reservation.
+      if reserved < 0 then
+        created = reserved == -amount
+        redis.call('HSET', key, 'r', 0)
+      end
     end
-    local actual = actualFor(measure)
-    local expireAtMs = tonumber(b[7])
-    if actual > 0 and (exists or expireAtMs == 0 or expireAtMs > nowMs) then
+    if actual > 0 and (expireAtMs == 0 or expireAtMs > nowMs) then
       local used = redis.call('HINCRBY', key, 'u', int(actual))
-      if not exists and expireAtMs > 0 then redis.call('PEXPIRE', key, int(expireAtMs - nowMs)) end
+      -- First usage in a key that had vanished: give the recreated key its window's expiry back.
+      if used == actual and expireAtMs > 0 and redis.call('PTTL', key) == -1 then
+        redis.call('PEXPIRE', key, int(expireAtMs - nowMs))
+      end
       local level = 0
-      if used >= limit then level = 3
-      elseif used >= tonumber(b[6]) then level = 2
-      elseif used >= tonumber(b[5]) then level = 1 end
-      if level > tonumber(redis.call('HGET', key, 'x') or '0') then
+      if used >= tonumber(limitS) then level = 3
+      elseif used >= tonumber(criticalS) then level = 2
+      elseif used >= tonumber(warnS) then level = 1 end
+      if level > 0 and level > tonumber(redis.call('HGET', key, 'x') or 0) then
         redis.call('HSET', key, 'x', level)
-        result[#result + 1] = b[9]
+        result[#result + 1] = i
         result[#result + 1] = level
         result[#result + 1] = used
-        result[#result + 1] = limit
-        result[#result + 1] = key
       end
+    elseif created then
+      -- The window is over and nothing is charged to it: drop the key the decrement recreated.
+      redis.call('DEL', key)
     end
   elseif measure == 't' then
     -- A token rate gives back what was reserved but not produced.
     local refund = amount - actualTokens
-    local tat = redis.call('GET', key)
-    if refund > 0 and tat then
-      redis.call('SET', key, int(tonumber(tat) - ceilDiv(refund * tonumber(b[8]) * 1000, limit)), 'KEEPTTL')
+    local tat = refund > 0 and redis.call('GET', key)
+    if tat then
+      redis.call('SET', key, int(tonumber(tat) - ceilDiv(refund * tonumber(periodS) * 1000, tonumber(limitS))), 'KEEPTTL')
     end
   end
 end
 
 redis.call('ZREM', KEYS[2], ARGV[1])
--- Keep only the state: enough to answer a retried settle with 'duplicate'.
-redis.call('HDEL', rec, 'b', 'd', 'o')
+-- Keep only the state and output tokens: enough to answer a retried settle or reserve.
+redis.call('HDEL', rec, 'b', 'd')
 redis.call('HSET', rec, 's', 's')
 redis.call('PEXPIRE', rec, ARGV[6])
 redis.call('XADD', KEYS[3], '*', 'e', ARGV[5])

@@ -8,6 +8,8 @@ export const invalidationSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('key'), id: z.string() }),
   z.object({ kind: z.literal('user'), id: z.string() }),
   z.object({ kind: z.literal('all') }),
+  // Budget rules changed in the control plane: every replica reloads them from Postgres.
+  z.object({ kind: z.literal('budgets') }),
 ]);
 export type Invalidation = z.infer<typeof invalidationSchema>;
 

@@ -32,6 +32,8 @@ export async function createPrincipalCache(options: PrincipalCacheOptions): Prom
   };
 
   async function applyNow(message: Invalidation): Promise<void> {
+    // Budget rule changes are for the budget engine; principals do not carry budgets.
+    if (message.kind === 'budgets') return;
     if (message.kind === 'all') {
       const loaded = await loadPrincipals(db, { kind: 'all' });
       byHash = new Map(loaded.map((l) => [l.hash, l.principal]));

@@ -71,6 +71,25 @@ export const configSchema = z.object({
       cacheRefreshMs: positiveInt.default(30_000),
     })
     .prefault({}),
+  admin: z
+    .object({
+      // JWTs for the admin API: HS256 with `secret`, or any JWKS algorithm with `jwksUrl`.
+      jwt: z
+        .object({
+          issuer: z.string().min(1),
+          audience: z.string().optional(),
+          secret: z.string().min(32).optional(),
+          jwksUrl: z.url().optional(),
+          roleClaim: z.string().default('role'),
+        })
+        .refine((j) => (j.secret === undefined) !== (j.jwksUrl === undefined), { message: 'set exactly one of secret, jwksUrl' })
+        .optional(),
+      // How long a rotated key keeps working, so clients can switch over without an outage.
+      rotationGraceMs: z.number().int().nonnegative().default(86_400_000),
+      // last_used_at is written in one batch per interval rather than once per request.
+      lastUsedFlushMs: positiveInt.default(10_000),
+    })
+    .prefault({}),
   tokens: z
     .object({
       // Prompts with at most this many characters are counted on the event loop; larger ones in

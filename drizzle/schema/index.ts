@@ -2,3 +2,4 @@
 export * from './identity.js';
 export * from './usage.js';
 export * from './budgets.js';
+export * from './control.js';

@@ -74,8 +74,10 @@ export const budgetConfigSchema = z
     // A reservation not settled or renewed within this time is returned by the reaper.
     leaseMs: positiveInt.default(60_000),
     reaperIntervalMs: positiveInt.default(5_000),
-    // Settled and reaped reservation records are kept this long so retried settles stay idempotent.
-    recordRetentionMs: positiveInt.default(86_400_000),
+    // Settled and reaped reservation records are kept this long, so a retried settle stays a no-op
+    // and a settle arriving after the reaper is charged once. Later settles only append the event
+    // (the ledger dedupes by request id). Memory: one small hash per request in this period.
+    recordRetentionMs: positiveInt.default(600_000),
     // How long a finished window's counters outlive it, so late settles still find them.
     windowGraceMs: positiveInt.default(900_000),
     // A session bucket (window 'session') expires after this much idle time.

@@ -3,8 +3,7 @@
 // (window, zone), so the hot path pays for Intl only when a window rolls over.
 // Lua has no time-zone database, so these spans are computed here and passed to the scripts.
 
-export const calendarWindows = ['minute', 'hour', 'day', 'month', 'total'] as const;
-export type CalendarWindow = (typeof calendarWindows)[number];
+export type CalendarWindow = 'minute' | 'hour' | 'day' | 'month' | 'total';
 
 export interface WindowSpan {
   readonly startMs: number;

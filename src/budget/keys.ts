@@ -14,5 +14,5 @@
 export const orgTag = (prefix: string, orgId: string): string => `${prefix}{org:${orgId}}`;
 export const reservationKey = (prefix: string, orgId: string, id: string): string => `${orgTag(prefix, orgId)}:rsv:${id}`;
 export const leaseSetKey = (prefix: string, orgId: string): string => `${orgTag(prefix, orgId)}:leases`;
-// The usage pipeline owns the stream's name; settle appends to it.
-export { usageStreamKey } from '../usage/streams.js';
+// Settle appends here; the usage pipeline (src/usage/streams.ts) re-exports this name and reads it.
+export const usageStreamKey = (prefix: string, orgId: string): string => `${orgTag(prefix, orgId)}:usage`;

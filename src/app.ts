@@ -7,7 +7,10 @@ import { createPrincipalCache, type PrincipalCache } from './auth/principal-cach
 import type { RuntimeConfig } from './config/load.js';
 import { openDatabase, type Database } from './db/database.js';
 import { createLogger, type Logger } from './log/logger.js';
-import { createUnmeteredMeter } from './metering/meter.js';
+import { createBudgetMeter } from './metering/budget-meter.js';
+import { startBudgets } from './metering/budgets.js';
+import { startUsagePipeline } from './metering/usage-pipeline.js';
+import { orgIdsFrom } from './usage/org-ids.js';
 import { createMetrics } from './metrics/metrics.js';
 import { createUpstreams } from './proxy/upstreams.js';
 import { createTokenizerPool } from './tokens/pool.js';
@@ -31,8 +34,8 @@ export interface StartOptions {
 }
 
 export function connectRedis(url: string): Redis {
-  // Few retries per command: a budget check must fail fast (503) rather than hang a request.
-  return new Redis(url, { maxRetriesPerRequest: 2, connectTimeout: 2_000, enableAutoPipelining: true });
+  // Few retries and a command timeout: a budget check must fail fast (503) rather than hang.
+  return new Redis(url, { maxRetriesPerRequest: 2, connectTimeout: 2_000, commandTimeout: 1_000, enableAutoPipelining: true });
 }
 
 export async function startApp(config: RuntimeConfig, options: StartOptions = {}): Promise<App> {
@@ -59,10 +62,13 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
     maxQueue: config.tokens.poolMaxQueue,
   });
   const counter = createPromptCounter({ inlineMaxChars: config.tokens.inlineMaxChars, pool });
-  const meter = createUnmeteredMeter();
+  const usage = startUsagePipeline({ config, database, redis, registry: metrics.registry, logger });
+  const budgets = startBudgets({ config, redis, usage, logger, listOrgIds: orgIdsFrom(database) });
+  const meter = createBudgetMeter({ counter, engine: budgets.engine, logger });
 
   const readiness: ReadinessCheck[] = [{ name: database.kind, check: () => database.ping() }];
   if (redis) readiness.push({ name: 'redis', check: async () => void (await redis.ping()) });
+  readiness.push({ name: 'usage', degradesOnly: true, check: async () => usage.check() });
 
   const gateway = createGateway({ config, principals, upstreams, meter, counter, metrics, logger, readiness });
   const port = await gateway.listen(config.server.port, config.server.host);
@@ -81,7 +87,8 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
     async close() {
       await gateway.drain(config.server.drainTimeoutMs);
       principals.close();
-      await meter.close();
+      await budgets.stop();
+      await usage.stop();
       await pool.close();
       await upstreams.close();
       await bus.close();

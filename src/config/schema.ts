@@ -1,5 +1,7 @@
 // The shape of config/tollgate.yaml after env overrides: every option, its default and its limits.
 import { z } from 'zod';
+import { budgetConfigSchema } from '../budget/rules.js';
+import { usageSchema } from '../usage/config.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -100,6 +102,8 @@ export const configSchema = z.object({
       poolMaxQueue: positiveInt.default(256),
     })
     .prefault({}),
+  budget: budgetConfigSchema.prefault({}),
+  usage: usageSchema,
   providers: z.record(z.string(), providerSchema).default({}),
   catalogFile: z.string().optional(),
   models: z.record(z.string(), modelSchema.partial()).default({}),

@@ -34,8 +34,6 @@ export interface Admission {
   readonly maxOutputTokens?: number;
   // Added to the response whatever happens next (x-ratelimit-*).
   readonly headers: Readonly<Record<string, string>>;
-  // Called while a long stream is still running, so its reservation is not reaped.
-  keepAlive(): void;
   settle(outcome: MeterOutcome): Promise<void>;
 }
 
@@ -44,7 +42,7 @@ export interface Meter {
   close(): Promise<void>;
 }
 
-const unmetered: Admission = Object.freeze({ headers: Object.freeze({}), keepAlive() {}, settle: async () => {} });
+const unmetered: Admission = Object.freeze({ headers: Object.freeze({}), settle: async () => {} });
 
 // Used until budgets are configured: forwards everything and records nothing.
 export const createUnmeteredMeter = (): Meter => ({ admit: async () => unmetered, close: async () => {} });

@@ -61,6 +61,17 @@ export const parseJson = (text: string): unknown => {
   }
 };
 
+// The path part of a provider's base URL, parsed once per config object rather than per request.
+const basePaths = new WeakMap<ProviderConfig, string>();
+export function basePath(config: ProviderConfig): string {
+  let path = basePaths.get(config);
+  if (path === undefined) {
+    path = new URL(config.baseUrl).pathname.replace(/\/$/, '');
+    basePaths.set(config, path);
+  }
+  return path;
+}
+
 export function withQuery(path: string, query: Readonly<Record<string, string>>): string {
   const entries = Object.entries(query);
   return entries.length === 0 ? path : `${path}?${new URLSearchParams(entries).toString()}`;

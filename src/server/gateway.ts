@@ -16,6 +16,9 @@ import { sendError, sendJson, toGatewayError } from './send.js';
 
 export interface ReadinessCheck {
   readonly name: string;
+  // A failing check of this kind reports `degraded` but keeps the replica in rotation (usage lag:
+  // every replica lags together when Postgres is down, and requests are still served correctly).
+  readonly degradesOnly?: boolean;
   check(): Promise<void>;
 }
 
@@ -56,17 +59,19 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   async function ready(res: ServerResponse): Promise<void> {
     const results = await Promise.all(
-      deps.readiness.map(async ({ name, check }) => {
+      deps.readiness.map(async ({ name, check, degradesOnly = false }) => {
         try {
           await check();
-          return [name, 'ok'] as const;
+          return { name, degradesOnly, state: 'ok' };
         } catch (err) {
-          return [name, (err as Error).message || 'failed'] as const;
+          return { name, degradesOnly, state: (err as Error).message || 'failed' };
         }
       }),
     );
-    const ok = results.every(([, state]) => state === 'ok') && !draining;
-    sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not_ready', checks: Object.fromEntries(results) });
+    const failing = results.filter((r) => r.state !== 'ok');
+    const ok = !draining && failing.every((r) => r.degradesOnly);
+    const status = !ok ? 'not_ready' : failing.length > 0 ? 'degraded' : 'ready';
+    sendJson(res, ok ? 200 : 503, { status, checks: Object.fromEntries(results.map((r) => [r.name, r.state])) });
   }
 
   function listModels(req: IncomingMessage, res: ServerResponse, requestId: string): void {

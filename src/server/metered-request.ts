@@ -12,7 +12,7 @@ import type { Admission, Meter } from '../metering/meter.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { providers } from '../providers/index.js';
 import type { JsonObject, Provider } from '../providers/provider.js';
-import { relay, type RelayOutcome } from '../proxy/relay.js';
+import { relay } from '../proxy/relay.js';
 import type { Upstream, Upstreams } from '../proxy/upstreams.js';
 import { readBody } from './read-body.js';
 import { parseRequestBody } from './request-schema.js';
@@ -95,27 +95,21 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
       const responseHeaders = { ...admission.headers, 'x-request-id': requestId };
       const forwardedMs = performance.now();
       metrics.overheadSeconds.observe((forwardedMs - startedMs) / 1000);
-      const keepAlive = setInterval(() => admission?.keepAlive(), 15_000);
-      let outcome: RelayOutcome;
-      try {
-        outcome = await relay(
-          {
-            pool: upstream.pool,
-            path: target.path,
-            headers,
-            // The client's own bytes go upstream unless the gateway had to change the body.
-            body: sendBody ? JSON.stringify(sendBody) : raw,
-            endpoint: route.endpoint,
-            provider,
-            hideUsageEvent: prepared.hideUsageEvent,
-            responseHeaders,
-            sendError: (error) => sendError(res, route.dialect, error, responseHeaders),
-          },
-          res,
-        );
-      } finally {
-        clearInterval(keepAlive);
-      }
+      const outcome = await relay(
+        {
+          pool: upstream.pool,
+          path: target.path,
+          headers,
+          // The client's own bytes go upstream unless the gateway had to change the body.
+          body: sendBody ? JSON.stringify(sendBody) : raw,
+          endpoint: route.endpoint,
+          provider,
+          hideUsageEvent: prepared.hideUsageEvent,
+          responseHeaders,
+          sendError: (error) => sendError(res, route.dialect, error, responseHeaders),
+        },
+      res,
+      );
       const doneMs = performance.now();
       metrics.upstreamSeconds.observe({ provider: upstream.name }, (doneMs - forwardedMs) / 1000);
       if (outcome.ttfbMs !== null) metrics.ttfbSeconds.observe({ provider: upstream.name }, outcome.ttfbMs / 1000);

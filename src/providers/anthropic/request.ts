@@ -1,7 +1,7 @@
 // Addressing the Anthropic Messages API. The client's anthropic-version and beta headers are
 // forwarded by the proxy; the provider's own credential replaces the client's Tollgate key.
 import type { ProviderConfig } from '../../config/schema.js';
-import { type JsonObject, type PreparedBody, type UpstreamTarget, withQuery } from '../provider.js';
+import { basePath, type JsonObject, type PreparedBody, type UpstreamTarget, withQuery } from '../provider.js';
 import type { Endpoint } from '../types.js';
 
 export function target(config: ProviderConfig, _endpoint: Endpoint, _upstreamModel: string): UpstreamTarget {
@@ -18,7 +18,7 @@ export function credentials(config: ProviderConfig): Record<string, string> {
 }
 
 // Anthropic base URLs stop before the version; the client's path is appended as it is.
-export const rawPath = (config: ProviderConfig, clientPath: string): string => new URL(config.baseUrl).pathname.replace(/\/$/, '') + clientPath;
+export const rawPath = (config: ProviderConfig, clientPath: string): string => basePath(config) + clientPath;
 
 export function prepareBody(_endpoint: Endpoint, body: JsonObject, upstreamModel: string, clientModel: string): PreparedBody {
   return { body: upstreamModel === clientModel ? undefined : { ...body, model: upstreamModel }, hideUsageEvent: false };

@@ -1,7 +1,7 @@
 // Addressing an OpenAI or OpenAI-compatible upstream, and the body changes the gateway makes:
 // model alias -> upstream name, and a usage chunk requested on streams.
 import type { ProviderConfig } from '../../config/schema.js';
-import { asObject, type JsonObject, type PreparedBody, type UpstreamTarget, withQuery } from '../provider.js';
+import { asObject, basePath, type JsonObject, type PreparedBody, type UpstreamTarget, withQuery } from '../provider.js';
 import type { Endpoint } from '../types.js';
 
 const paths: Record<Exclude<Endpoint, 'messages'>, string> = {
@@ -13,7 +13,7 @@ const paths: Record<Exclude<Endpoint, 'messages'>, string> = {
 
 export function target(config: ProviderConfig, endpoint: Endpoint, upstreamModel: string): UpstreamTarget {
   const route = paths[endpoint as keyof typeof paths];
-  const base = new URL(config.baseUrl).pathname.replace(/\/$/, '');
+  const base = basePath(config);
   const path = config.pathTemplate ? config.pathTemplate.replaceAll('{deployment}', encodeURIComponent(upstreamModel)).replaceAll('{path}', route) : route;
   return { path: withQuery(base + path, config.query), headers: credentials(config) };
 }
@@ -30,8 +30,7 @@ export function credentials(config: ProviderConfig): Record<string, string> {
 
 // OpenAI base URLs already end in the API version (`…/v1`), so the client's `/v1` is dropped.
 export function rawPath(config: ProviderConfig, clientPath: string): string {
-  const base = new URL(config.baseUrl).pathname.replace(/\/$/, '');
-  return base + clientPath.replace(/^\/v1(?=\/|$)/, '');
+  return basePath(config) + clientPath.replace(/^\/v1(?=\/|$)/, '');
 }
 
 const streamsUsage = (endpoint: Endpoint): boolean => endpoint === 'chat' || endpoint === 'completions';

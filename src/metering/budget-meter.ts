@@ -1,0 +1,78 @@
+// The metering the request path runs: count the prompt, reserve every bucket that applies in one
+// atomic call, hold the lease while the answer streams, then settle with the real usage. The
+// settle step writes the usage event (Redis Stream or the embedded queue) atomically with the
+// counters; crossings go to onCrossing for alerts.
+import type { Logger } from 'pino';
+import { BudgetStoreUnavailableError } from '../budget/store.js';
+import type { BudgetEngine, Crossing } from '../budget/engine.js';
+import { GatewayError } from '../errors/catalogue.js';
+import type { PromptCounter } from '../tokens/prompt-counter.js';
+import type { Admission, Meter, MeterOutcome } from './meter.js';
+import { buildUsageEvent, callerContext, type EventContext } from './usage-event.js';
+
+export interface BudgetMeterOptions {
+  counter: PromptCounter;
+  engine: BudgetEngine;
+  logger: Logger;
+  onCrossing?: (crossing: Crossing, ctx: EventContext) => void;
+  clock?: () => number;
+}
+
+const describeBucket = (b: { scope: string; scopeId: string; metric: string; window: string }): string =>
+  `${b.scope} ${b.scopeId}: ${b.metric} per ${b.window.replace('_', ' ')}`;
+
+export function createBudgetMeter(options: BudgetMeterOptions): Meter {
+  const { counter, engine, logger } = options;
+  const clock = options.clock ?? Date.now;
+
+  return {
+    async admit(request): Promise<Admission> {
+      const prompt = await counter.countPrompt(request.endpoint, request.body, request.model);
+      const { sessionId, tags } = callerContext(request.headers);
+      const requestedMax = request.maxOutputTokens ?? request.model.maxOutputTokens;
+      let outcome;
+      try {
+        outcome = await engine.reserve({
+          requestId: request.requestId,
+          principal: request.principal,
+          sessionId,
+          model: request.model,
+          promptTokens: prompt.promptTokens,
+          maxOutputTokens: requestedMax,
+          nowMs: clock(),
+        });
+      } catch (err) {
+        if (err instanceof BudgetStoreUnavailableError) {
+          logger.error({ requestId: request.requestId, err: err.message }, 'budget store unavailable; request refused (fail closed)');
+          throw new GatewayError('budget_unavailable');
+        }
+        throw err;
+      }
+      if (!outcome.ok) {
+        const when = outcome.retryAfterMs === null ? 'It does not reset by itself.' : `Retry in ${Math.ceil(outcome.retryAfterMs / 1000)} s.`;
+        const what = outcome.code === 'budget_exceeded' ? 'Budget exhausted' : 'Rate limit reached';
+        throw new GatewayError(outcome.code, `${what} for ${describeBucket(outcome.bucket)}. ${when}`, null, outcome.headers);
+      }
+      const { reservation } = outcome;
+      const release = engine.holdLease(reservation);
+      const ctx: EventContext = { requestId: request.requestId, principal: request.principal, model: request.model, prompt, sessionId, tags };
+      // A metered request always carries an explicit output cap, so the provider can never produce
+      // more than was reserved (the catalog's cap stands in when the client set none).
+      const cap = reservation.state === 'leased' && (outcome.clamped || request.maxOutputTokens === undefined) ? outcome.maxOutputTokens : undefined;
+      return {
+        ...(cap === undefined ? {} : { maxOutputTokens: cap }),
+        headers: outcome.headers,
+        async settle(result: MeterOutcome) {
+          release();
+          const event = await buildUsageEvent(result, ctx, counter, clock());
+          const settled = await engine.settle(reservation, event, clock());
+          for (const crossing of settled.crossings) {
+            logger.warn({ requestId: ctx.requestId, bucket: crossing.bucket, level: crossing.level, used: crossing.used, limit: crossing.limit }, 'budget threshold crossed');
+            options.onCrossing?.(crossing, ctx);
+          }
+        },
+      };
+    },
+    close: async () => {},
+  };
+}

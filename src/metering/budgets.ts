@@ -1,0 +1,54 @@
+// The budget engine of this process: the Redis store when Redis is configured, the in-process
+// twin otherwise, the rules from config, and the reaper that returns expired leases.
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { createBudgetEngine, type BudgetEngine } from '../budget/engine.js';
+import { createMemoryBudgetStore } from '../budget/memory-store.js';
+import { compileBudgetRules } from '../budget/plan.js';
+import { startBudgetReaper } from '../budget/reaper.js';
+import { createRedisBudgetStore } from '../budget/redis-store.js';
+import type { BudgetConfig } from '../budget/rules.js';
+import type { RuntimeConfig } from '../config/load.js';
+import type { UsagePipeline } from './usage-pipeline.js';
+
+export interface Budgets {
+  readonly engine: BudgetEngine;
+  // Replaces the rules (config plus control-plane rows); open reservations keep their buckets.
+  setRules(rules: Pick<BudgetConfig, 'budgets' | 'limits'>): void;
+  stop(): Promise<void>;
+}
+
+export interface BudgetsOptions {
+  config: RuntimeConfig;
+  redis: Redis | undefined;
+  usage: UsagePipeline;
+  logger: Logger;
+  listOrgIds: () => Promise<readonly string[]>;
+}
+
+export function startBudgets({ config, redis, usage, logger, listOrgIds }: BudgetsOptions): Budgets {
+  const budget = config.budget;
+  const keyPrefix = config.redisKeyPrefix;
+  const store = redis
+    ? createRedisBudgetStore({ redis, keyPrefix, recordRetentionMs: budget.recordRetentionMs })
+    : createMemoryBudgetStore({ keyPrefix, recordRetentionMs: budget.recordRetentionMs, onUsageEvent: usage.push });
+  const compile = (rules: Pick<BudgetConfig, 'budgets' | 'limits'>) => compileBudgetRules({ ...budget, ...rules, keyPrefix });
+  const engine = createBudgetEngine({
+    store,
+    rules: compile(budget),
+    config: budget,
+    onUnrecordedUsage: usage.push,
+    onError: (err, context) => logger.error({ err: err.message, context }, 'budget store failure absorbed'),
+  });
+  const reaper = startBudgetReaper({
+    store,
+    listOrgIds,
+    intervalMs: budget.reaperIntervalMs,
+    onError: (err) => logger.warn({ err: err.message }, 'lease reaper pass failed'),
+  });
+  return {
+    engine,
+    setRules: (rules) => engine.setRules(compile(rules)),
+    stop: () => reaper.stop(),
+  };
+}

@@ -60,16 +60,24 @@ function setPath(target: Record<string, unknown>, path: readonly string[], value
   node[path[path.length - 1]!] = value;
 }
 
+// Env values are strings; numbers, booleans and JSON/YAML lists or maps are typed, anything else
+// (`tg2:`, a URL) stays the string it is.
 function scalar(text: string): unknown {
-  try {
-    return parseYaml(text);
-  } catch {
-    return text;
+  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  if (text === 'true' || text === 'false') return text === 'true';
+  if (/^\s*[[{]/.test(text)) {
+    try {
+      return parseYaml(text);
+    } catch {
+      return text;
+    }
   }
+  return text;
 }
 
-// Named variables first, then the generic TOLLGATE_SECTION__OPTION_NAME form
-// (double underscore between levels, e.g. TOLLGATE_UPSTREAM__IDLE_TIMEOUT_MS=5000).
+// TOLLGATE_* variables that are not config options (the CLI's, and the config path itself).
+const clientOnlyEnv = new Set(['TOLLGATE_CONFIG', 'TOLLGATE_URL', 'TOLLGATE_ADMIN_KEY']);
+
 function applyEnv(raw: Record<string, unknown>, env: Env): void {
   const named: Array<[string, string[], (v: string) => unknown]> = [
     ['PORT', ['server', 'port'], scalar],
@@ -88,7 +96,7 @@ function applyEnv(raw: Record<string, unknown>, env: Env): void {
     if (value !== undefined && value !== '') setPath(raw, path, convert(value));
   }
   for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith('TOLLGATE_') || !name.includes('__') || value === undefined) continue;
+    if (!name.startsWith('TOLLGATE_') || value === undefined || clientOnlyEnv.has(name)) continue;
     const path = name.slice('TOLLGATE_'.length).split('__').map(camel);
     setPath(raw, path, scalar(value));
   }

@@ -34,8 +34,9 @@ describe('loading config', () => {
   });
 
   it('applies TOLLGATE_SECTION__OPTION overrides with typed values', () => {
-    const config = loadConfig({ env: { TOLLGATE_UPSTREAM__IDLE_TIMEOUT_MS: '5000', TOLLGATE_SERVER__PASSTHROUGH: 'deny' } });
+    const config = loadConfig({ env: { TOLLGATE_UPSTREAM__IDLE_TIMEOUT_MS: '5000', TOLLGATE_SERVER__PASSTHROUGH: 'deny', TOLLGATE_REDIS_KEY_PREFIX: 'tg2:' } });
     expect(config.upstream.idleTimeoutMs).toBe(5000);
+    expect(config.redisKeyPrefix).toBe('tg2:');
     expect(config.server.passthrough).toBe('deny');
   });
 

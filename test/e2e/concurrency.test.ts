@@ -1,0 +1,168 @@
+// The overspend acceptance test: three gateway processes share one Redis and one Postgres; a
+// thousand concurrent SDK requests race for a budget that admits a hundred. Then a replica is
+// killed mid-stream and its reservations must come back within the lease deadline.
+import { Redis } from 'ioredis';
+import OpenAI from 'openai';
+import pg from 'pg';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MockUpstream, startMockUpstream } from '../../bench/mock-upstream.js';
+import { type GatewayProcess, runCli, spawnGateway } from '../helpers/processes.js';
+import { createTestDatabase, postgresAvailable, redisAvailable, redisUrl, uniquePrefix } from '../helpers/services.js';
+
+const ready = (await redisAvailable()) && (await postgresAvailable());
+const leaseMs = 3_000;
+const reaperIntervalMs = 500;
+const admitsRequests = 100;
+const maxTokens = 10;
+
+describe.skipIf(!ready)('three replicas racing for one budget', () => {
+  let mock: MockUpstream;
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let redis: Redis;
+  let env: Record<string, string>;
+  let prefix: string;
+  let unit: number;
+  const gateways: GatewayProcess[] = [];
+
+  async function key(org: string, user: string) {
+    const created = await runCli(['keys', 'create', '--org', org, '--user', user, '--json'], env);
+    expect(created.code, created.stderr).toBe(0);
+    return JSON.parse(created.stdout) as { key: string; orgId: string; userId: string };
+  }
+
+  // The org's token bucket, read straight from Redis: used and still reserved.
+  async function orgBucket(orgId: string) {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}{org:${orgId}}:b:org:*`, 'COUNT', 1000);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+    expect(keys).toHaveLength(1);
+    const [used, reserved] = await redis.hmget(keys[0]!, 'u', 'r');
+    return { used: Number(used ?? 0), reserved: Number(reserved ?? 0) };
+  }
+
+  async function ledger(orgId: string) {
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ n: number; tokens: number }>(
+        'select count(*)::int as n, coalesce(sum(prompt_tokens + completion_tokens), 0)::int as tokens from usage_events where org_id = $1',
+        [orgId],
+      );
+      return rows[0]!;
+    } finally {
+      await client.end();
+    }
+  }
+
+  beforeAll(async () => {
+    mock = await startMockUpstream();
+    database = await createTestDatabase('concurrency');
+    redis = new Redis(redisUrl);
+    prefix = uniquePrefix('concurrency');
+    env = {
+      DATABASE_URL: database.url,
+      REDIS_URL: redisUrl,
+      TOLLGATE_REDIS_KEY_PREFIX: prefix,
+      OPENAI_BASE_URL: `${mock.url}/v1`,
+      OPENAI_API_KEY: 'sk-upstream',
+      TOLLGATE_BUDGET__LEASE_MS: String(leaseMs),
+      TOLLGATE_BUDGET__REAPER_INTERVAL_MS: String(reaperIntervalMs),
+      TOLLGATE_USAGE__FLUSH_INTERVAL_MS: '50',
+      TOLLGATE_USAGE__ORG_REFRESH_MS: '500',
+    };
+    expect((await runCli(['migrate'], env)).code).toBe(0);
+
+    // Every request costs exactly the same: the mock reports the prompt as Tollgate counts it and
+    // answers with exactly max_tokens chunks, so a reservation equals its final charge.
+    const probe = await key('probe', 'probe');
+    const probeGateway = await spawnGateway(env);
+    const counted = await request(`${probeGateway.url}/v1/token_count`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${probe.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: promptFor(0) }] }),
+    });
+    const promptTokens = ((await counted.body.json()) as { prompt_tokens: number }).prompt_tokens;
+    await probeGateway.stop();
+    unit = promptTokens + maxTokens;
+    env.TOLLGATE_BUDGET__BUDGETS = JSON.stringify([{ scope: 'org', scopeId: '*', metric: 'tokens', window: 'total', limit: admitsRequests * unit }]);
+    for (let i = 0; i < 3; i++) gateways.push(await spawnGateway(env));
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(gateways.map((g) => g.stop()));
+    await mock?.close();
+    redis?.disconnect();
+    await database?.drop();
+  });
+
+  // Same token count whatever the number, so the prompt is the same size for every request.
+  function promptFor(promptTokens: number) {
+    return `Tell me a story. [mock chunks=${maxTokens} prompt_tokens=${String(promptTokens).padStart(4, '0')}]`;
+  }
+
+  it('admits exactly the budget out of 1,000 concurrent streaming and non-streaming requests, and the counters equal the ledger', async () => {
+    const load = await key('acme-load', 'racer');
+    const promptTokens = unit - maxTokens;
+    const clients = gateways.map((g) => new OpenAI({ apiKey: load.key, baseURL: `${g.url}/v1`, maxRetries: 0, timeout: 60_000 }));
+    const messages = [{ role: 'user' as const, content: promptFor(promptTokens) }];
+
+    const results = await Promise.all(
+      Array.from({ length: 1_000 }, async (_, i) => {
+        const client = clients[i % clients.length]!;
+        try {
+          if (i % 2 === 0) {
+            await client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: maxTokens, messages });
+          } else {
+            const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: maxTokens, messages, stream: true });
+            for await (const _ of stream);
+          }
+          return 'ok';
+        } catch (err) {
+          return err instanceof OpenAI.APIError ? String(err.status) : (err as Error).message;
+        }
+      }),
+    );
+    const tally = results.reduce<Record<string, number>>((t, r) => ({ ...t, [r]: (t[r] ?? 0) + 1 }), {});
+    expect(tally).toEqual({ ok: admitsRequests, '429': 1_000 - admitsRequests });
+
+    const bucket = await orgBucket(load.orgId);
+    expect(bucket).toEqual({ used: admitsRequests * unit, reserved: 0 });
+    await expect.poll(() => ledger(load.orgId), { timeout: 15_000, interval: 250 }).toEqual({ n: admitsRequests, tokens: admitsRequests * unit });
+  });
+
+  it('returns the reservations of a replica killed mid-stream within the lease deadline, while a live long stream keeps its lease', async () => {
+    const kill = await key('acme-kill', 'victim');
+    const [live, , doomed] = gateways;
+    const stream = (url: string, chunks: number) =>
+      request(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${kill.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, max_tokens: maxTokens, messages: [{ role: 'user', content: `[mock chunks=${chunks} delay_ms=250 prompt_tokens=5]` }] }),
+      });
+
+    // A stream lasting more than two lease periods on a healthy replica.
+    const longLived = await stream(live!.url, 30);
+    const doomedStreams = await Promise.all([stream(doomed!.url, 40), stream(doomed!.url, 40), stream(doomed!.url, 40)]);
+    const longText = longLived.body.text();
+    for (const s of doomedStreams) s.body.text().catch(() => {});
+    expect((await orgBucket(kill.orgId)).reserved).toBeGreaterThan(0);
+
+    await doomed!.stop('SIGKILL');
+    gateways.splice(gateways.indexOf(doomed!), 1);
+    const killedAt = performance.now();
+    const perRequest = (await orgBucket(kill.orgId)).reserved / 4;
+    // Only the live stream's reservation is left once the reaper has run.
+    await expect.poll(async () => (await orgBucket(kill.orgId)).reserved, { timeout: leaseMs + reaperIntervalMs + 3_000, interval: 100 }).toBe(perRequest);
+    expect(performance.now() - killedAt).toBeLessThan(leaseMs + reaperIntervalMs + 2_000);
+
+    expect(await longText).toContain('data: [DONE]');
+    await expect.poll(() => orgBucket(kill.orgId), { timeout: 2_000 }).toMatchObject({ reserved: 0 });
+    // The live stream was charged its real usage (5 prompt + 30 completion); the killed ones nothing.
+    expect((await orgBucket(kill.orgId)).used).toBe(35);
+  });
+});

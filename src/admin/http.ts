@@ -1,0 +1,43 @@
+// The admin API over HTTP: /admin/v1/* in, JSON (or CSV) out, errors in the data plane's
+// catalogue and OpenAI shape. Mounted by the gateway for paths under /admin/.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GatewayError } from '../errors/catalogue.js';
+import { readBody } from '../server/read-body.js';
+import { sendJson } from '../server/send.js';
+import type { AdminAuthenticator } from './authenticate.js';
+import type { AdminRouter } from './router.js';
+
+export type AdminHttpHandler = (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<void>;
+
+const base = '/admin/v1';
+const maxBodyBytes = 10 * 1024 * 1024;
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  if (req.method === 'GET' || req.method === 'DELETE') return undefined;
+  const raw = (await readBody(req, maxBodyBytes)).toString('utf8');
+  if (raw.trim() === '') return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch (err) {
+    throw new GatewayError('invalid_json', `The request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+export function createAdminHttpHandler(deps: { authenticate: AdminAuthenticator; router: AdminRouter; openapi: object }): AdminHttpHandler {
+  return async (req, res, requestId) => {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    if (!url.pathname.startsWith(`${base}/`)) throw new GatewayError('route_not_found', `No route for ${req.method} ${url.pathname}.`);
+    const path = url.pathname.slice(base.length);
+    const headers = { 'x-request-id': requestId };
+    // The document describes the API, not its data: served without credentials like any spec.
+    if (req.method === 'GET' && path === '/openapi.json') return sendJson(res, 200, deps.openapi, headers);
+    const actor = await deps.authenticate(req.headers);
+    const reply = await deps.router({ method: req.method ?? 'GET', path, query: Object.fromEntries(url.searchParams), body: await readJson(req), requestId, actor });
+    if ('raw' in reply) {
+      res.writeHead(reply.status, { ...headers, 'content-type': reply.raw.contentType, 'content-length': Buffer.byteLength(reply.raw.text) });
+      res.end(reply.raw.text);
+      return;
+    }
+    sendJson(res, reply.status, reply.body, headers);
+  };
+}

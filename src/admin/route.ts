@@ -1,0 +1,49 @@
+// The shape of one admin API route: method, path template, the permission it needs, zod schemas
+// for its body and query, and a handler. The router, the OpenAPI document and the RBAC test suite
+// are all built from the same list of these.
+import type { z } from 'zod';
+import type { InvalidationBus } from '../auth/invalidation.js';
+import type { ChangeContext } from '../control/actor.js';
+import type { Db } from '../db/database.js';
+import type { Access } from './access.js';
+import type { Permission } from './rbac.js';
+
+export interface AdminSettings {
+  readonly rotationGraceMs: number;
+}
+
+export interface RouteContext<B, Q> {
+  readonly db: Db;
+  readonly bus: InvalidationBus;
+  readonly settings: AdminSettings;
+  readonly access: Access;
+  readonly change: ChangeContext;
+  readonly params: Readonly<Record<string, string>>;
+  readonly body: B;
+  readonly query: Q;
+}
+
+// A non-JSON answer (CSV export, JSON lines).
+export class RawReply {
+  constructor(
+    readonly contentType: string,
+    readonly text: string,
+  ) {}
+}
+
+export interface Route<B = unknown, Q = unknown> {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  // Under /admin/v1, with :name parameters.
+  readonly path: string;
+  readonly summary: string;
+  readonly tag: string;
+  readonly permission: Permission;
+  readonly body?: z.ZodType<B>;
+  readonly query?: z.ZodType<Q>;
+  // 201 for creations.
+  readonly status?: number;
+  handle(ctx: RouteContext<B, Q>): Promise<unknown>;
+}
+
+// Erases the body and query types so routes of different shapes fit in one list.
+export const route = <B, Q>(r: Route<B, Q>): Route => r as unknown as Route;

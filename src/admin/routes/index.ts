@@ -1,0 +1,23 @@
+// Every admin route, in the order the OpenAPI document lists them.
+import type { Route } from '../route.js';
+import { adminKeyRoutes } from './admin-keys.js';
+import { auditRoutes } from './audit.js';
+import { budgetRoutes } from './budgets.js';
+import { keyRoutes } from './keys.js';
+import { orgRoutes } from './orgs.js';
+import { quotaRoutes } from './quota-requests.js';
+import { teamRoutes } from './teams.js';
+import { templateRoutes } from './templates.js';
+import { userRoutes } from './users.js';
+
+export const adminRoutes: readonly Route[] = [
+  ...orgRoutes,
+  ...teamRoutes,
+  ...userRoutes,
+  ...keyRoutes,
+  ...adminKeyRoutes,
+  ...budgetRoutes,
+  ...templateRoutes,
+  ...quotaRoutes,
+  ...auditRoutes,
+];

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { importUsersCsv, createUser, getUser, listUsers, updateUser } from '../../control/users.js';
+import type { Role } from '../../control/actor.js';
+import { getTeam } from '../../control/teams.js';
+import { GatewayError } from '../../errors/catalogue.js';
+import { route } from '../route.js';
+import { id, limit, name, queryBool, role } from '../schemas.js';
+
+const email = z.email().nullable().optional();
+
+// Nobody hands out the admin role through a user record without being an admin.
+function assertMayGrant(own: Role, wanted: Role | undefined): void {
+  if (wanted === 'admin' && own !== 'admin') throw new GatewayError('forbidden', 'Only admins may give a user the admin role.');
+}
+
+export const userRoutes = [
+  route({
+    method: 'GET', path: '/users', tag: 'users', summary: 'List users, filtered and paginated (cursor = nextCursor of the previous page)', permission: 'users:read',
+    query: z.object({ orgId: id.optional(), teamId: id.optional(), role: role.optional(), active: queryBool.optional(), name: z.string().optional(), search: z.string().optional(), cursor: id.optional(), limit }),
+    async handle({ db, access, query }) {
+      return listUsers(db, await access.visibility('users:read'), query);
+    },
+  }),
+  route({
+    method: 'POST', path: '/users', tag: 'users', summary: 'Create a user', permission: 'users:write', status: 201,
+    body: z.object({ orgId: id, name, email, teamId: id.nullable().optional(), role: role.optional() }),
+    async handle({ db, access, change, body }) {
+      await access.assertUser('users:write', { id: '', orgId: body.orgId, teamId: body.teamId ?? null });
+      assertMayGrant(access.actor.role, body.role);
+      return createUser(db, change, body);
+    },
+  }),
+  route({
+    method: 'POST', path: '/users/import', tag: 'users', summary: 'Import users from CSV (name,email,team,role); one result per row', permission: 'users:write',
+    body: z.object({ orgId: id, csv: z.string().max(5_000_000) }),
+    async handle({ db, access, change, body }) {
+      await access.assertOrg('users:write', body.orgId);
+      const scope = await access.visibility('users:write');
+      const allowed = (teamId: string | null) => !scope.teamIds || (teamId !== null && scope.teamIds.includes(teamId));
+      const results = await importUsersCsv(db, change, body.orgId, body.csv, allowed);
+      return { created: results.filter((r) => r.status === 'created').length, failed: results.filter((r) => r.status === 'failed').length, results };
+    },
+  }),
+  route({
+    method: 'GET', path: '/users/:id', tag: 'users', summary: 'Get a user', permission: 'users:read',
+    async handle({ db, access, params }) {
+      const user = await getUser(db, params.id!);
+      await access.assertUser('users:read', user);
+      return user;
+    },
+  }),
+  route({
+    method: 'PATCH', path: '/users/:id', tag: 'users', summary: 'Update a user', permission: 'users:write',
+    body: z.object({ name: name.optional(), email, teamId: id.nullable().optional(), role: role.optional() }),
+    async handle({ db, bus, access, change, params, body }) {
+      await access.assertUser('users:write', await getUser(db, params.id!));
+      if (body.teamId) await access.assertTeam('teams:write', await getTeam(db, body.teamId));
+      assertMayGrant(access.actor.role, body.role);
+      return updateUser(db, bus, change, params.id!, body);
+    },
+  }),
+  route({
+    method: 'POST', path: '/users/:id/deactivate', tag: 'users', summary: "Deactivate a user: all their keys stop on every replica within a second", permission: 'users:write',
+    async handle({ db, bus, access, change, params }) {
+      await access.assertUser('users:write', await getUser(db, params.id!));
+      return updateUser(db, bus, change, params.id!, { active: false }, 'user.deactivate');
+    },
+  }),
+  route({
+    method: 'POST', path: '/users/:id/activate', tag: 'users', summary: 'Reactivate a user', permission: 'users:write',
+    async handle({ db, bus, access, change, params }) {
+      await access.assertUser('users:write', await getUser(db, params.id!));
+      return updateUser(db, bus, change, params.id!, { active: true }, 'user.activate');
+    },
+  }),
+];

@@ -1,0 +1,19 @@
+// Who is making a control-plane change: an admin key, a JWT subject, or the CLI working on the
+// database directly. Services record it in the audit log; the admin API derives reach from it.
+export const roles = ['admin', 'manager', 'analyst', 'developer', 'viewer'] as const;
+export type Role = (typeof roles)[number];
+
+export interface Actor {
+  readonly type: 'admin_key' | 'jwt' | 'cli';
+  // Admin key id, JWT subject, or the operating-system user for the CLI.
+  readonly id: string;
+  readonly role: Role;
+  // The Tollgate user the actor acts as; managers and developers reach nothing without one.
+  readonly userId: string | null;
+}
+
+// What a change is attributed to in the audit log.
+export interface ChangeContext {
+  readonly actor: Actor;
+  readonly requestId: string;
+}

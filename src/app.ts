@@ -16,6 +16,9 @@ import { createUpstreams } from './proxy/upstreams.js';
 import { createTokenizerPool } from './tokens/pool.js';
 import { createPromptCounter } from './tokens/prompt-counter.js';
 import { createGateway, type ReadinessCheck } from './server/gateway.js';
+import { createAdminApi } from './admin/index.js';
+import { registerBootstrapKey } from './control/admin-keys.js';
+import { createLastUsedTracker, trackingLastUse } from './control/last-used.js';
 
 export interface App {
   readonly url: string;
@@ -31,6 +34,8 @@ export interface App {
 
 export interface StartOptions {
   logger?: Logger;
+  // Registered as an admin key at startup (TOLLGATE_ADMIN_KEY when not given).
+  adminKey?: string | undefined;
 }
 
 export function connectRedis(url: string): Redis {
@@ -55,6 +60,10 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
     refreshMs: config.auth.cacheRefreshMs,
     onError: (err) => logger.error({ err }, 'principal cache reload failed'),
   });
+  const adminKey = options.adminKey ?? process.env.TOLLGATE_ADMIN_KEY;
+  if (adminKey) await registerBootstrapKey(database.db, { actor: { type: 'cli', id: 'TOLLGATE_ADMIN_KEY', role: 'admin', userId: null }, requestId: 'startup' }, adminKey);
+  const admin = createAdminApi(database.db, bus, config.admin);
+  const lastUsed = createLastUsedTracker(database.db, config.admin.lastUsedFlushMs, (err) => logger.warn({ err }, 'last_used_at flush failed'));
   const upstreams = createUpstreams(config);
   const metrics = createMetrics();
   const pool = createTokenizerPool({
@@ -70,7 +79,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   if (redis) readiness.push({ name: 'redis', check: async () => void (await redis.ping()) });
   readiness.push({ name: 'usage', degradesOnly: true, check: async () => usage.check() });
 
-  const gateway = createGateway({ config, principals, upstreams, meter, counter, metrics, logger, readiness });
+  const gateway = createGateway({ config, principals: trackingLastUse(principals, lastUsed), upstreams, meter, counter, metrics, logger, readiness, admin: admin.http });
   const port = await gateway.listen(config.server.port, config.server.host);
   const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
   logger.info({ port, database: database.kind, redis: Boolean(redis), models: config.catalog.list().length }, 'tollgate listening');
@@ -87,6 +96,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
     async close() {
       await gateway.drain(config.server.drainTimeoutMs);
       principals.close();
+      await lastUsed.close();
       await budgets.stop();
       await usage.stop();
       await pool.close();

@@ -6,11 +6,29 @@ import type { Command } from './command.js';
 import { keysCreate, keysRevoke, UsageError } from './commands/keys.js';
 import { migrate } from './commands/migrate.js';
 import { serve } from './commands/serve.js';
+import { adminBootstrap } from './commands/admin.js';
+import { auditExport, auditList } from './commands/audit.js';
+import { budgetsApplyTemplate, budgetsList, budgetsSet, templatesList } from './commands/budgets.js';
+import { keysList, keysRotate } from './commands/keys-manage.js';
+import { quotaApprove, quotaDeny, quotaList, quotaRequest } from './commands/quota.js';
+import { orgsCreate, orgsList } from './commands/orgs.js';
+import { teamsCreate, teamsList } from './commands/teams.js';
+import { usersCreate, usersDeactivate, usersImport, usersList } from './commands/users.js';
+import { ApiError } from './admin-client.js';
 
-export const commands: readonly Command[] = [serve, migrate, keysCreate, keysRevoke];
+export const commands: readonly Command[] = [
+  serve, migrate, adminBootstrap,
+  usersList, usersCreate, usersDeactivate, usersImport,
+  orgsList, orgsCreate,
+  teamsList, teamsCreate,
+  keysCreate, keysRevoke, keysList, keysRotate,
+  budgetsSet, budgetsList, budgetsApplyTemplate, templatesList,
+  quotaList, quotaRequest, quotaApprove, quotaDeny,
+  auditList, auditExport,
+];
 
 function help(): string {
-  return ['usage: tollgate <command> [flags]', '', ...commands.map((c) => `  ${c.name.padEnd(16)} ${c.summary}`)].join('\n');
+  return ['usage: tollgate <command> [flags]', '', ...commands.map((c) => `  ${c.name.padEnd(24)} ${c.summary}`)].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -26,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     const e = err as Error & { code?: string };
     process.stderr.write(`tollgate ${command.name}: ${e.message}\n`);
+    if (err instanceof ApiError && err.status === 400) return 2;
     return err instanceof UsageError || err instanceof ConfigError || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? 2 : 1;
   }
 }

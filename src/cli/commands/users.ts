@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs';
+import { apiCommand } from '../api-command.js';
+import { print } from '../output.js';
+import { teamId, userId } from '../resolve.js';
+import { UsageError } from './keys.js';
+
+const columns = ['id', 'name', 'email', 'role', 'teamId', 'active'];
+
+export const usersList = apiCommand({
+  name: 'users list',
+  summary: 'List users (--team, --role, --search, --inactive).',
+  options: { team: { type: 'string' }, role: { type: 'string' }, search: { type: 'string' }, inactive: { type: 'boolean', default: false }, limit: { type: 'string', default: '100' } },
+  async run({ client, org, str, values, out }) {
+    const orgId = await org();
+    const team = str('team');
+    const page = await client.call('GET', '/users', {
+      query: { orgId, teamId: team ? await teamId(client, orgId, team) : undefined, role: str('role'), search: str('search'), active: values.inactive ? 'false' : undefined, limit: str('limit') },
+    });
+    print(out, values.json, page, columns);
+  },
+});
+
+export const usersCreate = apiCommand({
+  name: 'users create',
+  summary: 'Create a user: --name NAME [--email] [--team] [--role].',
+  options: { name: { type: 'string' }, email: { type: 'string' }, team: { type: 'string' }, role: { type: 'string' } },
+  async run({ client, org, str, values, out }) {
+    const name = str('name');
+    if (!name) throw new UsageError('users create needs --name NAME');
+    const orgId = await org();
+    const team = str('team');
+    const user = await client.call('POST', '/users', { body: { orgId, name, email: str('email'), role: str('role'), teamId: team ? await teamId(client, orgId, team) : undefined } });
+    print(out, values.json, user, columns);
+  },
+});
+
+export const usersDeactivate = apiCommand({
+  name: 'users deactivate',
+  summary: 'Deactivate a user by name or id; their keys stop on every replica within a second.',
+  async run({ client, org, positionals, values, out }) {
+    if (!positionals[0]) throw new UsageError('users deactivate needs a user name or id');
+    const user = await client.call('POST', `/users/${await userId(client, await org(), positionals[0])}/deactivate`);
+    print(out, values.json, user, columns);
+  },
+});
+
+export const usersImport = apiCommand({
+  name: 'users import',
+  summary: 'Import users from a CSV file (name,email,team,role); prints one result per row.',
+  async run({ client, org, positionals, values, out }) {
+    if (!positionals[0]) throw new UsageError('users import needs a CSV file');
+    const result = await client.call('POST', '/users/import', { body: { orgId: await org(), csv: readFileSync(positionals[0], 'utf8') } });
+    print(out, values.json, values.json ? result : result.results, ['row', 'name', 'status', 'id', 'error']);
+    return result.failed > 0 ? 1 : 0;
+  },
+});

@@ -73,9 +73,11 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   const counter = createPromptCounter({ inlineMaxChars: config.tokens.inlineMaxChars, pool });
   const usage = startUsagePipeline({ config, database, redis, registry: metrics.registry, logger });
   const budgets = startBudgets({ config, redis, usage, logger, listOrgIds: orgIdsFrom(database) });
-  const meter = createBudgetMeter({ counter, engine: budgets.engine, logger });
+  const meter = createBudgetMeter({ counter, engine: budgets.engine, logger, metrics });
 
-  const readiness: ReadinessCheck[] = [{ name: database.kind, check: () => database.ping() }];
+  // A shared Postgres being down only degrades: the request path never touches it (usage waits in
+  // the Redis streams), and failing readiness would pull every replica out of rotation at once.
+  const readiness: ReadinessCheck[] = [{ name: database.kind, degradesOnly: database.kind === 'postgres', check: () => database.ping() }];
   if (redis) readiness.push({ name: 'redis', check: async () => void (await redis.ping()) });
   readiness.push({ name: 'usage', degradesOnly: true, check: async () => usage.check() });
 

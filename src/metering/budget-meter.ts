@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { BudgetStoreUnavailableError } from '../budget/store.js';
 import type { BudgetEngine, Crossing } from '../budget/engine.js';
 import { GatewayError } from '../errors/catalogue.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { PromptCounter } from '../tokens/prompt-counter.js';
 import type { Admission, Meter, MeterOutcome } from './meter.js';
 import { buildUsageEvent, callerContext, type EventContext } from './usage-event.js';
@@ -14,6 +15,7 @@ export interface BudgetMeterOptions {
   counter: PromptCounter;
   engine: BudgetEngine;
   logger: Logger;
+  metrics: Pick<Metrics, 'denials' | 'crossings'>;
   onCrossing?: (crossing: Crossing, ctx: EventContext) => void;
   clock?: () => number;
 }
@@ -22,7 +24,7 @@ const describeBucket = (b: { scope: string; scopeId: string; metric: string; win
   `${b.scope} ${b.scopeId}: ${b.metric} per ${b.window.replace('_', ' ')}`;
 
 export function createBudgetMeter(options: BudgetMeterOptions): Meter {
-  const { counter, engine, logger } = options;
+  const { counter, engine, logger, metrics } = options;
   const clock = options.clock ?? Date.now;
 
   return {
@@ -49,6 +51,8 @@ export function createBudgetMeter(options: BudgetMeterOptions): Meter {
         throw err;
       }
       if (!outcome.ok) {
+        const { scope, metric, window } = outcome.bucket;
+        metrics.denials.inc({ code: outcome.code, scope, metric, window });
         const when = outcome.retryAfterMs === null ? 'It does not reset by itself.' : `Retry in ${Math.ceil(outcome.retryAfterMs / 1000)} s.`;
         const what = outcome.code === 'budget_exceeded' ? 'Budget exhausted' : 'Rate limit reached';
         throw new GatewayError(outcome.code, `${what} for ${describeBucket(outcome.bucket)}. ${when}`, null, outcome.headers);
@@ -67,6 +71,8 @@ export function createBudgetMeter(options: BudgetMeterOptions): Meter {
           const event = await buildUsageEvent(result, ctx, counter, clock());
           const settled = await engine.settle(reservation, event, clock());
           for (const crossing of settled.crossings) {
+            const { scope, metric, window } = crossing.bucket;
+            metrics.crossings.inc({ level: crossing.level, scope, metric, window });
             logger.warn({ requestId: ctx.requestId, bucket: crossing.bucket, level: crossing.level, used: crossing.used, limit: crossing.limit }, 'budget threshold crossed');
             options.onCrossing?.(crossing, ctx);
           }

@@ -35,6 +35,18 @@ export function createMetrics() {
       buckets: latencyBuckets,
       registers: [registry],
     }),
+    denials: new Counter({
+      name: 'tollgate_budget_denials_total',
+      help: 'Requests refused by a budget or rate limit, by the bucket that refused.',
+      labelNames: ['code', 'scope', 'metric', 'window'] as const,
+      registers: [registry],
+    }),
+    crossings: new Counter({
+      name: 'tollgate_budget_crossings_total',
+      help: 'Budget threshold crossings reported at settle (once per bucket and window).',
+      labelNames: ['level', 'scope', 'metric', 'window'] as const,
+      registers: [registry],
+    }),
     overheadSeconds: new Histogram({
       name: 'tollgate_gateway_overhead_seconds',
       help: 'Time the gateway spends before forwarding (accept, authenticate, route, count, reserve).',

@@ -68,6 +68,8 @@ describe('token budgets', () => {
     expect(rows.tokens).toBe(admitted * 13);
     expect(rows.tokens).toBeLessThanOrEqual(200);
     expect(rows.estimated).toBe(false);
+    const metrics = await (await request(`${gw.url}/metrics`)).body.text();
+    expect(metrics).toMatch(/tollgate_budget_denials_total\{code="budget_exceeded",scope="user",metric="tokens",window="day"\} [1-9]/);
   });
 
   it('sends x-ratelimit headers on a successful answer', async () => {
@@ -106,7 +108,7 @@ describe('team budgets', () => {
     await ask(clientFor(a.key));
     await ask(clientFor(b.key));
     await ask(clientFor(a.key));
-    const err = await ask(clientFor(b.key)).catch((e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
+    const err = (await ask(clientFor(b.key)).then(() => undefined, (e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(err).toBeInstanceOf(OpenAI.RateLimitError);
     expect(err.message).toContain(`team ${a.teamId}: requests per hour`);
   });

@@ -46,7 +46,12 @@ export function createRedisInvalidationBus(publisher: Redis, keyPrefix: string):
       await publisher.publish(channel, JSON.stringify(message));
     },
     async subscribe(listener) {
-      subscriber ??= publisher.duplicate();
+      if (!subscriber) {
+        subscriber = publisher.duplicate();
+        // Same server as the publisher, whose errors the app already logs; without a listener
+        // ioredis writes "Unhandled error event" and a stack to stderr on every reconnect attempt.
+        subscriber.on('error', () => {});
+      }
       // Messages sent while the subscriber was reconnecting are lost: reload everything instead.
       let connectedBefore = false;
       subscriber.on('ready', () => {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import pg from 'pg';
 import { Pool } from 'undici';
 
 const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' } } });
@@ -81,25 +82,22 @@ async function measure(url: string, key: string, connections: number): Promise<F
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
 }
 
-const ports = { mock: 19101, bare: 19102, gateway: 19103, budgeted: 19104 };
+const ports = { mock: 19101, bare: 19102, embedded: 19103, gateway: 19104, budgeted: 19105 };
 const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-'));
-const budgetedDataDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-'));
-const gatewayEnv = {
-  TOLLGATE_DATA_DIR: dataDir,
-  OPENAI_BASE_URL: `http://127.0.0.1:${ports.mock}/v1`,
-  OPENAI_API_KEY: 'sk-upstream',
-  PORT: String(ports.gateway),
-  LOG_LEVEL: 'warn',
-};
-// The same gateway with budgets in Redis: a typical set of five buckets per request (key and user
-// tokens per day, user cost per month, org cost per month, key requests per minute), limits high
-// enough that nothing is refused, so only the cost of checking is measured.
-const budgetedEnv = {
-  ...gatewayEnv,
-  TOLLGATE_DATA_DIR: budgetedDataDir,
-  PORT: String(ports.budgeted),
+const postgresUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const benchDb = `tollgate_bench_${process.pid}`;
+const common = { OPENAI_BASE_URL: `http://127.0.0.1:${ports.mock}/v1`, OPENAI_API_KEY: 'sk-upstream', LOG_LEVEL: 'info' };
+// Production shape: Redis and Postgres, shared by the two variants below.
+const production = {
+  ...common,
   REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  DATABASE_URL: Object.assign(new URL(postgresUrl), { pathname: `/${benchDb}` }).toString(),
   TOLLGATE_REDIS_KEY_PREFIX: `tgbench:${process.pid}:`,
+};
+// Five buckets per request, the typical set (key and user tokens per day, user and org cost per
+// month, key requests per minute), with limits high enough that nothing is refused: only the cost
+// of checking is measured.
+const budgetsEnv = {
   TOLLGATE_BUDGET__BUDGETS: JSON.stringify([
     { scope: 'key', scopeId: '*', metric: 'tokens', window: 'day', limit: 1e12 },
     { scope: 'user', scopeId: '*', metric: 'tokens', window: 'day', limit: 1e12 },
@@ -108,17 +106,37 @@ const budgetedEnv = {
   ]),
   TOLLGATE_BUDGET__LIMITS: JSON.stringify([{ scope: 'key', scopeId: '*', rpm: 1e9 }]),
 };
+const variants = {
+  embedded: { ...common, TOLLGATE_DATA_DIR: dataDir, PORT: String(ports.embedded) },
+  gateway: { ...production, PORT: String(ports.gateway) },
+  budgeted: { ...production, ...budgetsEnv, PORT: String(ports.budgeted) },
+};
+
+async function postgres(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: postgresUrl });
+  await client.connect();
+  await client.query(statement);
+  await client.end();
+}
+
 const children: ChildProcess[] = [];
 try {
   children.push(await start(['--import', 'tsx', 'bench/mock-upstream.ts', String(ports.mock)], {}, /mock upstream on/));
   children.push(await start(['--import', 'tsx', 'bench/bare-proxy.ts', String(ports.bare), `http://127.0.0.1:${ports.mock}`], {}, /bare proxy listening/));
-  const { key } = JSON.parse(await run(['bin/tollgate.js', 'keys', 'create', '--user', 'bench', '--json'], gatewayEnv)) as { key: string };
-  const { key: budgetedKey } = JSON.parse(await run(['bin/tollgate.js', 'keys', 'create', '--user', 'bench', '--json'], budgetedEnv)) as { key: string };
-  children.push(await start(['bin/tollgate.js', 'serve'], { ...gatewayEnv, LOG_LEVEL: 'info' }, /tollgate listening/));
-  children.push(await start(['bin/tollgate.js', 'serve'], { ...budgetedEnv, LOG_LEVEL: 'info' }, /tollgate listening/));
+  await postgres(`create database ${benchDb}`);
+  await run(['bin/tollgate.js', 'migrate'], production);
+  const createKey = async (env: Record<string, string>) => (JSON.parse(await run(['bin/tollgate.js', 'keys', 'create', '--user', 'bench', '--json'], { ...env, LOG_LEVEL: 'warn' })) as { key: string }).key;
+  const keys: Record<string, string> = { embedded: await createKey(variants.embedded), production: await createKey(production) };
+  for (const env of Object.values(variants)) children.push(await start(['bin/tollgate.js', 'serve'], env, /tollgate listening/));
 
-  const targets = { direct: `http://127.0.0.1:${ports.mock}`, bare: `http://127.0.0.1:${ports.bare}`, gateway: `http://127.0.0.1:${ports.gateway}`, budgeted: `http://127.0.0.1:${ports.budgeted}` };
-  const keyOf = (name: string) => (name === 'budgeted' ? budgetedKey : key);
+  const targets = {
+    direct: `http://127.0.0.1:${ports.mock}`,
+    bare: `http://127.0.0.1:${ports.bare}`,
+    embedded: `http://127.0.0.1:${ports.embedded}`,
+    gateway: `http://127.0.0.1:${ports.gateway}`,
+    budgeted: `http://127.0.0.1:${ports.budgeted}`,
+  };
+  const keyOf = (name: string) => (name === 'embedded' ? keys.embedded! : keys.production!);
   // Warm up JIT and keep-alive pools so the first target measured is not penalised.
   for (const [name, url] of Object.entries(targets)) await autocannon({ url: `${url}/v1/chat/completions`, method: 'POST', connections: 10, duration: 2, headers: { 'content-type': 'application/json', authorization: `Bearer ${keyOf(name)}` }, body: '{"model":"gpt-4o-mini","max_tokens":16,"messages":[{"role":"user","content":"warm up"}]}' });
 
@@ -127,18 +145,22 @@ try {
   for (const [name, url] of Object.entries(targets)) rows.push([name, 50, await measure(url, keyOf(name), 50)]);
   const get = (name: string, c: number) => rows.find(([n, cc]) => n === name && cc === c)![2];
   process.stdout.write(`\nnon-streaming chat completion, ${duration}s per run, Node ${process.version}\n`);
-  process.stdout.write('target     conns   req/s     p50 ms   p99 ms   errors   (1 conn: timed sequentially; 50: autocannon; gateway = embedded default, budgeted = Redis budgets)\n');
+  process.stdout.write('target     conns   req/s     p50 ms   p99 ms   errors   (1 conn: timed sequentially; 50: autocannon; see below)\n');
   for (const [name, c, f] of rows) {
     process.stdout.write(`${name.padEnd(10)} ${String(c).padStart(5)} ${f.rps.toFixed(0).padStart(8)} ${f.p50.toFixed(3).padStart(9)} ${f.p99.toFixed(3).padStart(8)} ${String(f.errors).padStart(8)}\n`);
   }
-  const one = { bare: get('bare', 1), gateway: get('gateway', 1), direct: get('direct', 1), budgeted: get('budgeted', 1) };
-  const fifty = { bare: get('bare', 50), gateway: get('gateway', 50), budgeted: get('budgeted', 50) };
-  process.stdout.write(`\ngateway added latency at 1 connection vs bare proxy: p50 ${(one.gateway.p50 - one.bare.p50).toFixed(3)} ms, p99 ${(one.gateway.p99 - one.bare.p99).toFixed(3)} ms\n`);
-  process.stdout.write(`gateway added latency at 1 connection vs direct:     p50 ${(one.gateway.p50 - one.direct.p50).toFixed(3)} ms, p99 ${(one.gateway.p99 - one.direct.p99).toFixed(3)} ms\n`);
-  process.stdout.write(`gateway with Redis budgets (5 buckets) vs bare proxy:   p50 ${(one.budgeted.p50 - one.bare.p50).toFixed(3)} ms, p99 ${(one.budgeted.p99 - one.bare.p99).toFixed(3)} ms; vs without budgets: p50 ${(one.budgeted.p50 - one.gateway.p50).toFixed(3)} ms\n`);
-  process.stdout.write(`gateway throughput at 50 connections: ${((fifty.gateway.rps / fifty.bare.rps) * 100).toFixed(0)}% of the bare proxy; with Redis budgets ${((fifty.budgeted.rps / fifty.bare.rps) * 100).toFixed(0)}%\n`);
+  const one = { bare: get('bare', 1), gateway: get('gateway', 1), direct: get('direct', 1), budgeted: get('budgeted', 1), embedded: get('embedded', 1) };
+  const fifty = { bare: get('bare', 50), gateway: get('gateway', 50), budgeted: get('budgeted', 50), embedded: get('embedded', 50) };
+  const added = (f: Figures, base: Figures) => `p50 ${(f.p50 - base.p50).toFixed(3)} ms, p99 ${(f.p99 - base.p99).toFixed(3)} ms`;
+  const share = (f: Figures) => `${((f.rps / fifty.bare.rps) * 100).toFixed(0)}%`;
+  process.stdout.write(`\nadded latency at 1 connection, against the bare proxy:\n`);
+  process.stdout.write(`  gateway (Redis + Postgres, no budgets)  ${added(one.gateway, one.bare)}\n`);
+  process.stdout.write(`  gateway with 5 Redis budget buckets     ${added(one.budgeted, one.bare)}  (${added(one.budgeted, one.gateway)} more than without budgets)\n`);
+  process.stdout.write(`  embedded (in-process store, PGlite)     ${added(one.embedded, one.bare)}\n`);
+  process.stdout.write(`throughput at 50 connections as a share of the bare proxy: gateway ${share(fifty.gateway)}, with budgets ${share(fifty.budgeted)}, embedded ${share(fifty.embedded)}\n`);
 } finally {
   for (const child of children) child.kill('SIGTERM');
   rmSync(dataDir, { recursive: true, force: true });
-  rmSync(budgetedDataDir, { recursive: true, force: true });
+  await new Promise((r) => setTimeout(r, 500));
+  await postgres(`drop database if exists ${benchDb} with (force)`).catch(() => {});
 }

@@ -8,6 +8,7 @@ import type { RuntimeConfig } from './config/load.js';
 import { openDatabase, type Database } from './db/database.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { createBudgetMeter } from './metering/budget-meter.js';
+import { watchBudgetRules } from './metering/budget-rules.js';
 import { startBudgets } from './metering/budgets.js';
 import { startUsagePipeline } from './metering/usage-pipeline.js';
 import { orgIdsFrom } from './usage/org-ids.js';
@@ -73,6 +74,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   const counter = createPromptCounter({ inlineMaxChars: config.tokens.inlineMaxChars, pool });
   const usage = startUsagePipeline({ config, database, redis, registry: metrics.registry, logger });
   const budgets = startBudgets({ config, redis, usage, logger, listOrgIds: orgIdsFrom(database) });
+  const budgetRules = await watchBudgetRules({ db: database.db, bus, budgets, fromConfig: config.budget, refreshMs: config.auth.cacheRefreshMs, logger });
   const meter = createBudgetMeter({ counter, engine: budgets.engine, logger, metrics });
 
   // A shared Postgres being down only degrades: the request path never touches it (usage waits in
@@ -98,6 +100,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
     async close() {
       await gateway.drain(config.server.drainTimeoutMs);
       principals.close();
+      budgetRules.stop();
       await lastUsed.close();
       await budgets.stop();
       await usage.stop();

@@ -1,12 +1,8 @@
 // Faults the usage pipeline must survive without losing or double counting an event: Postgres
 // stopped for 20 s under steady load (on a throwaway Postgres server this file owns), and a
 // replica killed between commit and XACK.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -16,6 +12,7 @@ import { usageSchema, type UsageConfigInput } from '../../src/usage/config.js';
 import type { UsageEvent } from '../../src/usage/event.js';
 import { createStreamFlusher, type StreamFlusher } from '../../src/usage/stream-flusher.js';
 import { usageStreamKey } from '../../src/usage/streams.js';
+import { createOwnPostgres, ownPostgresProblem, type OwnPostgres } from '../helpers/own-postgres.js';
 import {
   createPostgresDatabase, createTestRedis, deleteKeys, expectedTotals, ledgerTotals, makeEvent, postgresAvailable,
   redisAvailable, redisUrl, serviceAvailable, waitFor, type TestDatabase,
@@ -24,63 +21,14 @@ import {
 const redisDb = 8;
 const group = 'flusher';
 const hasServices = (await postgresAvailable()) && (await redisAvailable());
-const postgresBin = (() => {
-  const root = '/usr/lib/postgresql';
-  const version = existsSync(root) ? readdirSync(root).sort().at(-1) : undefined;
-  return version ? join(root, version, 'bin') : undefined;
-})();
 const canRunOwnPostgres =
   hasServices &&
   (await serviceAvailable('a throwaway Postgres server (initdb, pg_ctl, runuser)', async () => {
-    if (!postgresBin) throw new Error('no /usr/lib/postgresql/*/bin');
-    if (process.getuid?.() !== 0) throw new Error('must run as root to start Postgres as the postgres user');
+    const problem = ownPostgresProblem();
+    if (problem) throw new Error(problem);
   }));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-interface OwnPostgres {
-  adminUrl: string;
-  start(): void;
-  // Immediate shutdown: open transactions die mid-flight, like a crash.
-  stop(): void;
-  destroy(): void;
-}
-
-async function createOwnPostgres(): Promise<OwnPostgres> {
-  const dir = mkdtempSync(join(tmpdir(), 'tollgate-pg-'));
-  chownSync(dir, Number(spawnSync('id', ['-u', 'postgres']).stdout), Number(spawnSync('id', ['-g', 'postgres']).stdout));
-  const data = join(dir, 'data');
-  const port = await freePort();
-  const asPostgres = (bin: string, args: string[]) => {
-    const result = spawnSync('runuser', ['-u', 'postgres', '--', join(postgresBin!, bin), ...args], { encoding: 'utf8' });
-    if (result.status !== 0) throw new Error(`${bin} failed: ${result.stderr}${result.stdout}`);
-  };
-  asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
-  const pgCtl = (...args: string[]) => asPostgres('pg_ctl', ['-D', data, '-w', ...args]);
-  const own: OwnPostgres = {
-    adminUrl: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    start: () => pgCtl('-l', join(dir, 'log'), '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start'),
-    stop: () => pgCtl('-m', 'immediate', 'stop'),
-    destroy() {
-      try {
-        pgCtl('-m', 'immediate', 'stop');
-      } catch {
-        // already stopped
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  own.start();
-  return own;
-}
 
 function createHarness(database: () => TestDatabase, redis: () => Redis) {
   const prefix = `tgtest:fault:${randomBytes(4).toString('hex')}:`;

@@ -2,38 +2,22 @@
 // mid-window never resets what was already spent.
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MockUpstream, startMockUpstream } from '../../bench/mock-upstream.js';
-import { type GatewayProcess, runCli, spawnGateway } from '../helpers/processes.js';
-import { createTestDatabase, postgresAvailable, redisAvailable, redisUrl, uniquePrefix } from '../helpers/services.js';
+import { type Cluster, startCluster } from '../helpers/cluster.js';
+import { type GatewayProcess, runCli } from '../helpers/processes.js';
+import { postgresAvailable, redisAvailable } from '../helpers/services.js';
 
 const ready = (await redisAvailable()) && (await postgresAvailable());
 const adminKey = 'tga-budget-changes-0123456789abcdef';
 
 describe.skipIf(!ready)('budget changes across replicas', () => {
-  let mock: MockUpstream;
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let env: Record<string, string>;
-  const gateways: GatewayProcess[] = [];
+  let cluster: Cluster;
 
   beforeAll(async () => {
-    mock = await startMockUpstream();
-    database = await createTestDatabase('budget_changes');
-    env = {
-      DATABASE_URL: database.url,
-      REDIS_URL: redisUrl,
-      TOLLGATE_REDIS_KEY_PREFIX: uniquePrefix('budget-changes'),
-      OPENAI_BASE_URL: `${mock.url}/v1`,
-      OPENAI_API_KEY: 'sk-upstream',
-      TOLLGATE_ADMIN_KEY: adminKey,
-    };
-    expect((await runCli(['migrate'], env)).code).toBe(0);
-    gateways.push(await spawnGateway(env), await spawnGateway(env));
+    cluster = await startCluster('budget_changes', 2, { TOLLGATE_ADMIN_KEY: adminKey });
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all(gateways.map((g) => g.stop()));
-    await mock?.close();
-    await database?.drop();
+    await cluster?.stop();
   });
 
   const chat = (url: string, key: string) =>
@@ -47,12 +31,12 @@ describe.skipIf(!ready)('budget changes across replicas', () => {
     });
 
   it('enforces a budget set through the admin API on both replicas within a second, and keeps spend when it is raised', async () => {
-    const created = JSON.parse((await runCli(['keys', 'create', '--user', 'alice', '--json'], env)).stdout) as { key: string };
-    const [a, b] = gateways as [GatewayProcess, GatewayProcess];
+    const created = await cluster.key('alice');
+    const [a, b] = cluster.gateways as [GatewayProcess, GatewayProcess];
     await expect.poll(() => chat(a.url, created.key), { timeout: 1_000, interval: 50 }).toBe(200);
     await expect.poll(() => chat(b.url, created.key), { timeout: 1_000, interval: 50 }).toBe(200);
 
-    const online = { ...env, TOLLGATE_URL: a.url };
+    const online = { ...cluster.env, TOLLGATE_URL: a.url };
     const setLimit = async (limit: number) => {
       const result = await runCli(['budgets', 'set', '--user', 'alice', '--metric', 'requests', '--window', 'day', '--limit', String(limit), '--json'], online);
       expect(result.code, result.stderr).toBe(0);

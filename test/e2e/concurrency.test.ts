@@ -6,9 +6,11 @@ import OpenAI from 'openai';
 import pg from 'pg';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MockUpstream, startMockUpstream } from '../../bench/mock-upstream.js';
-import { type GatewayProcess, runCli, spawnGateway } from '../helpers/processes.js';
-import { createTestDatabase, postgresAvailable, redisAvailable, redisUrl, uniquePrefix } from '../helpers/services.js';
+import { loadConfig } from '../../src/config/load.js';
+import { createTokenizerPool } from '../../src/tokens/pool.js';
+import { createPromptCounter } from '../../src/tokens/prompt-counter.js';
+import { type Cluster, startCluster } from '../helpers/cluster.js';
+import { postgresAvailable, redisAvailable, redisUrl } from '../helpers/services.js';
 
 const ready = (await redisAvailable()) && (await postgresAvailable());
 const leaseMs = 3_000;
@@ -17,26 +19,19 @@ const admitsRequests = 100;
 const maxTokens = 10;
 
 describe.skipIf(!ready)('three replicas racing for one budget', () => {
-  let mock: MockUpstream;
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let cluster: Cluster;
   let redis: Redis;
-  let env: Record<string, string>;
-  let prefix: string;
   let unit: number;
-  const gateways: GatewayProcess[] = [];
 
-  async function key(org: string, user: string) {
-    const created = await runCli(['keys', 'create', '--org', org, '--user', user, '--json'], env);
-    expect(created.code, created.stderr).toBe(0);
-    return JSON.parse(created.stdout) as { key: string; orgId: string; userId: string };
-  }
+  const key = (org: string, user: string) => cluster.key(user, ['--org', org]);
+  const orgBucketPattern = (orgId: string) => `${cluster.prefix}{org:${orgId}}:b:org:*`;
 
   // The org's token bucket, read straight from Redis: used and still reserved.
   async function orgBucket(orgId: string) {
     const keys: string[] = [];
     let cursor = '0';
     do {
-      const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}{org:${orgId}}:b:org:*`, 'COUNT', 1000);
+      const [next, batch] = await redis.scan(cursor, 'MATCH', orgBucketPattern(orgId), 'COUNT', 1000);
       cursor = next;
       keys.push(...batch);
     } while (cursor !== '0');
@@ -46,7 +41,7 @@ describe.skipIf(!ready)('three replicas racing for one budget', () => {
   }
 
   async function ledger(orgId: string) {
-    const client = new pg.Client({ connectionString: database.url });
+    const client = new pg.Client({ connectionString: cluster.databaseUrl });
     await client.connect();
     try {
       const { rows } = await client.query<{ n: number; tokens: number }>(
@@ -60,44 +55,26 @@ describe.skipIf(!ready)('three replicas racing for one budget', () => {
   }
 
   beforeAll(async () => {
-    mock = await startMockUpstream();
-    database = await createTestDatabase('concurrency');
-    redis = new Redis(redisUrl);
-    prefix = uniquePrefix('concurrency');
-    env = {
-      DATABASE_URL: database.url,
-      REDIS_URL: redisUrl,
-      TOLLGATE_REDIS_KEY_PREFIX: prefix,
-      OPENAI_BASE_URL: `${mock.url}/v1`,
-      OPENAI_API_KEY: 'sk-upstream',
+    // Every request costs exactly the same: the mock reports the prompt as Tollgate counts it and
+    // answers with exactly max_tokens chunks, so a reservation equals its final charge.
+    const model = loadConfig({ env: {} }).catalog.resolve('gpt-4o-mini')!;
+    const pool = createTokenizerPool({ maxThreads: 1, maxQueue: 1 });
+    const counted = await createPromptCounter({ inlineMaxChars: 1_000_000, pool }).countPrompt('chat', { model: model.name, messages: [{ role: 'user', content: promptFor(0) }] }, model);
+    await pool.close();
+    unit = counted.promptTokens + maxTokens;
+    cluster = await startCluster('concurrency', 3, {
       TOLLGATE_BUDGET__LEASE_MS: String(leaseMs),
       TOLLGATE_BUDGET__REAPER_INTERVAL_MS: String(reaperIntervalMs),
       TOLLGATE_USAGE__FLUSH_INTERVAL_MS: '50',
       TOLLGATE_USAGE__ORG_REFRESH_MS: '500',
-    };
-    expect((await runCli(['migrate'], env)).code).toBe(0);
-
-    // Every request costs exactly the same: the mock reports the prompt as Tollgate counts it and
-    // answers with exactly max_tokens chunks, so a reservation equals its final charge.
-    const probe = await key('probe', 'probe');
-    const probeGateway = await spawnGateway(env);
-    const counted = await request(`${probeGateway.url}/v1/token_count`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${probe.key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: promptFor(0) }] }),
+      TOLLGATE_BUDGET__BUDGETS: JSON.stringify([{ scope: 'org', scopeId: '*', metric: 'tokens', window: 'total', limit: admitsRequests * unit }]),
     });
-    const promptTokens = ((await counted.body.json()) as { prompt_tokens: number }).prompt_tokens;
-    await probeGateway.stop();
-    unit = promptTokens + maxTokens;
-    env.TOLLGATE_BUDGET__BUDGETS = JSON.stringify([{ scope: 'org', scopeId: '*', metric: 'tokens', window: 'total', limit: admitsRequests * unit }]);
-    for (let i = 0; i < 3; i++) gateways.push(await spawnGateway(env));
+    redis = new Redis(redisUrl);
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(gateways.map((g) => g.stop()));
-    await mock?.close();
+    await cluster?.stop();
     redis?.disconnect();
-    await database?.drop();
   });
 
   // Same token count whatever the number, so the prompt is the same size for every request.
@@ -108,7 +85,7 @@ describe.skipIf(!ready)('three replicas racing for one budget', () => {
   it('admits exactly the budget out of 1,000 concurrent streaming and non-streaming requests, and the counters equal the ledger', async () => {
     const load = await key('acme-load', 'racer');
     const promptTokens = unit - maxTokens;
-    const clients = gateways.map((g) => new OpenAI({ apiKey: load.key, baseURL: `${g.url}/v1`, maxRetries: 0, timeout: 60_000 }));
+    const clients = cluster.gateways.map((g) => new OpenAI({ apiKey: load.key, baseURL: `${g.url}/v1`, maxRetries: 0, timeout: 60_000 }));
     const messages = [{ role: 'user' as const, content: promptFor(promptTokens) }];
 
     const results = await Promise.all(
@@ -137,7 +114,7 @@ describe.skipIf(!ready)('three replicas racing for one budget', () => {
 
   it('returns the reservations of a replica killed mid-stream within the lease deadline, while a live long stream keeps its lease', async () => {
     const kill = await key('acme-kill', 'victim');
-    const [live, , doomed] = gateways;
+    const [live, , doomed] = cluster.gateways;
     const stream = (url: string, chunks: number) =>
       request(`${url}/v1/chat/completions`, {
         method: 'POST',
@@ -153,7 +130,7 @@ describe.skipIf(!ready)('three replicas racing for one budget', () => {
     expect((await orgBucket(kill.orgId)).reserved).toBeGreaterThan(0);
 
     await doomed!.stop('SIGKILL');
-    gateways.splice(gateways.indexOf(doomed!), 1);
+    cluster.gateways.splice(cluster.gateways.indexOf(doomed!), 1);
     const killedAt = performance.now();
     const perRequest = (await orgBucket(kill.orgId)).reserved / 4;
     // Only the live stream's reservation is left once the reaper has run.

@@ -4,6 +4,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../../bench/mock-upstream.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { cookbookMessages } from '../unit/tokens-fixtures.js';
 
 let mock: MockUpstream;
 let gw: TestGateway;
@@ -23,21 +24,11 @@ async function count(body: unknown, key = gw.key) {
   return { status: res.statusCode, json: (await res.body.json()) as Record<string, unknown> };
 }
 
-// OpenAI cookbook "How to count tokens with tiktoken": this conversation is 129 prompt tokens for
-// gpt-3.5-turbo / gpt-4 (cl100k_base) and 124 for gpt-4o (o200k_base).
-const cookbook = [
-  { role: 'system', content: 'You are a helpful, pattern-following assistant that translates corporate jargon into plain English.' },
-  { role: 'system', name: 'example_user', content: 'New synergies will help drive top-line growth.' },
-  { role: 'system', name: 'example_assistant', content: 'Things working well together will increase revenue.' },
-  { role: 'system', name: 'example_user', content: "Let's circle back when we have more bandwidth to touch base on opportunities for increased leverage." },
-  { role: 'system', name: 'example_assistant', content: "Let's talk later when we're less busy about how to do better." },
-  { role: 'user', content: "This late pivot means we don't have time to boil the ocean for the client deliverable." },
-];
-
 describe('POST /v1/token_count', () => {
+  // The cookbook conversation is 124 prompt tokens for gpt-4o (o200k_base), as the API reported.
   it('counts a chat prompt exactly as OpenAI bills it, without calling upstream', async () => {
     const before = mock.requests.length;
-    const res = await count({ model: 'gpt-4o', messages: cookbook });
+    const res = await count({ model: 'gpt-4o', messages: cookbookMessages });
     expect(res).toEqual({ status: 200, json: { model: 'gpt-4o', encoding: 'o200k_base', prompt_tokens: 124, estimated: false } });
     expect(mock.requests.length).toBe(before);
   });

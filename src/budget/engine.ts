@@ -134,7 +134,6 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
         actualTokens: event.promptTokens + event.completionTokens,
         actualCostMicros: event.costMicros,
         event,
-        debits: reservation.debits,
       });
       return {
         status: result.status,

@@ -5,9 +5,10 @@
 //   <p>{org:O}:b:<scope>:<id>:<metric>:session:<sessionId>         the same, per x-session-id
 //   <p>{org:O}:cc:<scope>:<id>                                      hash r = requests in flight
 //   <p>{org:O}:rl:<scope>:<id>:<rpm|tpm>                            GCRA theoretical arrival time, µs
-//   <p>{org:O}:rsv:<reservationId>                                  hash s (o open, s settled, r reaped),
-//                                                                   d deadline, o output tokens,
-//                                                                   b "amount key" lines for the reaper
+//   <p>{org:O}:rsv:<reservationId>                                  string: "o|r out deadline reservedAt prompt
+//                                                                   promptCost outPrice" plus one line per
+//                                                                   bucket (lua/reserve.lua) while open or
+//                                                                   reaped; "s out" once settled
 //   <p>{org:O}:leases                                               zset reservationId -> deadline ms
 //   <p>{org:O}:usage                                                stream of usage events (field e)
 

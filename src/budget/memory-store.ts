@@ -8,6 +8,7 @@ import { ceilDiv } from './int-math.js';
 import { leaseSetKey, reservationKey } from './keys.js';
 import {
   crossingLevels,
+  type BucketDebit,
   type BucketMeasure,
   type BudgetStore,
   type StoreCrossing,
@@ -35,17 +36,13 @@ interface Rate {
   expireAtMs: number;
 }
 
-// What the reaper returns for a reservation: the amount each counter key had reserved.
-interface CounterDebit {
-  readonly key: string;
-  readonly amount: number;
-}
-
+// What reserve debited, bucket by bucket in request order: settle and the reaper adjust exactly
+// these, whatever the request says (reserve.lua keeps the same in its record).
 interface ReservationRecord {
   state: 'open' | 'settled' | 'reaped';
   deadlineMs: number;
   outputTokens: number;
-  counterDebits: readonly CounterDebit[];
+  debits: readonly BucketDebit[];
   expireAtMs: number;
 }
 
@@ -141,9 +138,10 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions): Budg
     });
     if (remaining.some((r) => r < 0)) return { status: 'denied', outputTokens: out, remaining, waitMs, amounts };
 
-    const counterDebits: CounterDebit[] = [];
+    const debits: BucketDebit[] = [];
     buckets.forEach((b, i) => {
       const amount = amounts[i]!;
+      debits.push({ bucket: b, amount, expireAtMs: b.kind === 'counter' && b.ttlMs > 0 ? nowMs + b.ttlMs : 0 });
       if (b.kind === 'gcra') {
         const tat = newTatUs[i]!;
         rates.set(b.key, { tatUs: tat, expireAtMs: nowMs + Math.max(1, ceilDiv(tat - nowUs, 1000)) });
@@ -153,9 +151,8 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions): Budg
       if (!c) counters.set(b.key, (c = { used: 0, reserved: 0, crossed: 0, expireAtMs: b.ttlMs > 0 ? nowMs + b.ttlMs : 0 }));
       c.reserved += amount;
       if (b.ttlMs > 0 && b.sliding) c.expireAtMs = nowMs + b.ttlMs;
-      if (amount > 0) counterDebits.push({ key: b.key, amount });
     });
-    records.set(recordKey, { state: 'open', deadlineMs: req.deadlineMs, outputTokens: out, counterDebits, expireAtMs: req.deadlineMs + recordRetentionMs });
+    records.set(recordKey, { state: 'open', deadlineMs: req.deadlineMs, outputTokens: out, debits, expireAtMs: req.deadlineMs + recordRetentionMs });
     leaseSet(req.orgId).set(req.id, req.deadlineMs);
     return { status: 'reserved', outputTokens: out, remaining, waitMs, amounts };
   }
@@ -172,7 +169,7 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions): Budg
     const actualFor = (measure: BucketMeasure): number =>
       measure === 'tokens' ? req.actualTokens : measure === 'costMicros' ? req.actualCostMicros : measure === 'requests' ? 1 : 0;
     const crossings: StoreCrossing[] = [];
-    req.debits.forEach(({ bucket, amount, expireAtMs }, index) => {
+    record.debits.forEach(({ bucket, amount, expireAtMs }, index) => {
       if (bucket.kind === 'gcra') {
         const refund = amount - req.actualTokens;
         const rate = live(rates, bucket.key, nowMs);
@@ -193,7 +190,7 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions): Budg
     });
     leaseSet(req.orgId).delete(req.id);
     record.state = 'settled';
-    record.counterDebits = [];
+    record.debits = [];
     record.expireAtMs = nowMs + recordRetentionMs;
     onUsageEvent(req.event);
     return { status: open ? 'settled' : 'late', crossings };
@@ -223,12 +220,12 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions): Budg
         set.set(id, record.deadlineMs);
         continue;
       }
-      for (const { key, amount } of record.counterDebits) {
-        const c = live(counters, key, nowMs);
+      for (const { bucket, amount } of record.debits) {
+        const c = bucket.kind === 'counter' && amount > 0 ? live(counters, bucket.key, nowMs) : undefined;
         if (c) c.reserved = Math.max(0, c.reserved - amount);
       }
+      // The debits stay: a settle arriving later still charges actual usage to those buckets.
       record.state = 'reaped';
-      record.counterDebits = [];
       record.expireAtMs = nowMs + recordRetentionMs;
       set.delete(id);
       reaped += 1;

@@ -1,5 +1,7 @@
 // The Redis budget store: four Lua scripts (lua/*.lua) registered with defineCommand, so each call
-// is one EVALSHA. Give it a client with enableAutoPipelining so concurrent requests share round
+// is one EVALSHA. Reserve sends the buckets once; the reservation record keeps them, so settle sends
+// only the usage (fewer bytes to encode here and to parse in Redis, and settle adjusts exactly what
+// reserve debited). Give it a client with enableAutoPipelining so concurrent requests share round
 // trips, and with a short commandTimeout so a hung Redis fails requests instead of queueing them.
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis, Result } from 'ioredis';
@@ -21,8 +23,8 @@ type Reply = number[];
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    tollgateReserve(numKeys: number, ...keysAndArgs: Array<string | number>): Result<Reply, Context>;
-    tollgateSettle(numKeys: number, ...keysAndArgs: Array<string | number>): Result<Reply, Context>;
+    tollgateReserve(...keysAndArgs: Array<string | number>): Result<Reply, Context>;
+    tollgateSettle(...keysAndArgs: Array<string | number>): Result<Reply, Context>;
     tollgateRenew(...keysAndArgs: Array<string | number>): Result<number, Context>;
     tollgateReap(...keysAndArgs: Array<string | number>): Result<number, Context>;
   }
@@ -41,9 +43,10 @@ const settleStatus = { 1: 'settled', 3: 'late', 2: 'duplicate', 0: 'unknown' } a
 
 const measureCode = { tokens: 't', costMicros: 'c', requests: 'r', inflight: 'f' } as const;
 
-// The four-character spec reserve.lua reads: kind, measure, clamp, sliding expiry.
-const specOf = (b: BucketPlan): string =>
-  `${b.kind === 'counter' ? 'c' : 'g'}${measureCode[b.measure]}${b.clamp ? '1' : '0'}${b.sliding ? '1' : '0'}`;
+// One bucket as reserve.lua reads it and the record keeps it: a four-character spec (kind,
+// measure, clamp, sliding expiry), the numbers, then the key last (a session id may hold spaces).
+const bucketLine = (b: BucketPlan): string =>
+  `\n${b.kind === 'counter' ? 'c' : 'g'}${measureCode[b.measure]}${b.clamp ? '1' : '0'}${b.sliding ? '1' : '0'} ${b.limit} ${b.ttlMs} ${b.periodMs} ${b.warnAt} ${b.criticalAt} ${b.key}`;
 
 async function guarded<T>(what: string, run: () => Promise<T>): Promise<T> {
   try {
@@ -55,8 +58,8 @@ async function guarded<T>(what: string, run: () => Promise<T>): Promise<T> {
 
 export function createRedisBudgetStore(options: RedisBudgetStoreOptions): BudgetStore {
   const { redis, keyPrefix, recordRetentionMs } = options;
-  redis.defineCommand('tollgateReserve', { lua: script('reserve') });
-  redis.defineCommand('tollgateSettle', { lua: script('settle') });
+  redis.defineCommand('tollgateReserve', { numberOfKeys: 2, lua: script('reserve') });
+  redis.defineCommand('tollgateSettle', { numberOfKeys: 3, lua: script('settle') });
   redis.defineCommand('tollgateRenew', { numberOfKeys: 2, lua: script('renew') });
   redis.defineCommand('tollgateReap', { numberOfKeys: 1, lua: script('reap') });
 
@@ -64,24 +67,25 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
     kind: 'redis',
 
     reserve(req: StoreReserveRequest): Promise<StoreReserveResult> {
-      const n = req.buckets.length;
-      const args: Array<string | number> = new Array(2 + n + 9 + n);
-      args[0] = reservationKey(keyPrefix, req.orgId, req.id);
-      args[1] = leaseSetKey(keyPrefix, req.orgId);
-      let a = 2;
-      for (const b of req.buckets) args[a++] = b.key;
-      args[a++] = req.id;
-      args[a++] = req.nowMs;
-      args[a++] = req.deadlineMs;
-      args[a++] = recordRetentionMs;
-      args[a++] = req.promptTokens;
-      args[a++] = req.promptCostNumerator;
-      args[a++] = req.outputPerMTokMicros;
-      args[a++] = req.maxOutputTokens;
-      args[a++] = req.minOutputTokens;
-      for (const b of req.buckets) args[a++] = `${specOf(b)} ${b.limit} ${b.ttlMs} ${b.periodMs}`;
+      const { buckets } = req;
+      const n = buckets.length;
+      let lines = '';
+      for (let i = 0; i < n; i++) lines += bucketLine(buckets[i]!);
       return guarded('reserve', async () => {
-        const reply = await redis.tollgateReserve(2 + n, ...args);
+        const reply = await redis.tollgateReserve(
+          reservationKey(keyPrefix, req.orgId, req.id),
+          leaseSetKey(keyPrefix, req.orgId),
+          req.id,
+          req.nowMs,
+          req.deadlineMs,
+          recordRetentionMs,
+          req.promptTokens,
+          req.promptCostNumerator,
+          req.outputPerMTokMicros,
+          req.maxOutputTokens,
+          req.minOutputTokens,
+          lines,
+        );
         const status = reply[0] === 1 ? 'reserved' : reply[0] === 0 ? 'denied' : 'replayed';
         const remaining: number[] = new Array(n);
         const waitMs: number[] = new Array(n);
@@ -103,31 +107,23 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
     },
 
     settle(req: StoreSettleRequest): Promise<StoreSettleResult> {
-      // Request rates keep what they took (nothing to give back), so settle.lua never sees them.
-      const debits = req.debits.filter((d) => d.bucket.kind === 'counter' || d.bucket.measure === 'tokens');
-      const n = debits.length;
-      const args: Array<string | number> = new Array(3 + n + 6 + n);
-      args[0] = reservationKey(keyPrefix, req.orgId, req.id);
-      args[1] = leaseSetKey(keyPrefix, req.orgId);
-      args[2] = usageStreamKey(keyPrefix, req.orgId);
-      let a = 3;
-      for (const d of debits) args[a++] = d.bucket.key;
-      args[a++] = req.id;
-      args[a++] = req.nowMs;
-      args[a++] = req.actualTokens;
-      args[a++] = req.actualCostMicros;
-      args[a++] = JSON.stringify(req.event);
-      args[a++] = recordRetentionMs;
-      for (const { bucket: b, amount, expireAtMs } of debits) {
-        args[a++] = `${specOf(b)} ${amount} ${b.limit} ${b.warnAt} ${b.criticalAt} ${expireAtMs} ${b.periodMs}`;
-      }
+      // The buckets and amounts come from the record reserve.lua wrote: only the usage travels.
       return guarded('settle', async () => {
-        const reply = await redis.tollgateSettle(3 + n, ...args);
+        const reply = await redis.tollgateSettle(
+          reservationKey(keyPrefix, req.orgId, req.id),
+          leaseSetKey(keyPrefix, req.orgId),
+          usageStreamKey(keyPrefix, req.orgId),
+          req.id,
+          req.nowMs,
+          req.actualTokens,
+          req.actualCostMicros,
+          JSON.stringify(req.event),
+          recordRetentionMs,
+        );
         const status = settleStatus[reply[0] as 0 | 1 | 2 | 3];
         const crossings: StoreCrossing[] = [];
         for (let i = 1; i < reply.length; i += 3) {
-          const index = req.debits.indexOf(debits[(reply[i] as number) - 1]!);
-          crossings.push({ index, level: crossingLevels[(reply[i + 1] as number) - 1]!, used: reply[i + 2] as number });
+          crossings.push({ index: (reply[i] as number) - 1, level: crossingLevels[(reply[i + 1] as number) - 1]!, used: reply[i + 2] as number });
         }
         return { status, crossings };
       });

@@ -76,7 +76,7 @@ export const budgetConfigSchema = z
     reaperIntervalMs: positiveInt.default(5_000),
     // Settled and reaped reservation records are kept this long, so a retried settle stays a no-op
     // and a settle arriving after the reaper is charged once. Later settles only append the event
-    // (the ledger dedupes by request id). Memory: one small hash per request in this period.
+    // (the ledger dedupes by request id). Memory: one short string per request in this period.
     recordRetentionMs: positiveInt.default(600_000),
     // How long a finished window's counters outlive it, so late settles still find them.
     windowGraceMs: positiveInt.default(900_000),

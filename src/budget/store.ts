@@ -83,15 +83,15 @@ export interface StoreSettleRequest {
   readonly actualTokens: number;
   readonly actualCostMicros: number;
   readonly event: UsageEvent;
-  // The reservation's debits, as reserve returned them. The store's record decides whether they
-  // are still reserved (open), already returned (reaped) or settled.
-  readonly debits: readonly BucketDebit[];
+  // No buckets: the store's reservation record holds what reserve debited (the reservation's
+  // debits, in the same order) and whether it is still reserved (open), already returned (reaped)
+  // or settled, so settle adjusts exactly those keys even if budgets changed in between.
 }
 
 export type CrossingLevel = 'warning' | 'critical' | 'exceeded';
 
 export interface StoreCrossing {
-  // Index into the settle request's debits.
+  // Index into the reservation's debits (reserve's bucket order).
   readonly index: number;
   readonly level: CrossingLevel;
   readonly used: number;

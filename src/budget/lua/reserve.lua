@@ -1,15 +1,22 @@
 -- Reserve: check every bucket that applies to a request and debit all of them, or none.
--- KEYS[1] reservation record, KEYS[2] the org's lease set, KEYS[3..] one key per bucket.
+-- KEYS[1] reservation record, KEYS[2] the org's lease set.
 -- ARGV[1] id, [2] nowMs, [3] deadlineMs, [4] recordRetentionMs, [5] promptTokens,
 --     [6] promptCostNumerator, [7] outputPerMTokMicros, [8] maxOutputTokens, [9] minOutputTokens,
---     then one per bucket: "spec limit ttlMs periodMs" (one string: fewer arguments to encode).
--- spec is four characters: kind (c counter, g gcra), measure (t tokens, c cost micros, r requests,
--- f in flight), clamp (1/0), sliding expiry (1/0).
+--     [10] the buckets, one line each, every line starting with "\n":
+--     "spec limit ttlMs periodMs warnAt criticalAt key". spec is four characters: kind (c counter,
+--     g gcra), measure (t tokens, c cost micros, r requests, f in flight), clamp (1/0), sliding
+--     expiry (1/0). The bucket keys travel here rather than in KEYS: the record keeps these lines
+--     verbatim, and settle and the reaper adjust exactly the keys they name (all carry the record's
+--     {org} hash tag, hence its Cluster slot), so settle sends no bucket at all.
 -- Returns {status, outputTokens, then per bucket: remaining, wait, amount}. status 1 reserved,
 -- 0 denied, 2 replayed: this id was reserved before, nothing is debited twice, and the amounts are
 -- those of the stored output tokens. remaining < 0 means the bucket refused. wait (GCRA only): ms
 -- until full again, or until the request fits when refused, -1 if it never fits.
--- The record keeps "amount key" lines of the counters it debited, for the reaper.
+--
+-- The record is one string: "o out deadlineMs nowMs promptTokens promptCostNumerator
+-- outputPerMTokMicros" followed by ARGV[10]; settle.lua and reap.lua derive each bucket's amount
+-- from it (amounts are a function of the output tokens). Redis calls cost more than Lua work here,
+-- so the record is one SET with PX, and a bucket costs two calls (read, debit).
 
 -- Every computed number written goes through int(): Lua formats large numbers in exponent form
 -- and -0 as '-0', which Redis rejects as integers.
@@ -33,7 +40,6 @@ local prompt = tonumber(ARGV[5])
 local promptCost = tonumber(ARGV[6])
 local outPrice = tonumber(ARGV[7])
 local requested = tonumber(ARGV[8])
-local n = #KEYS - 2
 
 local function amountFor(measure, out)
   if measure == 't' then return prompt + out end
@@ -41,23 +47,25 @@ local function amountFor(measure, out)
   return 1
 end
 
-local counter, measure, clamp, sliding, limit, ttlMs, periodUs = {}, {}, {}, {}, {}, {}, {}
-for i = 1, n do
-  local kind, m, c, s, lim, ttl, period = string.match(ARGV[9 + i], '^(.)(.)(.)(.) (%d+) (%d+) (%d+)$')
-  counter[i] = kind == 'c'
-  measure[i] = m
-  clamp[i] = c == '1'
-  sliding[i] = s == '1'
-  limit[i] = tonumber(lim)
-  ttlMs[i] = ttl
-  periodUs[i] = tonumber(period) * 1000
+local keys, counter, measure, clamp, sliding, limit, ttlMs, periodUs = {}, {}, {}, {}, {}, {}, {}, {}
+local n = 0
+-- [^ ] rather than %d: Lua's pattern matcher is slow per character, and this is most of the parse.
+for kind, m, c, s, lim, ttl, period, key in string.gmatch(ARGV[10], '\n(.)(.)(.)(.) ([^ ]+) ([^ ]+) ([^ ]+) [^ ]+ [^ ]+ ([^\n]+)') do
+  n = n + 1
+  keys[n] = key
+  counter[n] = kind == 'c'
+  measure[n] = m
+  clamp[n] = c == '1'
+  sliding[n] = s == '1'
+  limit[n] = tonumber(lim)
+  ttlMs[n] = ttl
+  periodUs[n] = period
 end
-local left, isNew, tat = {}, {}, {}
 
-local replayed = redis.call('HGET', rec, 'o')
+local replayed = redis.call('GET', rec)
 if replayed then
   -- A retried reserve (its reply was lost): answer as before, whatever happened since.
-  local out = tonumber(replayed)
+  local out = tonumber(string.match(replayed, '^. (%d+)'))
   local result = {2, out}
   for i = 1, n do
     result[#result + 1] = 0
@@ -68,14 +76,15 @@ if replayed then
 end
 
 -- Read every bucket once.
+local left, isNew, tat = {}, {}, {}
 for i = 1, n do
-  local key = KEYS[i + 2]
   if counter[i] then
-    local state = redis.call('HMGET', key, 'u', 'r')
+    local state = redis.call('HMGET', keys[i], 'u', 'r')
     isNew[i] = not state[1] and not state[2]
     left[i] = limit[i] - tonumber(state[1] or 0) - tonumber(state[2] or 0)
   else
-    tat[i] = math.max(tonumber(redis.call('GET', key) or 0), nowUs)
+    tat[i] = math.max(tonumber(redis.call('GET', keys[i]) or 0), nowUs)
+    periodUs[i] = tonumber(periodUs[i]) * 1000
   end
 end
 
@@ -120,20 +129,23 @@ if denied then
   return result
 end
 
--- Debit, and record exactly what was debited so the reaper can return exactly that.
-local lines = {}
+-- Amounts depend only on the measure: format each once.
+local amountS = {}
 for i = 1, n do
-  local key = KEYS[i + 2]
   if counter[i] then
-    local units = int(amount[i])
-    redis.call('HINCRBY', key, 'r', units)
-    if ttlMs[i] ~= '0' and (isNew[i] or sliding[i]) then redis.call('PEXPIRE', key, ttlMs[i]) end
-    if amount[i] > 0 then lines[#lines + 1] = units .. ' ' .. key end
+    local m = measure[i]
+    local units = amountS[m]
+    if not units then
+      units = int(amount[i])
+      amountS[m] = units
+    end
+    redis.call('HINCRBY', keys[i], 'r', units)
+    if ttlMs[i] ~= '0' and (isNew[i] or sliding[i]) then redis.call('PEXPIRE', keys[i], ttlMs[i]) end
   else
-    redis.call('SET', key, int(newTat[i]), 'PX', int(math.max(1, ceilDiv(newTat[i] - nowUs, 1000))))
+    redis.call('SET', keys[i], int(newTat[i]), 'PX', int(math.max(1, ceilDiv(newTat[i] - nowUs, 1000))))
   end
 end
-redis.call('HSET', rec, 's', 'o', 'd', ARGV[3], 'o', int(out), 'b', table.concat(lines, '\n'))
-redis.call('PEXPIRE', rec, int(tonumber(ARGV[3]) - nowMs + tonumber(ARGV[4])))
+redis.call('SET', rec, 'o ' .. int(out) .. ' ' .. ARGV[3] .. ' ' .. ARGV[2] .. ' ' .. ARGV[5] .. ' ' .. ARGV[6] .. ' ' .. ARGV[7] .. ARGV[10],
+  'PX', int(tonumber(ARGV[3]) - nowMs + tonumber(ARGV[4])))
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 return result

@@ -1,15 +1,16 @@
 -- Settle: move a reservation from reserved to actual usage on the buckets it debited, report
 -- threshold crossings once per bucket and window, and append the usage event to the org's stream,
 -- all in one step. Idempotent by reservation id.
--- KEYS[1] reservation record, KEYS[2] the org's lease set, KEYS[3] the org's usage stream,
---     KEYS[4..] the bucket keys the reservation debited.
+-- KEYS[1] reservation record, KEYS[2] the org's lease set, KEYS[3] the org's usage stream.
 -- ARGV[1] id, [2] nowMs, [3] actualTokens, [4] actualCostMicros, [5] usage event JSON,
---     [6] recordRetentionMs, then one per bucket: "spec amount limit warnAt criticalAt expireAtMs
---     periodMs" (amount as reserved; expireAtMs 0 never).
--- Returns {status, then per crossing: bucket index, level, used}. status 1 settled, 3 late (the
--- reaper had returned the reservation: only actual usage is charged), 2 duplicate, 0 unknown (no
--- record: only the event is appended; the ledger dedupes by request id). Levels: 1 warning,
--- 2 critical, 3 exceeded. The stream is never trimmed here: the flusher trims what it acknowledged.
+--     [6] recordRetentionMs.
+-- The buckets, their keys and what was reserved on each come from the record reserve.lua wrote
+-- (see there), so settle adjusts exactly what reserve debited even if budgets changed since.
+-- Returns {status, then per crossing: bucket index (in reserve's order, from 1), level, used}.
+-- status 1 settled, 3 late (the reaper had returned the reservation: only actual usage is
+-- charged), 2 duplicate, 0 unknown (no record: only the event is appended; the ledger dedupes by
+-- request id). Levels: 1 warning, 2 critical, 3 exceeded. The stream is never trimmed here: the
+-- flusher trims what it acknowledged.
 
 local function int(n)
   if n == 0 then return '0' end
@@ -24,30 +25,40 @@ local function ceilDiv(a, b)
 end
 
 local rec = KEYS[1]
-local state = redis.call('HGET', rec, 's')
-if state == 's' then return {2} end
-if not state then
+local record = redis.call('GET', rec)
+if not record then
   redis.call('XADD', KEYS[3], '*', 'e', ARGV[5])
   return {0}
 end
+local state = string.sub(record, 1, 1)
+if state == 's' then return {2} end
 
 local open = state == 'o'
+local outS, reservedAtS, promptS, promptCostS, outPriceS = string.match(record, '^. (%d+) %d+ (%d+) (%d+) (%d+) (%d+)')
+local out, reservedAtMs = tonumber(outS), tonumber(reservedAtS)
+local prompt, promptCost, outPrice = tonumber(promptS), tonumber(promptCostS), tonumber(outPriceS)
 local nowMs = tonumber(ARGV[2])
 local actualTokens = tonumber(ARGV[3])
 local result = {open and 1 or 3}
 local actualByMeasure = { t = actualTokens, c = tonumber(ARGV[4]), r = 1, f = 0 }
+-- What was reserved on a counter depends only on its measure; the actual amounts are the
+-- arguments as sent (integers in decimal), so nothing here is formatted twice.
+local reservedByMeasure = { t = prompt + out, c = ceilDiv(promptCost + out * outPrice, 1000000), r = 1, f = 1 }
+local giveBackByMeasure = { t = int(-reservedByMeasure.t), c = int(-reservedByMeasure.c), r = '-1', f = '-1' }
+local actualArgByMeasure = { t = ARGV[3], c = ARGV[4], r = '1', f = '0' }
 
-for i = 1, #KEYS - 3 do
-  local key = KEYS[i + 3]
-  local kind, measure, amountS, limitS, warnS, criticalS, expireS, periodS =
-    string.match(ARGV[6 + i], '^(.)(.).. (%d+) (%d+) (%d+) (%d+) (%d+) (%d+)$')
-  local amount = tonumber(amountS)
+local i = 0
+for kind, measure, limitS, ttlS, periodS, warnS, criticalS, key in
+  string.gmatch(record, '\n(.)(.).. ([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+) ([^\n]+)') do
+  i = i + 1
   if kind == 'c' then
+    local amount = reservedByMeasure[measure]
     local actual = actualByMeasure[measure]
-    local expireAtMs = tonumber(expireS)
+    local expireAtMs = 0
+    if ttlS ~= '0' then expireAtMs = reservedAtMs + tonumber(ttlS) end
     local created = false
     if open and amount > 0 then
-      local reserved = redis.call('HINCRBY', key, 'r', int(-amount))
+      local reserved = redis.call('HINCRBY', key, 'r', giveBackByMeasure[measure])
       -- Below zero means the key had expired (or Redis lost it): never keep a negative reservation.
       if reserved < 0 then
         created = reserved == -amount
@@ -55,7 +66,7 @@ for i = 1, #KEYS - 3 do
       end
     end
     if actual > 0 and (expireAtMs == 0 or expireAtMs > nowMs) then
-      local used = redis.call('HINCRBY', key, 'u', int(actual))
+      local used = redis.call('HINCRBY', key, 'u', actualArgByMeasure[measure])
       -- First usage in a key that had vanished: give the recreated key its window's expiry back.
       if used == actual and expireAtMs > 0 and redis.call('PTTL', key) == -1 then
         redis.call('PEXPIRE', key, int(expireAtMs - nowMs))
@@ -75,8 +86,9 @@ for i = 1, #KEYS - 3 do
       redis.call('DEL', key)
     end
   elseif measure == 't' then
-    -- A token rate gives back what was reserved but not produced.
-    local refund = amount - actualTokens
+    -- A token rate gives back what was reserved but not produced. Request rates keep what they
+    -- took: there is nothing to give back.
+    local refund = prompt + out - actualTokens
     local tat = refund > 0 and redis.call('GET', key)
     if tat then
       redis.call('SET', key, int(tonumber(tat) - ceilDiv(refund * tonumber(periodS) * 1000, tonumber(limitS))), 'KEEPTTL')
@@ -86,8 +98,6 @@ end
 
 redis.call('ZREM', KEYS[2], ARGV[1])
 -- Keep only the state and output tokens: enough to answer a retried settle or reserve.
-redis.call('HDEL', rec, 'b', 'd')
-redis.call('HSET', rec, 's', 's')
-redis.call('PEXPIRE', rec, ARGV[6])
+redis.call('SET', rec, 's ' .. outS, 'PX', ARGV[6])
 redis.call('XADD', KEYS[3], '*', 'e', ARGV[5])
 return result

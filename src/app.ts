@@ -11,6 +11,7 @@ import { createBudgetMeter } from './metering/budget-meter.js';
 import { watchBudgetRules } from './metering/budget-rules.js';
 import { startBudgets } from './metering/budgets.js';
 import { startUsagePipeline } from './metering/usage-pipeline.js';
+import { usageStatus } from './metering/usage-status.js';
 import { orgIdsFrom } from './usage/org-ids.js';
 import { createMetrics } from './metrics/metrics.js';
 import { createUpstreams } from './proxy/upstreams.js';
@@ -83,7 +84,19 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   if (redis) readiness.push({ name: 'redis', check: async () => void (await redis.ping()) });
   readiness.push({ name: 'usage', degradesOnly: true, check: async () => usage.check() });
 
-  const gateway = createGateway({ config, principals: trackingLastUse(principals, lastUsed), upstreams, meter, counter, metrics, logger, readiness, admin: admin.http });
+  const usageStatusDeps = { db: database.db, plan: budgets.plan, readCounters: budgets.readCounters };
+  const gateway = createGateway({
+    config,
+    principals: trackingLastUse(principals, lastUsed),
+    upstreams,
+    meter,
+    counter,
+    metrics,
+    logger,
+    readiness,
+    admin: admin.http,
+    usageStatus: (principal, sessionId) => usageStatus(usageStatusDeps, principal, sessionId, Date.now()),
+  });
   const port = await gateway.listen(config.server.port, config.server.host);
   const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
   logger.info({ port, database: database.kind, redis: Boolean(redis), models: config.catalog.list().length }, 'tollgate listening');

@@ -240,5 +240,10 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions): Budg
     settle: async (req) => settle(req),
     reapExpired: async (orgId, nowMs, maxCount) => reapExpired(orgId, nowMs, maxCount),
     appendUsage: async (event) => onUsageEvent(event),
+    peek: async (_orgId, keys, nowMs) =>
+      keys.map((key) => {
+        const counter = live(counters, key, nowMs);
+        return { used: counter?.used ?? 0, reserved: counter?.reserved ?? 0 };
+      }),
   };
 }

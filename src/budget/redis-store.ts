@@ -140,5 +140,13 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
         await redis.xadd(usageStreamKey(keyPrefix, event.orgId), '*', 'e', JSON.stringify(event));
       });
     },
+
+    // One HMGET per key, pipelined; the keys share the org's hash tag, so Cluster sends them to one node.
+    peek(_orgId, keys) {
+      return guarded('peek', async () => {
+        const replies = await Promise.all(keys.map((key) => redis.hmget(key, 'u', 'r')));
+        return replies.map(([used, reserved]) => ({ used: Number(used ?? 0), reserved: Number(reserved ?? 0) }));
+      });
+    },
   };
 }

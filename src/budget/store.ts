@@ -114,6 +114,8 @@ export interface BudgetStore {
   reapExpired(orgId: string, nowMs: number, maxCount: number): Promise<number>;
   // Appends a usage event that no reservation covers (a request no bucket applies to).
   appendUsage(event: UsageEvent): Promise<void>;
+  // Reads counter buckets (used and still reserved) without changing them; a missing key is 0/0.
+  peek(orgId: string, keys: readonly string[], nowMs: number): Promise<Array<{ used: number; reserved: number }>>;
 }
 
 // The store could not be reached or answered with an error: the core maps it to 503

@@ -4,15 +4,19 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createBudgetEngine, type BudgetEngine } from '../budget/engine.js';
 import { createMemoryBudgetStore } from '../budget/memory-store.js';
-import { compileBudgetRules } from '../budget/plan.js';
+import { compileBudgetRules, type CompiledBudgets } from '../budget/plan.js';
 import { startBudgetReaper } from '../budget/reaper.js';
 import { createRedisBudgetStore } from '../budget/redis-store.js';
 import type { BudgetConfig } from '../budget/rules.js';
 import type { RuntimeConfig } from '../config/load.js';
 import type { UsagePipeline } from './usage-pipeline.js';
+import type { CounterReading } from './usage-status.js';
 
 export interface Budgets {
   readonly engine: BudgetEngine;
+  // The buckets a request of this principal would debit now (GET /v1/usage reads them).
+  plan: CompiledBudgets['plan'];
+  readCounters(orgId: string, keys: readonly string[]): Promise<readonly CounterReading[]>;
   // Replaces the rules (config plus control-plane rows); open reservations keep their buckets.
   setRules(rules: Pick<BudgetConfig, 'budgets' | 'limits'>): void;
   stop(): Promise<void>;
@@ -33,9 +37,10 @@ export function startBudgets({ config, redis, usage, logger, listOrgIds }: Budge
     ? createRedisBudgetStore({ redis, keyPrefix, recordRetentionMs: budget.recordRetentionMs })
     : createMemoryBudgetStore({ keyPrefix, recordRetentionMs: budget.recordRetentionMs, onUsageEvent: usage.push });
   const compile = (rules: Pick<BudgetConfig, 'budgets' | 'limits'>) => compileBudgetRules({ ...budget, ...rules, keyPrefix });
+  let compiled = compile(budget);
   const engine = createBudgetEngine({
     store,
-    rules: compile(budget),
+    rules: compiled,
     config: budget,
     onUnrecordedUsage: usage.push,
     onError: (err, context) => logger.error({ err: err.message, context }, 'budget store failure absorbed'),
@@ -48,7 +53,12 @@ export function startBudgets({ config, redis, usage, logger, listOrgIds }: Budge
   });
   return {
     engine,
-    setRules: (rules) => engine.setRules(compile(rules)),
+    plan: (principal, sessionId, nowMs) => compiled.plan(principal, sessionId, nowMs),
+    readCounters: (orgId, keys) => store.peek(orgId, keys, Date.now()),
+    setRules(rules) {
+      compiled = compile(rules);
+      engine.setRules(compiled);
+    },
     stop: () => reaper.stop(),
   };
 }

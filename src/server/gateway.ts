@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { authenticate } from '../auth/authenticate.js';
+import type { Principal } from '../auth/principal.js';
 import { GatewayError } from '../errors/catalogue.js';
 import { providers } from '../providers/index.js';
 import { createPassthrough } from '../proxy/passthrough.js';
@@ -26,6 +27,8 @@ export type AdminHandler = (req: IncomingMessage, res: ServerResponse, requestId
 
 export interface GatewayDeps extends MeteredRequestDeps {
   counter: PromptCounter;
+  // GET /v1/usage: the caller's standing against every budget that applies to them.
+  usageStatus(principal: Principal, sessionId: string | null): Promise<unknown>;
   readiness: readonly ReadinessCheck[];
   admin?: AdminHandler;
 }
@@ -122,6 +125,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
         return;
       }
       if (path === '/v1/models') return listModels(req, res, requestId);
+      if (path === '/v1/usage') {
+        const principal = authenticate(req.headers, principals, Date.now());
+        const sessionId = req.headers['x-session-id'];
+        return sendJson(res, 200, await deps.usageStatus(principal, typeof sessionId === 'string' ? sessionId : null), { 'x-request-id': requestId });
+      }
     }
     if (path.startsWith('/admin/') && deps.admin) return deps.admin(req, res, requestId);
     if (path.startsWith('/v1/') && config.server.passthrough === 'proxy') {

@@ -196,6 +196,19 @@ for (const backend of backends) {
         expect(second).toMatchObject({ ok: true, headers: { 'x-ratelimit-remaining-cost-micros': String(100_000 - 4_500 - 63_750) } });
       });
 
+      it('reads a bucket without changing it: reserved while open, used once settled, zero when absent', async () => {
+        const config = { budgets: [{ scope: 'user' as const, scopeId: '*', metric: 'tokens' as const, window: 'day' as const, limit: 1_000 }] };
+        const b = setup(config);
+        const p = newPrincipal();
+        const [bucket] = compileBudgetRules({ ...budgetConfigSchema.parse(config), keyPrefix: prefix }).plan(p, null, t0);
+        expect(await b.store.peek(p.orgId, [bucket!.key], t0)).toEqual([{ used: 0, reserved: 0 }]);
+        const r = await b.reserved(p, 100, 50);
+        expect(await b.store.peek(p.orgId, [bucket!.key], t0)).toEqual([{ used: 0, reserved: 150 }]);
+        await b.settle(p, r, 100, 20);
+        expect(await b.store.peek(p.orgId, [bucket!.key, `${bucket!.key}:absent`], t0)).toEqual([{ used: 120, reserved: 0 }, { used: 0, reserved: 0 }]);
+        await b.expectTokensLeft(p, 880);
+      });
+
       it('counts requests: the request past the hourly limit is refused until the next hour', async () => {
         const b = setup({ budgets: [{ scope: 'key', scopeId: 'key-1', metric: 'requests', window: 'hour', limit: 3 }] });
         const p = newPrincipal();

@@ -175,3 +175,35 @@ describe('clamp', () => {
     }
   });
 });
+
+describe('GET /v1/usage', () => {
+  it("shows the caller's standing against every budget that applies, today's totals and the session's", async () => {
+    const gina = await gw.newKey({ user: 'usage-gina', team: 'usage-team' });
+    const client = clientFor(gina.key).withOptions({ defaultHeaders: { 'x-session-id': 'sess-42' } });
+    await ask(client, '[mock prompt_tokens=10 chunks=3]', 20);
+    await ask(client, '[mock prompt_tokens=10 chunks=3]', 20);
+    await expect.poll(async () => (await ledger(gina.userId)).n, { timeout: 3_000 }).toBe(2);
+
+    const res = await request(`${gw.url}/v1/usage`, { headers: { authorization: `Bearer ${gina.key}`, 'x-session-id': 'sess-42' } });
+    expect(res.statusCode).toBe(200);
+    const status = (await res.body.json()) as { budgets: Array<Record<string, unknown>>; today: Record<string, unknown>; session: Record<string, unknown> };
+    expect(status.budgets).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ scope: 'user', scope_id: gina.userId, metric: 'tokens', window: 'day', limit: 200, used: 26, reserved: 0, remaining: 174, percent: 13 }),
+        expect.objectContaining({ scope: 'team', scope_id: gina.teamId, metric: 'requests', window: 'hour', limit: 3, used: 2, remaining: 1 }),
+        expect.objectContaining({ scope: 'user', metric: 'costMicros', window: 'month', limit: 1_000_000 }),
+      ]),
+    );
+    const daily = status.budgets.find((b) => b.window === 'day')!;
+    expect(Date.parse(String(daily.resets_at))).toBeGreaterThan(Date.now());
+    expect(status.today).toMatchObject({ requests: 2, tokens: 26 });
+    expect(Number(status.today.cost_micros)).toBeGreaterThan(0);
+    expect(status.session).toMatchObject({ id: 'sess-42', requests: 2, tokens: 26 });
+  });
+
+  it('needs a key', async () => {
+    const res = await request(`${gw.url}/v1/usage`);
+    expect(res.statusCode).toBe(401);
+    await res.body.dump();
+  });
+});

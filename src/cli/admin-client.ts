@@ -5,6 +5,8 @@ import { hostname, userInfo } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { request } from 'undici';
 import { createAdminApi } from '../admin/index.js';
+import type { AdminRouter } from '../admin/router.js';
+import type { Actor } from '../control/actor.js';
 import { GatewayError } from '../errors/catalogue.js';
 import { openOffline } from './context.js';
 
@@ -51,6 +53,11 @@ export async function openAdminClient(token?: string): Promise<AdminClient> {
   const offline = await openOffline();
   const { router } = createAdminApi(offline.database.db, offline.bus, offline.config.admin);
   const actor = { type: 'cli', id: `${userInfo().username}@${hostname()}`, role: 'admin', userId: null } as const;
+  return { call: routerClient(router, actor).call, close: () => offline.close() };
+}
+
+// Calls the admin routes in this process, as `actor`, with the same answers and errors as HTTP.
+export function routerClient(router: AdminRouter, actor: Actor): Pick<AdminClient, 'call'> {
   return {
     async call(method, path, options = {}) {
       const query = Object.fromEntries(Object.entries(options.query ?? {}).filter((e): e is [string, string] => e[1] !== undefined));
@@ -62,6 +69,5 @@ export async function openAdminClient(token?: string): Promise<AdminClient> {
         throw err;
       }
     },
-    close: () => offline.close(),
   };
 }

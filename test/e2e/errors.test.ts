@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../../bench/mock-upstream.js';
 import { errorCatalogue, GatewayError } from '../../src/errors/catalogue.js';
 import { errorDialects } from '../../src/providers/index.js';
-import { revokeKey } from '../../src/control/identity.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 let mock: MockUpstream;
@@ -112,7 +111,7 @@ describe('keys', () => {
   it('refuses a revoked key', async () => {
     const created = await gw.newKey({ user: 'revoked-user' });
     expect((await post('/v1/chat/completions', chat(), { 'x-api-key': created.key })).status).toBe(200);
-    await revokeKey(gw.app.database.db, gw.app.bus, created.id);
+    await gw.admin.call('POST', `/keys/${created.id}/revoke`);
     await gw.app.principals.apply({ kind: 'key', id: created.id });
     const res = await post('/v1/chat/completions', chat(), { 'x-api-key': created.key });
     expect(res.status).toBe(401);

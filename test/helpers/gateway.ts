@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { type App, startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
-import { createKey, type CreateKeyInput, type CreatedKey } from '../../src/control/identity.js';
+import { createAdminApi } from '../../src/admin/index.js';
+import { routerClient } from '../../src/cli/admin-client.js';
+import { createKeyFor, type CreatedKey, type KeyRequest } from '../../src/cli/commands/keys.js';
 import type { MockUpstream } from '../../bench/mock-upstream.js';
 
 export interface TestGateway {
@@ -14,7 +16,9 @@ export interface TestGateway {
   url: string;
   key: string;
   created: CreatedKey;
-  newKey(input?: Partial<CreateKeyInput>): Promise<CreatedKey>;
+  newKey(input?: Partial<KeyRequest>): Promise<CreatedKey>;
+  // The admin API of this gateway, called in-process as an admin.
+  admin: ReturnType<typeof routerClient>;
   close(): Promise<void>;
 }
 
@@ -38,7 +42,13 @@ export async function startTestGateway({ mock, env = {}, overrides = {} }: TestG
     overrides: { 'server.port': 0, 'server.host': '127.0.0.1', 'server.drainTimeoutMs': 2_000, ...overrides },
   });
   const app = await startApp(config, { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
-  const newKey = (input: Partial<CreateKeyInput> = {}) => createKey(app.database.db, app.bus, { org: 'acme', user: 'alice', ...input });
+  const admin = routerClient(createAdminApi(app.database.db, app.bus, config.admin).router, { type: 'cli', id: 'test', role: 'admin', userId: null });
+  const newKey = async (input: Partial<KeyRequest> = {}) => {
+    const created = await createKeyFor(admin, { org: 'acme', user: 'alice', ...input });
+    // The local invalidation bus applies changes asynchronously; tests want them in force now.
+    await app.principals.apply({ kind: 'key', id: created.id });
+    return created;
+  };
   const created = await newKey();
   return {
     app,
@@ -46,6 +56,7 @@ export async function startTestGateway({ mock, env = {}, overrides = {} }: TestG
     key: created.key,
     created,
     newKey,
+    admin,
     async close() {
       await app.close();
       rmSync(dataDir, { recursive: true, force: true });

@@ -1,8 +1,8 @@
 // Gateway overhead against two baselines measured in the same run: straight to the mock
 // upstream, and through the bare undici pass-through proxy. Each server runs in its own process;
 // autocannon runs here. Run: node --import tsx bench/proxy.ts [--duration 10]
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -68,9 +68,30 @@ interface Figures {
   p50: number;
   p99: number;
   errors: number;
+  // CPU microseconds per request of the server process, and of redis-server, at 50 connections.
+  cpuUs?: number;
+  redisCpuUs?: number;
 }
 
-async function measure(url: string, key: string, connections: number): Promise<Figures> {
+// CPU seconds a process has used (user + system), from /proc: on a shared two-core machine the
+// throughput of one process depends on what else runs, its CPU per request does not.
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const redisPid = (): number | undefined => {
+  const found = spawnSync('pgrep', ['-o', 'redis-server'], { encoding: 'utf8' }).stdout.trim();
+  return found ? Number(found) : undefined;
+};
+
+async function measure(url: string, key: string, connections: number, pids: { server?: number; redis?: number } = {}): Promise<Figures> {
+  const before = { server: cpuSeconds(pids.server), redis: cpuSeconds(pids.redis) };
   const result = await autocannon({
     url: `${url}/v1/chat/completions`,
     method: 'POST',
@@ -79,7 +100,16 @@ async function measure(url: string, key: string, connections: number): Promise<F
     headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
     body: JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: 'Say hello in five words.' }] }),
   });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
+  const requests = result.requests.total;
+  const perRequestUs = (pid: number | undefined, start: number) => ((cpuSeconds(pid) - start) * 1e6) / requests;
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.non2xx,
+    cpuUs: perRequestUs(pids.server, before.server),
+    redisCpuUs: perRequestUs(pids.redis, before.redis),
+  };
 }
 
 const ports = { mock: 19101, bare: 19102, embedded: 19103, gateway: 19104, budgeted: 19105 };
@@ -121,13 +151,19 @@ async function postgres(statement: string): Promise<void> {
 
 const children: ChildProcess[] = [];
 try {
+  const pids: Record<string, number | undefined> = {};
   children.push(await start(['--import', 'tsx', 'bench/mock-upstream.ts', String(ports.mock)], {}, /mock upstream on/));
+  pids.direct = children.at(-1)!.pid;
   children.push(await start(['--import', 'tsx', 'bench/bare-proxy.ts', String(ports.bare), `http://127.0.0.1:${ports.mock}`], {}, /bare proxy listening/));
+  pids.bare = children.at(-1)!.pid;
   await postgres(`create database ${benchDb}`);
   await run(['bin/tollgate.js', 'migrate'], production);
   const createKey = async (env: Record<string, string>) => (JSON.parse(await run(['bin/tollgate.js', 'keys', 'create', '--user', 'bench', '--json'], { ...env, LOG_LEVEL: 'warn' })) as { key: string }).key;
   const keys: Record<string, string> = { embedded: await createKey(variants.embedded), production: await createKey(production) };
-  for (const env of Object.values(variants)) children.push(await start(['bin/tollgate.js', 'serve'], env, /tollgate listening/));
+  for (const [name, env] of Object.entries(variants)) {
+    children.push(await start(['bin/tollgate.js', 'serve'], env, /tollgate listening/));
+    pids[name] = children.at(-1)!.pid;
+  }
 
   const targets = {
     direct: `http://127.0.0.1:${ports.mock}`,
@@ -142,7 +178,7 @@ try {
 
   const rows: Array<[string, number, Figures]> = [];
   for (const [name, url] of Object.entries(targets)) rows.push([name, 1, await sequentialLatency(url, keyOf(name), duration * 1000)]);
-  for (const [name, url] of Object.entries(targets)) rows.push([name, 50, await measure(url, keyOf(name), 50)]);
+  for (const [name, url] of Object.entries(targets)) rows.push([name, 50, await measure(url, keyOf(name), 50, { server: pids[name], redis: redisPid() })]);
   const get = (name: string, c: number) => rows.find(([n, cc]) => n === name && cc === c)![2];
   process.stdout.write(`\nnon-streaming chat completion, ${duration}s per run, Node ${process.version}\n`);
   process.stdout.write('target     conns   req/s     p50 ms   p99 ms   errors   (1 conn: timed sequentially; 50: autocannon; see below)\n');
@@ -158,6 +194,9 @@ try {
   process.stdout.write(`  gateway with 5 Redis budget buckets     ${added(one.budgeted, one.bare)}  (${added(one.budgeted, one.gateway)} more than without budgets)\n`);
   process.stdout.write(`  embedded (in-process store, PGlite)     ${added(one.embedded, one.bare)}\n`);
   process.stdout.write(`throughput at 50 connections as a share of the bare proxy: gateway ${share(fifty.gateway)}, with budgets ${share(fifty.budgeted)}, embedded ${share(fifty.embedded)}\n`);
+  const cpu = (f: Figures) => `${f.cpuUs!.toFixed(0)} µs (${(f.cpuUs! / fifty.bare.cpuUs!).toFixed(1)}x bare) + redis-server ${f.redisCpuUs!.toFixed(0)} µs`;
+  process.stdout.write(`CPU per request at 50 connections, server process (bare proxy ${fifty.bare.cpuUs!.toFixed(0)} µs, redis-server ${fifty.bare.redisCpuUs!.toFixed(0)} µs):\n`);
+  process.stdout.write(`  gateway ${cpu(fifty.gateway)}\n  with budgets ${cpu(fifty.budgeted)}\n  embedded ${cpu(fifty.embedded)}\n`);
 } finally {
   for (const child of children) child.kill('SIGTERM');
   rmSync(dataDir, { recursive: true, force: true });

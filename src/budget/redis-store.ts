@@ -48,16 +48,19 @@ const measureCode = { tokens: 't', costMicros: 'c', requests: 'r', inflight: 'f'
 const bucketLine = (b: BucketPlan): string =>
   `\n${b.kind === 'counter' ? 'c' : 'g'}${measureCode[b.measure]}${b.clamp ? '1' : '0'}${b.sliding ? '1' : '0'} ${b.limit} ${b.ttlMs} ${b.periodMs} ${b.warnAt} ${b.criticalAt} ${b.key}`;
 
-async function guarded<T>(what: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    throw new BudgetStoreUnavailableError(`budget store ${what} failed: ${(err as Error).message}`, { cause: err });
-  }
-}
-
 export function createRedisBudgetStore(options: RedisBudgetStoreOptions): BudgetStore {
   const { redis, keyPrefix, recordRetentionMs } = options;
+  // While the connection is down, ioredis queues commands until it reconnects or gives up. A
+  // request waiting on reserve must not sit in that queue, so reserve fails at once (503, or
+  // served when fail-open); settles and renewals run after the answer and may wait out a blip.
+  const guarded = async <T>(what: string, run: () => Promise<T>, failFast = false): Promise<T> => {
+    if (failFast && redis.status !== 'ready') throw new BudgetStoreUnavailableError(`budget store ${what} failed: Redis connection is ${redis.status}`);
+    try {
+      return await run();
+    } catch (err) {
+      throw new BudgetStoreUnavailableError(`budget store ${what} failed: ${(err as Error).message}`, { cause: err });
+    }
+  };
   redis.defineCommand('tollgateReserve', { numberOfKeys: 2, lua: script('reserve') });
   redis.defineCommand('tollgateSettle', { numberOfKeys: 3, lua: script('settle') });
   redis.defineCommand('tollgateRenew', { numberOfKeys: 2, lua: script('renew') });
@@ -96,7 +99,7 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
           amounts[i] = reply[4 + i * 3] as number;
         }
         return { status, outputTokens: reply[1] as number, remaining, waitMs, amounts };
-      });
+      }, true);
     },
 
     renew(orgId, id, deadlineMs, nowMs) {
@@ -146,7 +149,7 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
       return guarded('peek', async () => {
         const replies = await Promise.all(keys.map((key) => redis.hmget(key, 'u', 'r')));
         return replies.map(([used, reserved]) => ({ used: Number(used ?? 0), reserved: Number(reserved ?? 0) }));
-      });
+      }, true);
     },
   };
 }

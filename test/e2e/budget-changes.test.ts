@@ -63,5 +63,12 @@ describe.skipIf(!ready)('budget changes across replicas', () => {
     expect(await chat(b.url, created.key)).toBe(200);
     expect(await chat(a.url, created.key)).toBe(429);
     expect(await chat(b.url, created.key)).toBe(429);
+
+    // What the user sees: `tollgate usage` with their own key.
+    const status = await runCli(['usage', '--json'], { ...cluster.env, TOLLGATE_URL: b.url, TOLLGATE_KEY: created.key });
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout).budgets).toEqual([expect.objectContaining({ scope: 'user', metric: 'requests', window: 'day', limit: 5, used: 5, remaining: 0, percent: 100 })]);
+    const table = await runCli(['usage'], { ...cluster.env, TOLLGATE_URL: b.url, TOLLGATE_KEY: created.key });
+    expect(table.stdout).toMatch(/^scope\s+scope_id\s+metric/);
   });
 });

@@ -55,8 +55,6 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
 
   const redis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
   redis?.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  // Budgets fail fast while Redis is not connected, so the first requests must find it connected.
-  await redis?.ping();
   const bus = redis ? createRedisInvalidationBus(redis, config.redisKeyPrefix) : createLocalInvalidationBus();
   const principals = await createPrincipalCache({
     db: database.db,

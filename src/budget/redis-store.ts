@@ -48,13 +48,16 @@ const measureCode = { tokens: 't', costMicros: 'c', requests: 'r', inflight: 'f'
 const bucketLine = (b: BucketPlan): string =>
   `\n${b.kind === 'counter' ? 'c' : 'g'}${measureCode[b.measure]}${b.clamp ? '1' : '0'}${b.sliding ? '1' : '0'} ${b.limit} ${b.ttlMs} ${b.periodMs} ${b.warnAt} ${b.criticalAt} ${b.key}`;
 
+const lostStates = new Set(['reconnecting', 'close', 'end']);
+
 export function createRedisBudgetStore(options: RedisBudgetStoreOptions): BudgetStore {
   const { redis, keyPrefix, recordRetentionMs } = options;
-  // While the connection is down, ioredis queues commands until it reconnects or gives up. A
+  // Once the connection is lost, ioredis queues commands until it reconnects or gives up. A
   // request waiting on reserve must not sit in that queue, so reserve fails at once (503, or
   // served when fail-open); settles and renewals run after the answer and may wait out a blip.
+  // The first connect is not a loss: commands wait for it (bounded by the command timeout).
   const guarded = async <T>(what: string, run: () => Promise<T>, failFast = false): Promise<T> => {
-    if (failFast && redis.status !== 'ready') throw new BudgetStoreUnavailableError(`budget store ${what} failed: Redis connection is ${redis.status}`);
+    if (failFast && lostStates.has(redis.status)) throw new BudgetStoreUnavailableError(`budget store ${what} failed: Redis connection is ${redis.status}`);
     try {
       return await run();
     } catch (err) {

@@ -236,6 +236,19 @@ describe('pass-through', () => {
     expect(status).toBe(401);
   });
 
+  it('answers 404 route_not_found for other /v1 paths when pass-through is denied', async () => {
+    const closed = await startTestGateway({ mock, overrides: { 'server.passthrough': 'deny' } });
+    try {
+      const before = mock.requests.length;
+      const res = await request(`${closed.url}/v1/files`, { headers: { authorization: `Bearer ${closed.key}` } });
+      expect(res.statusCode).toBe(404);
+      expect(await res.body.json()).toMatchObject({ error: { code: 'route_not_found' } });
+      expect(mock.requests.length).toBe(before);
+    } finally {
+      await closed.close();
+    }
+  });
+
   it('refuses other /v1 paths without a key', async () => {
     const res = await request(`${gw.url}/v1/files`);
     expect(res.statusCode).toBe(401);

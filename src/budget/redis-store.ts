@@ -30,7 +30,9 @@ declare module 'ioredis' {
   }
 }
 
-const script = (name: string): string => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
+const luaFile = (name: string): string => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
+// Each script is the shared helpers (lib.lua) followed by its own body.
+const script = (name: string): string => luaFile('lib') + luaFile(name);
 
 export interface RedisBudgetStoreOptions {
   readonly redis: Redis | Cluster;

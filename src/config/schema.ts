@@ -110,8 +110,6 @@ export const configSchema = z.object({
   aliases: z.record(z.string(), z.string()).default({}),
 });
 
-export type ConfigInput = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;
 export type ProviderConfig = z.output<typeof providerSchema>;
 export type ModelConfig = z.output<typeof modelSchema>;
-export type PriceConfig = z.output<typeof priceSchema>;

@@ -79,6 +79,5 @@ export function createBudgetMeter(options: BudgetMeterOptions): Meter {
         },
       };
     },
-    close: async () => {},
   };
 }

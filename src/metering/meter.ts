@@ -16,7 +16,6 @@ export interface MeterRequest {
   // From max_tokens and friends; undefined when the client left it to the provider.
   readonly maxOutputTokens: number | undefined;
   readonly headers: IncomingHttpHeaders;
-  readonly startedMs: number;
 }
 
 export interface MeterOutcome {
@@ -39,10 +38,4 @@ export interface Admission {
 
 export interface Meter {
   admit(request: MeterRequest): Promise<Admission>;
-  close(): Promise<void>;
 }
-
-const unmetered: Admission = Object.freeze({ headers: Object.freeze({}), settle: async () => {} });
-
-// Used until budgets are configured: forwards everything and records nothing.
-export const createUnmeteredMeter = (): Meter => ({ admit: async () => unmetered, close: async () => {} });

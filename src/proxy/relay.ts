@@ -5,9 +5,9 @@
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '../errors/catalogue.js';
-import type { Provider } from '../providers/provider.js';
+import type { Provider, StreamUsageReader } from '../providers/provider.js';
 import type { Endpoint, Usage } from '../providers/types.js';
-import { createSseSplitter, parseSseEvent, type SseEvent } from './sse.js';
+import { createSseSplitter, parseSseEvent, type SseEvent, type SseSplitter } from './sse.js';
 
 export interface RelayRequest {
   readonly pool: Dispatcher;
@@ -21,7 +21,6 @@ export interface RelayRequest {
   readonly responseHeaders: Readonly<Record<string, string>>;
   // Renders a gateway error when nothing has been sent to the client yet.
   readonly sendError: (error: GatewayError) => void;
-  readonly onFirstByte?: () => void;
 }
 
 export interface RelayOutcome {
@@ -61,13 +60,13 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
   return new Promise<RelayOutcome>((resolve) => {
     let controller: Dispatcher.DispatchController | undefined;
     let status = 0;
-    let stream = false;
+    // Set once the answer turns out to be an event stream: the splitter and usage reader exist
+    // only then, so a plain JSON answer pays for neither.
+    let sse: { splitter: SseSplitter; reader: StreamUsageReader } | undefined;
     let ttfbMs: number | null = null;
     let finished = false;
     const retained: Buffer[] = [];
     let retainedBytes = 0;
-    const splitter = createSseSplitter();
-    const reader = req.provider.streamUsageReader(req.endpoint);
 
     const retain = (chunk: Buffer) => {
       if (retainedBytes + chunk.length > maxRetainedBytes) return;
@@ -91,12 +90,13 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
     const finish = (errorCode: string | null) => {
       if (finished) return;
       finished = true;
+      const stream = sse !== undefined;
       const body = stream || status >= 400 ? undefined : parsedBody();
       resolve({
         status,
         errorCode,
         stream,
-        usage: stream ? reader.usage() : req.provider.usageFromBody(req.endpoint, body),
+        usage: sse ? sse.reader.usage() : req.provider.usageFromBody(req.endpoint, body),
         ttfbMs,
         deliveredText: () => req.provider.deliveredText(req.endpoint, stream ? retainedEvents() : undefined, body),
       });
@@ -121,7 +121,8 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
       onResponseStart(_c, statusCode, upstreamHeaders) {
         status = statusCode;
         const contentType = String(upstreamHeaders['content-type'] ?? '');
-        stream = statusCode < 300 && contentType.startsWith('text/event-stream');
+        const stream = statusCode < 300 && contentType.startsWith('text/event-stream');
+        if (stream) sse = { splitter: createSseSplitter(), reader: req.provider.streamUsageReader(req.endpoint) };
         const headers: Record<string, string | string[]> = {};
         for (const [name, value] of Object.entries(upstreamHeaders)) {
           if (value === undefined || droppedResponseHeaders.has(name)) continue;
@@ -136,25 +137,22 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
         if (stream) res.flushHeaders();
       },
       onResponseData(_c, chunk) {
-        if (ttfbMs === null) {
-          ttfbMs = performance.now() - startedMs;
-          req.onFirstByte?.();
-        }
+        if (ttfbMs === null) ttfbMs = performance.now() - startedMs;
         retain(chunk);
-        if (!stream) {
+        if (!sse) {
           write(chunk);
           return;
         }
-        const events = splitter.push(chunk);
+        const events = sse.splitter.push(chunk);
         if (!req.hideUsageEvent) write(chunk);
         for (const raw of events) {
           const event = parseSseEvent(raw);
-          reader.onEvent(event);
+          sse.reader.onEvent(event);
           if (req.hideUsageEvent && !req.provider.isUsageOnlyEvent(event)) write(raw);
         }
       },
       onResponseEnd() {
-        if (req.hideUsageEvent && splitter.pending().length > 0) res.write(splitter.pending());
+        if (req.hideUsageEvent && sse && sse.splitter.pending().length > 0) res.write(sse.splitter.pending());
         res.end();
         finish(status >= 400 ? 'upstream_status' : null);
       },

@@ -76,7 +76,6 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
         body,
         maxOutputTokens: requestedMax,
         headers: req.headers,
-        startedMs,
       });
       const outgoing: JsonObject =
         admission.maxOutputTokens !== undefined && admission.maxOutputTokens !== requestedMax

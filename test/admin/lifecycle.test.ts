@@ -1,10 +1,10 @@
 // Behaviour of the admin API beyond who may call it: key rotation and revocation on the data
 // plane, idempotent budget changes, templates, the quota workflow and the audit trail.
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../../bench/mock-upstream.js';
 import { loadBudgetRules } from '../../src/control/budgets.js';
 import { type AdminFixture, startAdminFixture } from './support.js';
+import { chatStatus } from '../helpers/requests.js';
 
 let mock: MockUpstream;
 let f: AdminFixture;
@@ -19,15 +19,7 @@ afterAll(async () => {
   await mock?.close();
 });
 
-const chat = (key: string) =>
-  request(`${f.gw.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
-  }).then(async (res) => {
-    await res.body.dump();
-    return res.statusCode;
-  });
+const chat = (key: string) => chatStatus(f.gw.url, key);
 
 describe('keys', () => {
   it('shows the plaintext once, keeps the old key working through the rotation grace period, then refuses it', async () => {

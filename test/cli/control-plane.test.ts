@@ -1,53 +1,32 @@
 // The real `tollgate` binary against two running gateways sharing Redis and Postgres: offline
 // commands on the database, online ones through the admin API (TOLLGATE_URL), and a deactivation
 // made through one replica taking effect on both within a second.
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MockUpstream, startMockUpstream } from '../../bench/mock-upstream.js';
-import { type GatewayProcess, runCli, spawnGateway } from '../helpers/processes.js';
-import { createTestDatabase, postgresAvailable, redisAvailable, redisUrl, uniquePrefix } from '../helpers/services.js';
+import { type Cluster, startCluster } from '../helpers/cluster.js';
+import { type GatewayProcess, runCli } from '../helpers/processes.js';
+import { postgresAvailable, redisAvailable } from '../helpers/services.js';
+import { chatStatus } from '../helpers/requests.js';
 
 const ready = (await redisAvailable()) && (await postgresAvailable());
 const adminKey = 'tga-test-bootstrap-key-0123456789abcdef';
 
 describe.skipIf(!ready)('tollgate CLI against running gateways', () => {
-  let mock: MockUpstream;
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let cluster: Cluster;
   let env: Record<string, string>;
   let online: Record<string, string>;
-  const gateways: GatewayProcess[] = [];
+  let gateways: GatewayProcess[];
 
   beforeAll(async () => {
-    mock = await startMockUpstream();
-    database = await createTestDatabase('cli_control');
-    env = {
-      DATABASE_URL: database.url,
-      REDIS_URL: redisUrl,
-      TOLLGATE_REDIS_KEY_PREFIX: uniquePrefix('cli'),
-      OPENAI_BASE_URL: `${mock.url}/v1`,
-      OPENAI_API_KEY: 'sk-upstream',
-      TOLLGATE_ADMIN_KEY: adminKey,
-    };
-    expect((await runCli(['migrate'], env)).code).toBe(0);
-    gateways.push(await spawnGateway(env), await spawnGateway(env));
+    cluster = await startCluster('cli_control', 2, { TOLLGATE_ADMIN_KEY: adminKey });
+    ({ env, gateways } = cluster);
     online = { ...env, TOLLGATE_URL: gateways[0]!.url };
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all(gateways.map((g) => g.stop()));
-    await mock?.close();
-    await database?.drop();
+    await cluster?.stop();
   });
 
-  const chat = (url: string, key: string) =>
-    request(`${url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
-    }).then(async (res) => {
-      await res.body.dump();
-      return res.statusCode;
-    });
+  const chat = (url: string, key: string) => chatStatus(url, key);
 
   const cli = async (args: string[], environment = online) => {
     const result = await runCli(args, environment);

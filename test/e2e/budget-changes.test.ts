@@ -1,10 +1,10 @@
 // Budget changes made through the control plane reach every replica within a second, and a change
 // mid-window never resets what was already spent.
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cluster, startCluster } from '../helpers/cluster.js';
 import { type GatewayProcess, runCli } from '../helpers/processes.js';
 import { postgresAvailable, redisAvailable } from '../helpers/services.js';
+import { chatStatus, smallChat } from '../helpers/requests.js';
 
 const ready = (await redisAvailable()) && (await postgresAvailable());
 const adminKey = 'tga-budget-changes-0123456789abcdef';
@@ -20,15 +20,7 @@ describe.skipIf(!ready)('budget changes across replicas', () => {
     await cluster?.stop();
   });
 
-  const chat = (url: string, key: string) =>
-    request(`${url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }),
-    }).then(async (res) => {
-      await res.body.dump();
-      return res.statusCode;
-    });
+  const chat = (url: string, key: string) => chatStatus(url, key, { ...smallChat, max_tokens: 5 });
 
   it('enforces a budget set through the admin API on both replicas within a second, and keeps spend when it is raised', async () => {
     const created = await cluster.key('alice');

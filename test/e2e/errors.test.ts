@@ -120,7 +120,6 @@ describe('keys', () => {
 
   it('refuses an expired key', async () => {
     const created = await gw.newKey({ user: 'expired-user', expiresAt: new Date(Date.now() - 1000) });
-    await gw.app.principals.apply({ kind: 'key', id: created.id });
     const res = await post('/v1/chat/completions', chat(), { authorization: `Bearer ${created.key}` });
     expect(res.status).toBe(401);
     expect(res.json).toMatchObject({ error: { code: 'expired_api_key' } });
@@ -128,7 +127,6 @@ describe('keys', () => {
 
   it('refuses a model outside the key allow list with 403', async () => {
     const created = await gw.newKey({ user: 'limited', allowedModels: ['gpt-4o'] });
-    await gw.app.principals.apply({ kind: 'key', id: created.id });
     const res = await post('/v1/chat/completions', chat(), { authorization: `Bearer ${created.key}` });
     expect(res.status).toBe(403);
     expect(res.json).toMatchObject({ error: { code: 'model_not_allowed', type: 'permission_error' } });

@@ -4,18 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cluster, startCluster } from '../helpers/cluster.js';
 import { runCli, spawnGateway } from '../helpers/processes.js';
 import { createTestDatabase, postgresAvailable, redisAvailable, redisUrl } from '../helpers/services.js';
+import { chatStatus } from '../helpers/requests.js';
 
 const ready = (await redisAvailable()) && (await postgresAvailable());
 
-const chat = (url: string, key: string) =>
-  request(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
-  }).then(async (res) => {
-    await res.body.dump();
-    return res.statusCode;
-  });
+const chat = (url: string, key: string) => chatStatus(url, key);
 
 describe.skipIf(!ready)('a replica on an unmigrated database', () => {
   it('refuses to start and says how to migrate', async () => {

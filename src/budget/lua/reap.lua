@@ -7,12 +7,6 @@
 -- Record and bucket keys come from the lease set and the records (see reserve.lua); all carry the
 -- lease set's {org} hash tag, hence its Cluster slot.
 -- Returns how many reservations were returned.
-local function ceilDiv(a, b)
-  local q = math.floor(a / b)
-  if q * b < a then q = q + 1 end
-  if q > 0 and (q - 1) * b >= a then q = q - 1 end
-  return q
-end
 
 local nowMs = tonumber(ARGV[1])
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
@@ -32,9 +26,7 @@ for _, id in ipairs(ids) do
       -- Give back what reserve added to each counter's reserved field.
       for kind, measure, key in string.gmatch(record, '\n(.)(.)[^ ]* [^ ]* [^ ]* [^ ]* [^ ]* [^ ]* ([^\n]+)') do
         if kind == 'c' then
-          local amount = 1
-          if measure == 't' then amount = prompt + out
-          elseif measure == 'c' then amount = ceilDiv(promptCost + out * outPrice, 1000000) end
+          local amount = reservedAmount(measure, prompt, out, promptCost, outPrice)
           if amount > 0 and redis.call('EXISTS', key) == 1 and redis.call('HINCRBY', key, 'r', string.format('%.0f', -amount)) < 0 then
             redis.call('HSET', key, 'r', 0)
           end

@@ -18,21 +18,6 @@
 -- from it (amounts are a function of the output tokens). Redis calls cost more than Lua work here,
 -- so the record is one SET with PX, and a bucket costs two calls (read, debit).
 
--- Every computed number written goes through int(): Lua formats large numbers in exponent form
--- and -0 as '-0', which Redis rejects as integers.
-local function int(n)
-  if n == 0 then return '0' end
-  return string.format('%.0f', n)
-end
-
--- ceil(a / b) for non-negative integers, exact where a / b in doubles could round onto an integer.
-local function ceilDiv(a, b)
-  local q = math.floor(a / b)
-  if q * b < a then q = q + 1 end
-  if q > 0 and (q - 1) * b >= a then q = q - 1 end
-  return q
-end
-
 local rec = KEYS[1]
 local nowMs = tonumber(ARGV[2])
 local nowUs = nowMs * 1000
@@ -42,9 +27,7 @@ local outPrice = tonumber(ARGV[7])
 local requested = tonumber(ARGV[8])
 
 local function amountFor(measure, out)
-  if measure == 't' then return prompt + out end
-  if measure == 'c' then return ceilDiv(promptCost + out * outPrice, 1000000) end
-  return 1
+  return reservedAmount(measure, prompt, out, promptCost, outPrice)
 end
 
 local keys, counter, measure, clamp, sliding, limit, ttlMs, periodUs = {}, {}, {}, {}, {}, {}, {}, {}

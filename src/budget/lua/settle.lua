@@ -12,18 +12,6 @@
 -- request id). Levels: 1 warning, 2 critical, 3 exceeded. The stream is never trimmed here: the
 -- flusher trims what it acknowledged.
 
-local function int(n)
-  if n == 0 then return '0' end
-  return string.format('%.0f', n)
-end
-
-local function ceilDiv(a, b)
-  local q = math.floor(a / b)
-  if q * b < a then q = q + 1 end
-  if q > 0 and (q - 1) * b >= a then q = q - 1 end
-  return q
-end
-
 local rec = KEYS[1]
 local record = redis.call('GET', rec)
 if not record then
@@ -43,7 +31,7 @@ local result = {open and 1 or 3}
 local actualByMeasure = { t = actualTokens, c = tonumber(ARGV[4]), r = 1, f = 0 }
 -- What was reserved on a counter depends only on its measure; the actual amounts are the
 -- arguments as sent (integers in decimal), so nothing here is formatted twice.
-local reservedByMeasure = { t = prompt + out, c = ceilDiv(promptCost + out * outPrice, 1000000), r = 1, f = 1 }
+local reservedByMeasure = { t = reservedAmount('t', prompt, out, promptCost, outPrice), c = reservedAmount('c', prompt, out, promptCost, outPrice), r = 1, f = 1 }
 local giveBackByMeasure = { t = int(-reservedByMeasure.t), c = int(-reservedByMeasure.c), r = '-1', f = '-1' }
 local actualArgByMeasure = { t = ARGV[3], c = ARGV[4], r = '1', f = '0' }
 

@@ -57,13 +57,16 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
   return async function handleMetered(req: IncomingMessage, res: ServerResponse, route: MeteredRoute, requestId: string): Promise<void> {
     const startedMs = performance.now();
     let admission: Admission | undefined;
-    let modelName = 'unknown';
+    // Metric labels take catalog names only: a client's arbitrary model string would let anyone
+    // create unbounded series.
+    let modelLabel = 'unknown';
     try {
       const principal = authenticate(req.headers, principals, Date.now());
       const raw = await readBody(req, config.server.maxBodyBytes);
       const body = parseRequestBody(raw);
-      modelName = String(body.model);
+      const modelName = String(body.model);
       const { model, upstream, provider } = routeModel(modelName, principal, config, upstreams);
+      modelLabel = model.name;
       if (!provider.endpoints.has(route.endpoint)) {
         throw new GatewayError('invalid_request', `The model "${modelName}" is served by a provider that does not offer ${req.url}.`, 'model');
       }
@@ -129,7 +132,7 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
       if (error.code === 'internal_error') logger.error({ requestId, err }, 'request failed');
       // An admission that was granted but never used gives its reservation back.
       await admission?.settle({ status: error.status, errorCode: error.code, stream: false, usage: undefined, latencyMs: Math.round(performance.now() - startedMs), ttfbMs: null, deliveredText: () => '' }).catch((e: unknown) => logger.error({ requestId, err: e }, 'settle failed'));
-      metrics.requests.inc({ route: route.endpoint, model: modelName, status: String(error.status) });
+      metrics.requests.inc({ route: route.endpoint, model: modelLabel, status: String(error.status) });
       sendError(res, route.dialect, error, { 'x-request-id': requestId });
     }
   };

@@ -1,5 +1,5 @@
-# Tollgate on Node 22. Sources run through tsx (a runtime dependency), so there is no build stage
-# beyond installing production dependencies from the lock file.
+# Tollgate on Node 22. Sources run as TypeScript through bin/typescript.js (esbuild strips types
+# as modules load), so there is no build stage beyond installing production dependencies.
 FROM node:22-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -1,6 +1,6 @@
 // The floor for the gateway's numbers: the fastest pass-through proxy we can write with undici.
 // Pool.dispatch pipes upstream bytes straight into the response, with no parsing, auth or
-// metering. Run: node --import tsx bench/bare-proxy.ts PORT UPSTREAM_ORIGIN
+// metering. Run: node --import ./bin/typescript.js bench/bare-proxy.ts PORT UPSTREAM_ORIGIN
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { Pool } from 'undici';
 

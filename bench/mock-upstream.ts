@@ -1,7 +1,7 @@
 // A mock OpenAI + Anthropic upstream for tests and benchmarks. Behaviour comes from the server's
 // options, overridden per request by a directive anywhere in the request body, e.g.
 //   "[mock chunks=5 delay_ms=200 status=429 prompt_tokens=12 no_usage hang hang_body reset_after=2]"
-// Run standalone: node --import tsx bench/mock-upstream.ts [port]
+// Run standalone: node --import ./bin/typescript.js bench/mock-upstream.ts [port]
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
 

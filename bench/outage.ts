@@ -3,7 +3,7 @@
 // budgets in Redis and a throwaway Postgres server of its own (never the shared one), paced load
 // at a fixed rate; prints p50/p99 for both phases, their ratio, and how long the ledger took to
 // catch up once Postgres was back.
-// Run by hand, as root (Postgres runs as the postgres user): `node --import tsx bench/outage.ts`
+// Run by hand, as root (Postgres runs as the postgres user): `node --import ./bin/typescript.js bench/outage.ts`
 // (REDIS_URL, default redis://127.0.0.1:6379, with a key prefix of its own; RATE, default 100/s;
 // PHASE_SECONDS, default 10).
 import { randomBytes } from 'node:crypto';

@@ -1,6 +1,6 @@
 // Gateway overhead against two baselines measured in the same run: straight to the mock
 // upstream, and through the bare undici pass-through proxy. Each server runs in its own process;
-// autocannon runs here. Run: node --import tsx bench/proxy.ts [--duration 10]
+// autocannon runs here. Run: node --import ./bin/typescript.js bench/proxy.ts [--duration 10]
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -152,9 +152,9 @@ async function postgres(statement: string): Promise<void> {
 const children: ChildProcess[] = [];
 try {
   const pids: Record<string, number | undefined> = {};
-  children.push(await start(['--import', 'tsx', 'bench/mock-upstream.ts', String(ports.mock)], {}, /mock upstream on/));
+  children.push(await start(['--import', './bin/typescript.js', 'bench/mock-upstream.ts', String(ports.mock)], {}, /mock upstream on/));
   pids.direct = children.at(-1)!.pid;
-  children.push(await start(['--import', 'tsx', 'bench/bare-proxy.ts', String(ports.bare), `http://127.0.0.1:${ports.mock}`], {}, /bare proxy listening/));
+  children.push(await start(['--import', './bin/typescript.js', 'bench/bare-proxy.ts', String(ports.bare), `http://127.0.0.1:${ports.mock}`], {}, /bare proxy listening/));
   pids.bare = children.at(-1)!.pid;
   await postgres(`create database ${benchDb}`);
   await run(['bin/tollgate.js', 'migrate'], production);

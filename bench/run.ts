@@ -15,7 +15,7 @@ for (const name of selected) {
     continue;
   }
   process.stdout.write(`\n== ${name}\n`);
-  const result = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, stdio: 'inherit' });
+  const result = spawnSync(process.execPath, ['--import', './bin/typescript.js', file], { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) failed++;
 }
 process.exitCode = failed > 0 ? 1 : 0;

@@ -1,4 +1,4 @@
-// Token-counting benchmark: `node --import tsx bench/tokens.ts`. Prints
+// Token-counting benchmark: `node --import ./bin/typescript.js bench/tokens.ts`. Prints
 //   1. inline vs pool throughput on 1 KB, 100 KB and 1 MB prompts,
 //   2. the crossover that sets the inline threshold (inline cost by size vs a pool round trip),
 //   3. the latency counting adds to a small chat request,

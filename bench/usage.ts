@@ -1,6 +1,6 @@
 // Usage pipeline throughput: events per second from the Redis Streams into Postgres, batched
 // (default config) against a one-event-per-statement baseline measured in the same run.
-// Run by hand against real services: `node --import tsx bench/usage.ts`
+// Run by hand against real services: `node --import ./bin/typescript.js bench/usage.ts`
 // (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test; REDIS_URL, default db 9).
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The published entry point: registers tsx so the TypeScript sources run without a build step.
-import { register } from 'tsx/esm/api';
-register();
+// The published entry point: the TypeScript sources run through bin/typescript.js, no build step.
+import './typescript.js';
+
 await import('../src/cli/main.ts');

@@ -1,7 +1,6 @@
 // The bounded worker pool that counts large prompts off the event loop. When every thread is busy
 // and the queue is full it refuses at once with tokenizer_overloaded (503) instead of letting
 // memory grow with the backlog.
-import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
@@ -29,14 +28,16 @@ export class TokenizerOverloadedError extends GatewayError {
   }
 }
 
-// The worker is a .ts file when the gateway runs from source. Node only loads it through tsx, which
-// the worker inherits from execArgv when the process was started with it, but not under vitest.
+// The worker is a .ts file when the gateway runs from source. Module hooks registered in the main
+// thread do not reach worker threads, so the worker loads bin/typescript.js itself.
 function workerSource(): { filename: string; execArgv: string[] | undefined } {
   const ext = extname(fileURLToPath(import.meta.url));
   const filename = fileURLToPath(new URL(`../../workers/tokenize${ext}`, import.meta.url));
-  if (ext !== '.ts' || process.execArgv.some((arg) => arg.includes('tsx'))) return { filename, execArgv: undefined };
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  return { filename, execArgv: [...process.execArgv, '--import', tsx] };
+  if (ext !== '.ts') return { filename, execArgv: undefined };
+  const loader = new URL('../../bin/typescript.js', import.meta.url).href;
+  const cwd = pathToFileURL(`${process.cwd()}/`);
+  if (process.execArgv.some((arg) => new URL(arg, cwd).href === loader)) return { filename, execArgv: undefined };
+  return { filename, execArgv: [...process.execArgv, '--import', loader] };
 }
 
 function validate(options: TokenizerPoolOptions): void {

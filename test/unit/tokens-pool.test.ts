@@ -4,8 +4,8 @@ import { countTextTokens } from '../../src/tokens/count-text.js';
 import { textEncodings } from '../../src/tokens/encoders.js';
 import { createTokenizerPool, TokenizerOverloadedError } from '../../src/tokens/pool.js';
 
-// Runs under vitest, whose workers do not have tsx in execArgv: this is the test that the pool
-// finds its .ts worker and loads it through tsx by itself.
+// Runs under vitest, whose workers do not load bin/typescript.js: this is the test that the pool
+// finds its .ts worker and loads it through bin/typescript.js by itself.
 const pool = createTokenizerPool({ maxThreads: 1, maxQueue: 1 });
 afterAll(() => pool.close());
 

@@ -137,7 +137,7 @@ describe.skipIf(!hasServices)('usage flusher killed between commit and XACK', ()
   it('leaves no duplicate rows and exact rollups after another replica claims the batch', async () => {
     const sent = Array.from({ length: 500 }, (_, n) => makeEvent(n));
     await harness.send(sent);
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/crashing-flusher.ts', import.meta.url))], {
+    const child = spawn(process.execPath, ['--import', fileURLToPath(new URL('../../bin/typescript.js', import.meta.url)), fileURLToPath(new URL('./fixtures/crashing-flusher.ts', import.meta.url))], {
       env: { ...process.env, REDIS_URL: redisUrl, REDIS_DB: String(redisDb), KEY_PREFIX: harness.prefix, DATABASE_URL: testDb.url, ORG_IDS: 'org-a', BATCH_SIZE: '200' },
       stdio: ['ignore', 'inherit', 'inherit'],
     });

@@ -5,6 +5,7 @@
 // trips, and with a short commandTimeout so a hung Redis fails requests instead of queueing them.
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis, Result } from 'ioredis';
+import { createBatcher } from './batcher.js';
 import { leaseSetKey, reservationKey, usageStreamKey } from './keys.js';
 import {
   BudgetStoreUnavailableError,
@@ -27,6 +28,7 @@ declare module 'ioredis' {
     tollgateSettle(...keysAndArgs: Array<string | number>): Result<Reply, Context>;
     tollgateRenew(...keysAndArgs: Array<string | number>): Result<number, Context>;
     tollgateReap(...keysAndArgs: Array<string | number>): Result<number, Context>;
+    tollgateAppend(...keysAndArgs: string[]): Result<number, Context>;
   }
 }
 
@@ -39,6 +41,8 @@ export interface RedisBudgetStoreOptions {
   // Must match the prefix the planner used for bucket keys (config redisKeyPrefix).
   readonly keyPrefix: string;
   readonly recordRetentionMs: number;
+  // Usage events of unbudgeted requests wait this long to share one append (0: same loop turn).
+  readonly appendWindowMs: number;
 }
 
 const settleStatus = { 1: 'settled', 3: 'late', 2: 'duplicate', 0: 'unknown' } as const;
@@ -50,10 +54,13 @@ const measureCode = { tokens: 't', costMicros: 'c', requests: 'r', inflight: 'f'
 const bucketLine = (b: BucketPlan): string =>
   `\n${b.kind === 'counter' ? 'c' : 'g'}${measureCode[b.measure]}${b.clamp ? '1' : '0'}${b.sliding ? '1' : '0'} ${b.limit} ${b.ttlMs} ${b.periodMs} ${b.warnAt} ${b.criticalAt} ${b.key}`;
 
+// Bounds one append call, so a burst does not become one huge script run that blocks Redis.
+const maxAppendBatch = 256;
+
 const lostStates = new Set(['reconnecting', 'close', 'end']);
 
 export function createRedisBudgetStore(options: RedisBudgetStoreOptions): BudgetStore {
-  const { redis, keyPrefix, recordRetentionMs } = options;
+  const { redis, keyPrefix, recordRetentionMs, appendWindowMs } = options;
   // Once the connection is lost, ioredis queues commands until it reconnects or gives up. A
   // request waiting on reserve must not sit in that queue, so reserve fails at once (503, or
   // served when fail-open); settles and renewals run after the answer and may wait out a blip.
@@ -70,6 +77,14 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
   redis.defineCommand('tollgateSettle', { numberOfKeys: 3, lua: script('settle') });
   redis.defineCommand('tollgateRenew', { numberOfKeys: 2, lua: script('renew') });
   redis.defineCommand('tollgateReap', { numberOfKeys: 1, lua: script('reap') });
+  redis.defineCommand('tollgateAppend', { numberOfKeys: 1, lua: luaFile('append') });
+  const appends = createBatcher<string>({
+    windowMs: appendWindowMs,
+    maxItems: maxAppendBatch,
+    run: async (streamKey, events) => {
+      await redis.tollgateAppend(streamKey, ...events);
+    },
+  });
 
   return {
     kind: 'redis',
@@ -144,9 +159,7 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
     },
 
     appendUsage(event) {
-      return guarded('append usage', async () => {
-        await redis.xadd(usageStreamKey(keyPrefix, event.orgId), '*', 'e', JSON.stringify(event));
-      });
+      return guarded('append usage', () => appends.add(usageStreamKey(keyPrefix, event.orgId), JSON.stringify(event)));
     },
 
     // One HMGET per key, pipelined; the keys share the org's hash tag, so Cluster sends them to one node.

@@ -66,7 +66,7 @@ const backends: Backend[] = [
     harness(input) {
       const config = budgetConfigSchema.parse(input);
       const client = redis!;
-      const store = createRedisBudgetStore({ redis: client, keyPrefix: prefix, recordRetentionMs: config.recordRetentionMs });
+      const store = createRedisBudgetStore({ redis: client, keyPrefix: prefix, recordRetentionMs: config.recordRetentionMs, appendWindowMs: 2 });
       const engine = createBudgetEngine({ store, rules: compileBudgetRules({ ...config, keyPrefix: prefix }), config, onUnrecordedUsage: () => {} });
       return {
         engine,
@@ -453,6 +453,24 @@ for (const backend of backends) {
         if (!outcome.ok) return;
         expect(await b.settle(p, outcome.reservation, 10, 10)).toMatchObject({ status: 'settled' });
         expect((await b.events(p.orgId)).map((e) => e.requestId)).toEqual([outcome.reservation.id]);
+      });
+
+      it('records every unbudgeted event once when many settle together, each in its own org', async () => {
+        const b = setup({});
+        const orgs = [newPrincipal(), newPrincipal()];
+        const ids = await Promise.all(
+          Array.from({ length: 300 }, async (_, i) => {
+            const p = orgs[i % 2]!;
+            const outcome = await b.reserve(p, 10, 10);
+            if (!outcome.ok) throw new Error('refused');
+            await b.settle(p, outcome.reservation, 10, 10);
+            return { orgId: p.orgId, id: outcome.reservation.id };
+          }),
+        );
+        for (const p of orgs) {
+          const recorded = (await b.events(p.orgId)).map((e) => e.requestId);
+          expect(recorded.toSorted()).toEqual(ids.filter((r) => r.orgId === p.orgId).map((r) => r.id).toSorted());
+        }
       });
     });
 

@@ -169,7 +169,7 @@ function pairOp(engine: BudgetEngine, run: string) {
   return async (i: number) => {
     const p = principals[i % orgCount]!;
     const nowMs = Date.now();
-    const outcome = await engine.reserve({ requestId: `${run}-${i}`, principal: p, sessionId: null, model, promptTokens: 500, maxOutputTokens: 1_000, nowMs });
+    const outcome = await engine.reserve({ requestId: `${run}-${i}`, principal: p, sessionId: null, model, promptTokens: () => 500, maxOutputTokens: 1_000, nowMs });
     if (!outcome.ok) throw new Error(`unexpected refusal: ${JSON.stringify(outcome)}`);
     await engine.settle(outcome.reservation, event(p, outcome.reservation.id), nowMs);
   };

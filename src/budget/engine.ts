@@ -15,7 +15,8 @@ export interface ReserveInput {
   readonly principal: BudgetPrincipal;
   readonly sessionId: string | null;
   readonly model: CatalogModel;
-  readonly promptTokens: number;
+  // Called only when a bucket applies: a request nothing meters is never counted up front.
+  readonly promptTokens: () => number | Promise<number>;
   // From max_tokens / max_completion_tokens, or the catalog's cap.
   readonly maxOutputTokens: number;
   readonly nowMs: number;
@@ -176,6 +177,7 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
       if (buckets.length === 0) return unmetered('unmetered');
 
       const { price } = input.model;
+      const promptTokens = await input.promptTokens();
       let result;
       try {
         result = await store.reserve({
@@ -183,9 +185,9 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
           orgId: principal.orgId,
           nowMs,
           deadlineMs: nowMs + config.leaseMs,
-          promptTokens: input.promptTokens,
+          promptTokens,
           // Cached reads cost less and cache writes can cost more than input: reserve the most.
-          promptCostNumerator: input.promptTokens * Math.max(price.inputPerMTok, price.cacheWritePerMTok),
+          promptCostNumerator: promptTokens * Math.max(price.inputPerMTok, price.cacheWritePerMTok),
           outputPerMTokMicros: price.outputPerMTok,
           maxOutputTokens,
           minOutputTokens: Math.min(config.minOutputTokens, maxOutputTokens),

@@ -7,7 +7,7 @@ import { BudgetStoreUnavailableError } from '../budget/store.js';
 import type { BudgetEngine, Crossing } from '../budget/engine.js';
 import { GatewayError } from '../errors/catalogue.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { PromptCounter } from '../tokens/prompt-counter.js';
+import type { PromptCount, PromptCounter } from '../tokens/prompt-counter.js';
 import type { Admission, Meter, MeterOutcome } from './meter.js';
 import { buildUsageEvent, callerContext, type EventContext } from './usage-event.js';
 
@@ -29,7 +29,10 @@ export function createBudgetMeter(options: BudgetMeterOptions): Meter {
 
   return {
     async admit(request): Promise<Admission> {
-      const prompt = await counter.countPrompt(request.endpoint, request.body, request.model);
+      // Counted when a budget needs the number to reserve, or at settle when the answer carried no
+      // usage; a request nothing meters whose answer reports usage is never counted.
+      let counted: PromptCount | Promise<PromptCount> | undefined;
+      const prompt = () => (counted ??= counter.countPrompt(request.endpoint, request.body, request.model));
       const { sessionId, tags } = callerContext(request.headers);
       const requestedMax = request.maxOutputTokens ?? request.model.maxOutputTokens;
       let outcome;
@@ -39,7 +42,7 @@ export function createBudgetMeter(options: BudgetMeterOptions): Meter {
           principal: request.principal,
           sessionId,
           model: request.model,
-          promptTokens: prompt.promptTokens,
+          promptTokens: async () => (await prompt()).promptTokens,
           maxOutputTokens: requestedMax,
           nowMs: clock(),
         });

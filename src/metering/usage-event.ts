@@ -14,7 +14,8 @@ export interface EventContext {
   readonly requestId: string;
   readonly principal: Principal;
   readonly model: CatalogModel;
-  readonly prompt: PromptCount;
+  // Counted on first call (reserve calls it when a budget applies) and remembered.
+  readonly prompt: () => PromptCount | Promise<PromptCount>;
   readonly sessionId: string | null;
   readonly tags: Readonly<Record<string, string>>;
 }
@@ -26,8 +27,18 @@ const zero: Usage = { promptTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, com
 async function usageOf(outcome: MeterOutcome, ctx: EventContext, counter: PromptCounter): Promise<{ usage: Usage; estimated: boolean }> {
   if (outcome.usage) return { usage: outcome.usage, estimated: false };
   if (outcome.status < 200 || outcome.status >= 400) return { usage: zero, estimated: false };
-  const completion = await counter.countCompletion(outcome.deliveredText(), ctx.model);
-  return { usage: { ...zero, promptTokens: ctx.prompt.promptTokens, completionTokens: completion.tokens }, estimated: true };
+  const [promptTokens, completion] = await Promise.all([promptTokensOf(ctx), counter.countCompletion(outcome.deliveredText(), ctx.model)]);
+  return { usage: { ...zero, promptTokens, completionTokens: completion.tokens }, estimated: true };
+}
+
+// A prompt first counted here (nothing metered the request) may fail to count (a body the
+// upstream took but the counter cannot read, a full tokenizer pool): the event is still recorded.
+async function promptTokensOf(ctx: EventContext): Promise<number> {
+  try {
+    return (await ctx.prompt()).promptTokens;
+  } catch {
+    return 0;
+  }
 }
 
 export async function buildUsageEvent(outcome: MeterOutcome, ctx: EventContext, counter: PromptCounter, nowMs: number): Promise<UsageEvent> {

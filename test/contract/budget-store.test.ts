@@ -148,7 +148,7 @@ for (const backend of backends) {
           principal,
           sessionId: options.sessionId ?? null,
           model: options.model ?? freeModel,
-          promptTokens,
+          promptTokens: () => promptTokens,
           maxOutputTokens,
           nowMs,
         });

@@ -1,8 +1,10 @@
 // The official SDKs pointed at the gateway, with a real Tollgate key, against the mock upstream.
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../../bench/mock-upstream.js';
+import { createPromptCounter } from '../../src/tokens/prompt-counter.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 let mock: MockUpstream;
@@ -126,5 +128,29 @@ describe('streaming timing', () => {
     expect(arrivals[1]! - arrivals[0]!).toBeGreaterThan(150);
     expect(arrivals[2]! - arrivals[1]!).toBeGreaterThan(150);
     expect(arrivals[0]!).toBeLessThan(150);
+  });
+});
+
+describe('usage of requests no budget applies to', () => {
+  // Nothing reserves here, so the prompt is first counted at settle, and only because the answer
+  // carried no usage.
+  it('records the prompt and delivered text, counted by Tollgate and marked estimated', async () => {
+    const dora = await gw.newKey({ user: 'unbudgeted-dora' });
+    const client = new OpenAI({ apiKey: dora.key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    const content = 'count me without a budget [mock no_usage chunks=4]';
+    const answer = await client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 50, messages: [{ role: 'user', content }] });
+    expect(answer.usage).toBeUndefined();
+    // Small prompts are counted inline: this counter never needs its pool.
+    const counter = createPromptCounter({ inlineMaxChars: 4096, pool: undefined as never });
+    const model = gw.app.config.catalog.resolve('gpt-4o-mini')!;
+    const counted = await counter.countPrompt('chat', { model: 'gpt-4o-mini', messages: [{ role: 'user', content }] }, model);
+    const delivered = await counter.countCompletion(answer.choices[0]!.message.content!, model);
+    const ledger = async () => {
+      const result = await gw.app.database.db.execute(sql`select prompt_tokens, completion_tokens, estimated from usage_events where user_id = ${dora.userId}`);
+      return (result as unknown as { rows: Array<{ prompt_tokens: number; completion_tokens: number; estimated: boolean }> }).rows;
+    };
+    await expect.poll(async () => (await ledger()).length, { timeout: 3_000 }).toBe(1);
+    expect(counted.promptTokens).toBeGreaterThan(5);
+    expect(await ledger()).toEqual([{ prompt_tokens: counted.promptTokens, completion_tokens: delivered.tokens, estimated: true }]);
   });
 });

@@ -43,7 +43,7 @@ function engineOver(store: BudgetStore, input: BudgetConfigInput) {
   return { engine, unrecorded, errors };
 }
 
-const reserveInput = { requestId: 'r1', principal, sessionId: null, model, promptTokens: 1_000, maxOutputTokens: 2_000, nowMs };
+const reserveInput = { requestId: 'r1', principal, sessionId: null, model, promptTokens: () => 1_000, maxOutputTokens: 2_000, nowMs };
 
 describe('budget engine', () => {
   it('fails closed by default: an unreachable store throws BudgetStoreUnavailableError', async () => {
@@ -88,7 +88,7 @@ describe('budget engine', () => {
     const store = createMemoryBudgetStore({ keyPrefix: 'tgtest:', recordRetentionMs: 60_000, onUsageEvent: () => {} });
     const { engine } = engineOver(store, { budgets });
     for (const [promptTokens, maxOutputTokens] of [[1_000, 2_000], [1, 1], [333, 7], [0, 0]] as const) {
-      const outcome = await engine.reserve({ ...reserveInput, requestId: `r-${promptTokens}`, promptTokens, maxOutputTokens });
+      const outcome = await engine.reserve({ ...reserveInput, requestId: `r-${promptTokens}`, promptTokens: () => promptTokens, maxOutputTokens });
       if (!outcome.ok) throw new Error('expected a reservation');
       expect(outcome.reservation.debits[0]!.amount).toBe(maxCostMicros(promptTokens, maxOutputTokens, model.price));
     }
@@ -101,7 +101,7 @@ describe('budget reaper', () => {
     const { engine } = engineOver(store, { leaseMs: 1_000, budgets });
     for (const orgId of ['o1', 'o2']) {
       for (let i = 0; i < 7; i++) {
-        const outcome = await engine.reserve({ ...reserveInput, principal: { ...principal, orgId }, requestId: `${orgId}-${i}`, promptTokens: 1, maxOutputTokens: 1 });
+        const outcome = await engine.reserve({ ...reserveInput, principal: { ...principal, orgId }, requestId: `${orgId}-${i}`, promptTokens: () => 1, maxOutputTokens: 1 });
         expect(outcome.ok).toBe(true);
       }
     }

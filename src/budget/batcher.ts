@@ -1,32 +1,33 @@
 // Groups calls that arrive close together so one Redis round trip carries many of them: items
-// added under the same key within windowMs (or until maxItems) go to one run(). Each add()
-// settles when its batch does, so callers keep per-item error handling. With windowMs 0 a batch
-// is whatever arrived in the same event-loop turn: no added latency, smaller batches.
-export interface Batcher<T> {
-  add(key: string, item: T): Promise<void>;
+// added under the same key within windowMs (or until maxItems) go to one run(), which answers
+// each item in order. Each add() settles with its own answer, or with the batch's failure. With
+// windowMs 0 a batch is whatever arrived in the same event-loop turn.
+export interface Batcher<T, R> {
+  add(key: string, item: T): Promise<R>;
 }
 
-export interface BatcherOptions<T> {
+export interface BatcherOptions<T, R> {
   readonly windowMs: number;
   readonly maxItems: number;
-  run(key: string, items: readonly T[]): Promise<void>;
+  // Must answer with one result per item, in the items' order.
+  run(key: string, items: readonly T[]): Promise<readonly R[]>;
 }
 
-interface Pending<T> {
+interface Pending<T, R> {
   items: T[];
-  waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }>;
+  waiters: Array<{ resolve: (result: R) => void; reject: (err: unknown) => void }>;
 }
 
-export function createBatcher<T>(options: BatcherOptions<T>): Batcher<T> {
+export function createBatcher<T, R>(options: BatcherOptions<T, R>): Batcher<T, R> {
   const { windowMs, maxItems, run } = options;
-  const pending = new Map<string, Pending<T>>();
+  const pending = new Map<string, Pending<T, R>>();
 
-  const flush = (key: string, batch: Pending<T>) => {
+  const flush = (key: string, batch: Pending<T, R>) => {
     if (pending.get(key) !== batch) return;
     pending.delete(key);
     run(key, batch.items).then(
-      () => {
-        for (const w of batch.waiters) w.resolve();
+      (results) => {
+        batch.waiters.forEach((w, i) => w.resolve(results[i]!));
       },
       (err: unknown) => {
         for (const w of batch.waiters) w.reject(err);
@@ -38,14 +39,14 @@ export function createBatcher<T>(options: BatcherOptions<T>): Batcher<T> {
     add(key, item) {
       let batch = pending.get(key);
       if (!batch) {
-        const created: Pending<T> = { items: [], waiters: [] };
+        const created: Pending<T, R> = { items: [], waiters: [] };
         pending.set(key, created);
         if (windowMs === 0) setImmediate(() => flush(key, created));
         else setTimeout(() => flush(key, created), windowMs);
         batch = created;
       }
       batch.items.push(item);
-      const settled = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+      const settled = new Promise<R>((resolve, reject) => batch.waiters.push({ resolve, reject }));
       if (batch.items.length >= maxItems) flush(key, batch);
       return settled;
     },

@@ -1,8 +1,10 @@
-// The Redis budget store: four Lua scripts (lua/*.lua) registered with defineCommand, so each call
-// is one EVALSHA. Reserve sends the buckets once; the reservation record keeps them, so settle sends
+// The Redis budget store: Lua scripts (lua/*.lua) registered with defineCommand, so each call is
+// one EVALSHA. Reserve sends the buckets once; the reservation record keeps them, so settle sends
 // only the usage (fewer bytes to encode here and to parse in Redis, and settle adjusts exactly what
-// reserve debited). Give it a client with enableAutoPipelining so concurrent requests share round
-// trips, and with a short commandTimeout so a hung Redis fails requests instead of queueing them.
+// reserve debited). Reserve is on the request's path and goes at once; settles and unbudgeted
+// usage events come after the answer, so they wait batchWindowMs to share one call per org. Give
+// it a client with enableAutoPipelining so concurrent reserves share round trips, and with a short
+// commandTimeout so a hung Redis fails requests instead of queueing them.
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis, Result } from 'ioredis';
 import { createBatcher } from './batcher.js';
@@ -41,8 +43,8 @@ export interface RedisBudgetStoreOptions {
   // Must match the prefix the planner used for bucket keys (config redisKeyPrefix).
   readonly keyPrefix: string;
   readonly recordRetentionMs: number;
-  // Usage events of unbudgeted requests wait this long to share one append (0: same loop turn).
-  readonly appendWindowMs: number;
+  // Settles and unbudgeted usage events wait this long to share one call per org (budget.batchWindowMs).
+  readonly batchWindowMs: number;
 }
 
 const settleStatus = { 1: 'settled', 3: 'late', 2: 'duplicate', 0: 'unknown' } as const;
@@ -54,13 +56,30 @@ const measureCode = { tokens: 't', costMicros: 'c', requests: 'r', inflight: 'f'
 const bucketLine = (b: BucketPlan): string =>
   `\n${b.kind === 'counter' ? 'c' : 'g'}${measureCode[b.measure]}${b.clamp ? '1' : '0'}${b.sliding ? '1' : '0'} ${b.limit} ${b.ttlMs} ${b.periodMs} ${b.warnAt} ${b.criticalAt} ${b.key}`;
 
-// Bounds one append call, so a burst does not become one huge script run that blocks Redis.
-const maxAppendBatch = 256;
+// Bounds one batched call, so a burst does not become one huge script run that blocks Redis.
+const maxBatch = 128;
+
+// settle.lua's reply: per reservation, status, crossing count, then the crossings.
+function parseSettleReply(reply: Reply, count: number): StoreSettleResult[] {
+  const results: StoreSettleResult[] = [];
+  let at = 0;
+  for (let n = 0; n < count; n++) {
+    const status = settleStatus[reply[at] as 0 | 1 | 2 | 3];
+    const crossingCount = reply[at + 1] as number;
+    at += 2;
+    const crossings: StoreCrossing[] = [];
+    for (let c = 0; c < crossingCount; c++, at += 3) {
+      crossings.push({ index: (reply[at] as number) - 1, level: crossingLevels[(reply[at + 1] as number) - 1]!, used: reply[at + 2] as number });
+    }
+    results.push({ status, crossings });
+  }
+  return results;
+}
 
 const lostStates = new Set(['reconnecting', 'close', 'end']);
 
 export function createRedisBudgetStore(options: RedisBudgetStoreOptions): BudgetStore {
-  const { redis, keyPrefix, recordRetentionMs, appendWindowMs } = options;
+  const { redis, keyPrefix, recordRetentionMs, batchWindowMs } = options;
   // Once the connection is lost, ioredis queues commands until it reconnects or gives up. A
   // request waiting on reserve must not sit in that queue, so reserve fails at once (503, or
   // served when fail-open); settles and renewals run after the answer and may wait out a blip.
@@ -74,15 +93,26 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
     }
   };
   redis.defineCommand('tollgateReserve', { numberOfKeys: 2, lua: script('reserve') });
-  redis.defineCommand('tollgateSettle', { numberOfKeys: 3, lua: script('settle') });
+  redis.defineCommand('tollgateSettle', { numberOfKeys: 2, lua: script('settle') });
   redis.defineCommand('tollgateRenew', { numberOfKeys: 2, lua: script('renew') });
   redis.defineCommand('tollgateReap', { numberOfKeys: 1, lua: script('reap') });
   redis.defineCommand('tollgateAppend', { numberOfKeys: 1, lua: luaFile('append') });
-  const appends = createBatcher<string>({
-    windowMs: appendWindowMs,
-    maxItems: maxAppendBatch,
+  const appends = createBatcher<string, void>({
+    windowMs: batchWindowMs,
+    maxItems: maxBatch,
     run: async (streamKey, events) => {
       await redis.tollgateAppend(streamKey, ...events);
+      return events.map(() => undefined);
+    },
+  });
+  // Keyed by org: one call settles the org's batch (its keys share one Cluster slot).
+  const settles = createBatcher<StoreSettleRequest, StoreSettleResult>({
+    windowMs: batchWindowMs,
+    maxItems: maxBatch,
+    run: async (orgId, batch) => {
+      const args: Array<string | number> = [leaseSetKey(keyPrefix, orgId), usageStreamKey(keyPrefix, orgId), recordRetentionMs];
+      for (const req of batch) args.push(reservationKey(keyPrefix, orgId, req.id), req.id, req.nowMs, req.actualTokens, req.actualCostMicros, JSON.stringify(req.event));
+      return parseSettleReply(await redis.tollgateSettle(...args), batch.length);
     },
   });
 
@@ -131,25 +161,7 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
 
     settle(req: StoreSettleRequest): Promise<StoreSettleResult> {
       // The buckets and amounts come from the record reserve.lua wrote: only the usage travels.
-      return guarded('settle', async () => {
-        const reply = await redis.tollgateSettle(
-          reservationKey(keyPrefix, req.orgId, req.id),
-          leaseSetKey(keyPrefix, req.orgId),
-          usageStreamKey(keyPrefix, req.orgId),
-          req.id,
-          req.nowMs,
-          req.actualTokens,
-          req.actualCostMicros,
-          JSON.stringify(req.event),
-          recordRetentionMs,
-        );
-        const status = settleStatus[reply[0] as 0 | 1 | 2 | 3];
-        const crossings: StoreCrossing[] = [];
-        for (let i = 1; i < reply.length; i += 3) {
-          crossings.push({ index: (reply[i] as number) - 1, level: crossingLevels[(reply[i + 1] as number) - 1]!, used: reply[i + 2] as number });
-        }
-        return { status, crossings };
-      });
+      return guarded('settle', () => settles.add(req.orgId, req));
     },
 
     reapExpired(orgId, nowMs, maxCount) {

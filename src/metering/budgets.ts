@@ -34,7 +34,7 @@ export function startBudgets({ config, redis, usage, logger, listOrgIds }: Budge
   const budget = config.budget;
   const keyPrefix = config.redisKeyPrefix;
   const store = redis
-    ? createRedisBudgetStore({ redis, keyPrefix, recordRetentionMs: budget.recordRetentionMs, appendWindowMs: config.usage.appendWindowMs })
+    ? createRedisBudgetStore({ redis, keyPrefix, recordRetentionMs: budget.recordRetentionMs, batchWindowMs: budget.batchWindowMs })
     : createMemoryBudgetStore({ keyPrefix, recordRetentionMs: budget.recordRetentionMs, onUsageEvent: usage.push });
   const compile = (rules: Pick<BudgetConfig, 'budgets' | 'limits'>) => compileBudgetRules({ ...budget, ...rules, keyPrefix });
   let compiled = compile(budget);

@@ -14,10 +14,6 @@ export const usageSchema = z
     writeConcurrency: positiveInt.max(16).default(2),
     // Longest an event waits in a replica before it is written when traffic is light.
     flushIntervalMs: positiveInt.default(200),
-    // Events of requests no budget applies to are appended to the stream in batches: this is how
-    // long one waits for company (0: only what settles in the same event-loop turn). A crash
-    // loses at most this window's events, as it loses the requests still in flight.
-    appendWindowMs: z.number().int().min(0).max(1_000).default(2),
     consumerGroup: z.string().min(1).default('flusher'),
     // A pending entry idle this long belongs to a dead (or stuck) consumer and may be claimed.
     // Claiming a live consumer's entries is safe (the ledger dedupes) but wasteful, so keep this

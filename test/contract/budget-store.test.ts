@@ -66,7 +66,7 @@ const backends: Backend[] = [
     harness(input) {
       const config = budgetConfigSchema.parse(input);
       const client = redis!;
-      const store = createRedisBudgetStore({ redis: client, keyPrefix: prefix, recordRetentionMs: config.recordRetentionMs, appendWindowMs: 2 });
+      const store = createRedisBudgetStore({ redis: client, keyPrefix: prefix, recordRetentionMs: config.recordRetentionMs, batchWindowMs: 2 });
       const engine = createBudgetEngine({ store, rules: compileBudgetRules({ ...config, keyPrefix: prefix }), config, onUnrecordedUsage: () => {} });
       return {
         engine,
@@ -435,6 +435,20 @@ for (const backend of backends) {
         const events = await b.events(p.orgId);
         expect(events.map((e) => e.requestId)).toEqual([r.id]);
         expect(events[0]).toMatchObject({ promptTokens: 100, completionTokens: 100, orgId: p.orgId });
+      });
+
+      // Settles finishing together share one store call: each must still be answered on its own.
+      it('settles many reservations at once, each exactly, with its own status and crossings', async () => {
+        const b = setup({ budgets: [{ scope: 'user', scopeId: '*', metric: 'tokens', window: 'day', limit: 1_000, warnPct: 50, criticalPct: 90 }] });
+        const p = newPrincipal();
+        const rs = await Promise.all(Array.from({ length: 10 }, () => b.reserved(p, 10, 50)));
+        // The same reservation twice in the same breath: one settles, the other is a duplicate.
+        const results = await Promise.all([...rs.map((r) => b.settle(p, r, 10, 40)), b.settle(p, rs[0]!, 10, 40)]);
+        expect(results.map((r) => r.status).toSorted()).toEqual([...Array(10).fill('settled'), 'duplicate'].toSorted());
+        // 10 × 50 = 500 used: exactly one settle crossed the warning line at 500, none went further.
+        expect(results.flatMap((r) => r.crossings.map((c) => [c.level, c.used]))).toEqual([['warning', 500]]);
+        await b.expectTokensLeft(p, 500);
+        expect((await b.events(p.orgId)).map((e) => e.requestId).toSorted()).toEqual(rs.map((r) => r.id).toSorted());
       });
 
       it('debits nothing again when the same reservation id is reserved twice', async () => {

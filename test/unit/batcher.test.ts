@@ -8,6 +8,7 @@ function recorder(fail?: (key: string) => boolean) {
     run: async (key: string, items: readonly number[]) => {
       runs.push({ key, items: [...items] });
       if (fail?.(key)) throw new Error(`run failed for ${key}`);
+      return items.map((n) => `${key}:${n}`);
     },
   };
 }
@@ -16,7 +17,7 @@ describe('batcher', () => {
   it('groups what arrives within the window by key, one run per key', async () => {
     const r = recorder();
     const batcher = createBatcher({ windowMs: 5, maxItems: 100, run: r.run });
-    await Promise.all([batcher.add('a', 1), batcher.add('b', 2), batcher.add('a', 3)]);
+    expect(await Promise.all([batcher.add('a', 1), batcher.add('b', 2), batcher.add('a', 3)])).toEqual(['a:1', 'b:2', 'a:3']);
     expect(r.runs.toSorted((x, y) => x.key.localeCompare(y.key))).toEqual([
       { key: 'a', items: [1, 3] },
       { key: 'b', items: [2] },

@@ -176,7 +176,8 @@ function pairOp(engine: BudgetEngine, run: string) {
 }
 
 const engineOn = (store: BudgetStore, input: BudgetConfigInput, rules: CompiledBudgets): BudgetEngine =>
-  createBudgetEngine({ store, rules, config: budgetConfigSchema.parse(input), onUnrecordedUsage: () => {} });
+  // The bench's orgs are new: the ledger holds nothing for the counters their first requests create.
+  createBudgetEngine({ store, ledger: async (_orgId, buckets) => buckets.map(() => 0), rules, config: budgetConfigSchema.parse(input), onUnrecordedUsage: () => {} });
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits).padStart(7);
 function row(name: string, r: Figures & { redisUs?: number; evalshaUs?: number }, ratioTo?: number): void {

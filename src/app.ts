@@ -12,6 +12,7 @@ import { watchBudgetRules } from './metering/budget-rules.js';
 import { startBudgets } from './metering/budgets.js';
 import { startUsagePipeline } from './metering/usage-pipeline.js';
 import { usageStatus } from './metering/usage-status.js';
+import { ledgerTotals } from './usage/ledger-totals.js';
 import { orgIdsFrom } from './usage/org-ids.js';
 import { createMetrics } from './metrics/metrics.js';
 import { createUpstreams } from './proxy/upstreams.js';
@@ -74,7 +75,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   });
   const counter = createPromptCounter({ inlineMaxChars: config.tokens.inlineMaxChars, pool });
   const usage = startUsagePipeline({ config, database, redis, registry: metrics.registry, logger });
-  const budgets = startBudgets({ config, redis, usage, logger, listOrgIds: orgIdsFrom(database) });
+  const budgets = startBudgets({ config, redis, usage, logger, listOrgIds: orgIdsFrom(database), ledger: ledgerTotals(database.db) });
   const budgetRules = await watchBudgetRules({ db: database.db, bus, budgets, fromConfig: config.budget, refreshMs: config.auth.cacheRefreshMs, logger });
   const meter = createBudgetMeter({ counter, engine: budgets.engine, logger, metrics });
 

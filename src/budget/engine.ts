@@ -80,8 +80,14 @@ export interface BudgetEngine {
   setRules(rules: CompiledBudgets): void;
 }
 
+// The usage ledger's totals for buckets the store lost, each in its bucket's measure (tokens,
+// cost micros or requests) from bucket.ledgerFromMs up to untilMs. Throws when the ledger is down.
+export type LedgerTotals = (orgId: string, buckets: readonly BucketPlan[], untilMs: number) => Promise<readonly number[]>;
+
 export interface BudgetEngineOptions {
   readonly store: BudgetStore;
+  // Rebuilds counters the store lost (Redis restarted empty, the embedded process restarted).
+  readonly ledger: LedgerTotals;
   readonly rules: CompiledBudgets;
   readonly config: Pick<BudgetConfig, 'failureMode' | 'leaseMs' | 'minOutputTokens'>;
   // Usage the store could not take (it was down at reserve or settle): the core writes it to the
@@ -113,7 +119,7 @@ function denial(buckets: readonly BucketPlan[], remaining: readonly number[], wa
 }
 
 export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
-  const { store, config, onUnrecordedUsage } = options;
+  const { store, config, onUnrecordedUsage, ledger } = options;
   const clock = options.clock ?? Date.now;
   const onError = options.onError ?? (() => {});
   let rules = options.rules;
@@ -152,6 +158,18 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
     }
   }
 
+  // Counters are rebuilt once, from the ledger's totals for their window; the store creates only
+  // those still missing, so replicas rebuilding at the same time count them once.
+  async function restoreLost(orgId: string, lost: readonly BucketPlan[], nowMs: number): Promise<void> {
+    let totals: readonly number[];
+    try {
+      totals = await ledger(orgId, lost, nowMs);
+    } catch (err) {
+      throw new BudgetStoreUnavailableError(`usage ledger unreachable while rebuilding lost budget counters: ${(err as Error).message}`, { cause: err });
+    }
+    await store.restore(orgId, lost.map((bucket, i) => ({ key: bucket.key, used: totals[i]!, ttlMs: bucket.ttlMs, nowMs })));
+  }
+
   async function renew(reservation: Reservation, nowMs: number): Promise<boolean> {
     if (reservation.state !== 'leased') return true;
     try {
@@ -178,21 +196,27 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
 
       const { price } = input.model;
       const promptTokens = await input.promptTokens();
+      const request = {
+        id: input.requestId,
+        orgId: principal.orgId,
+        nowMs,
+        deadlineMs: nowMs + config.leaseMs,
+        promptTokens,
+        // Cached reads cost less and cache writes can cost more than input: reserve the most.
+        promptCostNumerator: promptTokens * Math.max(price.inputPerMTok, price.cacheWritePerMTok),
+        outputPerMTokMicros: price.outputPerMTok,
+        maxOutputTokens,
+        minOutputTokens: Math.min(config.minOutputTokens, maxOutputTokens),
+        buckets,
+      };
       let result;
       try {
-        result = await store.reserve({
-          id: input.requestId,
-          orgId: principal.orgId,
-          nowMs,
-          deadlineMs: nowMs + config.leaseMs,
-          promptTokens,
-          // Cached reads cost less and cache writes can cost more than input: reserve the most.
-          promptCostNumerator: promptTokens * Math.max(price.inputPerMTok, price.cacheWritePerMTok),
-          outputPerMTokMicros: price.outputPerMTok,
-          maxOutputTokens,
-          minOutputTokens: Math.min(config.minOutputTokens, maxOutputTokens),
-          buckets,
-        });
+        result = await store.reserve(request);
+        if (result.status === 'restore') {
+          await restoreLost(principal.orgId, result.missing.map((i) => buckets[i]!), nowMs);
+          result = await store.reserve(request);
+          if (result.status === 'restore') throw new BudgetStoreUnavailableError('budget counters are still missing after their rebuild from the ledger');
+        }
       } catch (err) {
         if (!(err instanceof BudgetStoreUnavailableError) || config.failureMode !== 'open') throw err;
         onError(err, 'reserve');

@@ -11,9 +11,13 @@
 //                                                                   reaped; "s out" once settled
 //   <p>{org:O}:leases                                               zset reservationId -> deadline ms
 //   <p>{org:O}:usage                                                stream of usage events (field e)
+//   <p>{org:O}:epoch                                                ms since which this org's counters are
+//                                                                   all here; a counter missing from an
+//                                                                   older window was lost: rebuild it
 
 export const orgTag = (prefix: string, orgId: string): string => `${prefix}{org:${orgId}}`;
 export const reservationKey = (prefix: string, orgId: string, id: string): string => `${orgTag(prefix, orgId)}:rsv:${id}`;
 export const leaseSetKey = (prefix: string, orgId: string): string => `${orgTag(prefix, orgId)}:leases`;
 // Settle appends here; the usage pipeline (src/usage/streams.ts) re-exports this name and reads it.
+export const epochKey = (prefix: string, orgId: string): string => `${orgTag(prefix, orgId)}:epoch`;
 export const usageStreamKey = (prefix: string, orgId: string): string => `${orgTag(prefix, orgId)}:usage`;

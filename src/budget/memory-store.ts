@@ -55,6 +55,7 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions): Budg
   const rates = new Map<string, Rate>();
   const records = new Map<string, ReservationRecord>();
   const leases = new Map<string, Map<string, number>>(); // lease set key -> id -> deadline
+  const epochs = new Map<string, number>(); // orgId -> since when its counters are all here
   let lastSweepMs = 0;
 
   const live = <T extends { expireAtMs: number }>(map: Map<string, T>, key: string, nowMs: number): T | undefined => {
@@ -94,13 +95,21 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions): Budg
       // A retried reserve (its reply was lost): answer as before, whatever happened since.
       const zeros = buckets.map(() => 0);
       const amounts = buckets.map((b) => amountFor(b.measure, replayed.outputTokens));
-      return { status: 'replayed', outputTokens: replayed.outputTokens, remaining: zeros, waitMs: zeros, amounts };
+      return { status: 'replayed', outputTokens: replayed.outputTokens, remaining: zeros, waitMs: zeros, amounts, missing: [] };
     }
     const nowUs = nowMs * 1000;
 
     const state = buckets.map((b) =>
       b.kind === 'counter' ? live(counters, b.key, nowMs) : Math.max(live(rates, b.key, nowMs)?.tatUs ?? 0, nowUs),
     );
+
+    // As reserve.lua: a counter missing from a window that began before the org's epoch was lost
+    // (here: the process restarted) and must be rebuilt from the ledger before anything is debited.
+    let epoch = epochs.get(req.orgId);
+    if (epoch === undefined) epochs.set(req.orgId, (epoch = nowMs));
+    const since = epoch;
+    const missing = buckets.flatMap((b, i) => (b.kind === 'counter' && b.ledgerFromMs !== null && state[i] === undefined && b.ledgerFromMs <= since ? [i] : []));
+    if (missing.length > 0) return { status: 'restore', outputTokens: 0, remaining: [], waitMs: [], amounts: [], missing };
 
     let out = req.maxOutputTokens;
     buckets.forEach((b, i) => {
@@ -136,7 +145,7 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions): Budg
       remaining.push(Math.floor((-over * b.limit) / periodUs) + 0);
       waitMs.push(over > 0 ? (units > b.limit ? -1 : ceilDiv(over, 1000)) : ceilDiv(tat - nowUs, 1000));
     });
-    if (remaining.some((r) => r < 0)) return { status: 'denied', outputTokens: out, remaining, waitMs, amounts };
+    if (remaining.some((r) => r < 0)) return { status: 'denied', outputTokens: out, remaining, waitMs, amounts, missing: [] };
 
     const debits: BucketDebit[] = [];
     buckets.forEach((b, i) => {
@@ -154,7 +163,7 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions): Budg
     });
     records.set(recordKey, { state: 'open', deadlineMs: req.deadlineMs, outputTokens: out, debits, expireAtMs: req.deadlineMs + recordRetentionMs });
     leaseSet(req.orgId).set(req.id, req.deadlineMs);
-    return { status: 'reserved', outputTokens: out, remaining, waitMs, amounts };
+    return { status: 'reserved', outputTokens: out, remaining, waitMs, amounts, missing: [] };
   }
 
   function settle(req: StoreSettleRequest): StoreSettleResult {
@@ -240,6 +249,13 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions): Budg
     settle: async (req) => settle(req),
     reapExpired: async (orgId, nowMs, maxCount) => reapExpired(orgId, nowMs, maxCount),
     appendUsage: async (event) => onUsageEvent(event),
+
+    async restore(_orgId, restored) {
+      for (const c of restored) {
+        if (live(counters, c.key, c.nowMs)) continue;
+        counters.set(c.key, { used: c.used, reserved: 0, crossed: 0, expireAtMs: c.ttlMs === 0 ? 0 : c.nowMs + c.ttlMs });
+      }
+    },
     peek: async (_orgId, keys, nowMs) =>
       keys.map((key) => {
         const counter = live(counters, key, nowMs);

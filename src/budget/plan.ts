@@ -80,16 +80,19 @@ export function compileBudgetRules(config: Pick<BudgetConfig, 'budgets' | 'limit
     let key: string;
     let ttlMs: number;
     let resetAtMs: number | null;
+    let ledgerFromMs: number | null;
     if (rule.window === 'session') {
       if (sessionId === null) return null;
       key = `${base}:${sessionId}`;
       ttlMs = sessionIdleMs;
       resetAtMs = null;
+      ledgerFromMs = null;
     } else {
       const span = windowSpan(rule.window, rule.timezone, nowMs);
       key = span.endMs === null ? base : `${base}:${span.startMs}`;
       ttlMs = span.endMs === null ? 0 : span.endMs + windowGraceMs - nowMs;
       resetAtMs = span.endMs;
+      ledgerFromMs = span.startMs;
     }
     return {
       ref,
@@ -104,6 +107,7 @@ export function compileBudgetRules(config: Pick<BudgetConfig, 'budgets' | 'limit
       criticalAt: thresholdOf(rule.limit, rule.criticalPct),
       periodMs: 0,
       resetAtMs,
+      ledgerFromMs,
     };
   }
 
@@ -123,6 +127,7 @@ export function compileBudgetRules(config: Pick<BudgetConfig, 'budgets' | 'limit
         criticalAt: limit,
         periodMs: perMinuteMs,
         resetAtMs: null,
+        ledgerFromMs: null,
       };
     };
     if (rule.concurrency !== undefined) {
@@ -143,6 +148,7 @@ export function compileBudgetRules(config: Pick<BudgetConfig, 'budgets' | 'limit
         criticalAt: rule.concurrency,
         periodMs: 0,
         resetAtMs: null,
+        ledgerFromMs: null,
       });
     }
     if (rule.rpm !== undefined) out.push(rate('requests', rule.rpm, 'rpm'));

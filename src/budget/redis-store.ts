@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis, Result } from 'ioredis';
 import { createBatcher } from './batcher.js';
-import { leaseSetKey, reservationKey, usageStreamKey } from './keys.js';
+import { epochKey, leaseSetKey, reservationKey, usageStreamKey } from './keys.js';
 import {
   BudgetStoreUnavailableError,
   crossingLevels,
@@ -31,6 +31,7 @@ declare module 'ioredis' {
     tollgateRenew(...keysAndArgs: Array<string | number>): Result<number, Context>;
     tollgateReap(...keysAndArgs: Array<string | number>): Result<number, Context>;
     tollgateAppend(...keysAndArgs: string[]): Result<number, Context>;
+    tollgateRestore(...keysAndArgs: Array<string | number>): Result<number, Context>;
   }
 }
 
@@ -92,7 +93,8 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
       throw new BudgetStoreUnavailableError(`budget store ${what} failed: ${(err as Error).message}`, { cause: err });
     }
   };
-  redis.defineCommand('tollgateReserve', { numberOfKeys: 2, lua: script('reserve') });
+  redis.defineCommand('tollgateReserve', { numberOfKeys: 3, lua: script('reserve') });
+  redis.defineCommand('tollgateRestore', { numberOfKeys: 1, lua: luaFile('restore') });
   redis.defineCommand('tollgateSettle', { numberOfKeys: 2, lua: script('settle') });
   redis.defineCommand('tollgateRenew', { numberOfKeys: 2, lua: script('renew') });
   redis.defineCommand('tollgateReap', { numberOfKeys: 1, lua: script('reap') });
@@ -123,11 +125,17 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
       const { buckets } = req;
       const n = buckets.length;
       let lines = '';
-      for (let i = 0; i < n; i++) lines += bucketLine(buckets[i]!);
+      let ledgerFrom = '';
+      for (let i = 0; i < n; i++) {
+        const bucket = buckets[i]!;
+        lines += bucketLine(bucket);
+        ledgerFrom += bucket.kind === 'counter' && bucket.ledgerFromMs !== null ? `${bucket.ledgerFromMs} ` : '- ';
+      }
       return guarded('reserve', async () => {
         const reply = await redis.tollgateReserve(
           reservationKey(keyPrefix, req.orgId, req.id),
           leaseSetKey(keyPrefix, req.orgId),
+          epochKey(keyPrefix, req.orgId),
           req.id,
           req.nowMs,
           req.deadlineMs,
@@ -138,7 +146,9 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
           req.maxOutputTokens,
           req.minOutputTokens,
           lines,
+          ledgerFrom,
         );
+        if (reply[0] === 4) return { status: 'restore', outputTokens: 0, remaining: [], waitMs: [], amounts: [], missing: reply.slice(2).map((i) => i - 1) };
         const status = reply[0] === 1 ? 'reserved' : reply[0] === 0 ? 'denied' : 'replayed';
         const remaining: number[] = new Array(n);
         const waitMs: number[] = new Array(n);
@@ -148,7 +158,7 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
           waitMs[i] = reply[3 + i * 3] as number;
           amounts[i] = reply[4 + i * 3] as number;
         }
-        return { status, outputTokens: reply[1] as number, remaining, waitMs, amounts };
+        return { status, outputTokens: reply[1] as number, remaining, waitMs, amounts, missing: [] };
       }, true);
     },
 
@@ -172,6 +182,14 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
 
     appendUsage(event) {
       return guarded('append usage', () => appends.add(usageStreamKey(keyPrefix, event.orgId), JSON.stringify(event)));
+    },
+
+    restore(orgId, counters) {
+      const args: Array<string | number> = [epochKey(keyPrefix, orgId)];
+      for (const c of counters) args.push(c.key, c.used, c.ttlMs);
+      return guarded('restore', async () => {
+        await redis.tollgateRestore(...args);
+      });
     },
 
     // One HMGET per key, pipelined; the keys share the org's hash tag, so Cluster sends them to one node.

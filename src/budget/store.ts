@@ -38,6 +38,9 @@ export interface BucketPlan {
   readonly periodMs: number;
   // Counters: when the window resets (for Retry-After and x-ratelimit-reset-*); null never.
   readonly resetAtMs: number | null;
+  // Counters the usage ledger can rebuild: when the window began (0 for total windows). null for
+  // sessions (their idle expiry has no start to sum from), in-flight counts and rates.
+  readonly ledgerFromMs: number | null;
 }
 
 export interface StoreReserveRequest {
@@ -56,7 +59,11 @@ export interface StoreReserveRequest {
 
 export interface StoreReserveResult {
   // 'replayed': a reservation with this id already exists; nothing was debited again.
-  readonly status: 'reserved' | 'denied' | 'replayed';
+  // 'restore': nothing was debited; the counters at `missing` were lost (they are gone, and their
+  // window began no later than the org's epoch) and must be rebuilt from the ledger first.
+  readonly status: 'reserved' | 'denied' | 'replayed' | 'restore';
+  // Bucket indexes to rebuild when status is 'restore'; empty otherwise.
+  readonly missing: readonly number[];
   readonly outputTokens: number;
   // Per bucket, in request order: what remains after this request; negative means this bucket
   // refused it (0 when replayed: nothing was checked again).
@@ -74,6 +81,14 @@ export interface BucketDebit {
   readonly amount: number;
   // When the bucket's key may be dropped (reserve time + ttlMs); 0 never.
   readonly expireAtMs: number;
+}
+
+export interface RestoredCounter {
+  readonly key: string;
+  readonly used: number;
+  // As BucketPlan.ttlMs at the time of the rebuild; 0 keeps it forever.
+  readonly ttlMs: number;
+  readonly nowMs: number;
 }
 
 export interface StoreSettleRequest {
@@ -114,6 +129,9 @@ export interface BudgetStore {
   reapExpired(orgId: string, nowMs: number, maxCount: number): Promise<number>;
   // Appends a usage event that no reservation covers (a request no bucket applies to).
   appendUsage(event: UsageEvent): Promise<void>;
+  // Recreates lost counters with the ledger's usage, each only if still missing (replicas racing
+  // to rebuild the same counter add it once).
+  restore(orgId: string, counters: readonly RestoredCounter[]): Promise<void>;
   // Reads counter buckets (used and still reserved) without changing them; a missing key is 0/0.
   peek(orgId: string, keys: readonly string[], nowMs: number): Promise<Array<{ used: number; reserved: number }>>;
 }

@@ -2,7 +2,7 @@
 // twin otherwise, the rules from config, and the reaper that returns expired leases.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { createBudgetEngine, type BudgetEngine } from '../budget/engine.js';
+import { createBudgetEngine, type BudgetEngine, type LedgerTotals } from '../budget/engine.js';
 import { createMemoryBudgetStore } from '../budget/memory-store.js';
 import { compileBudgetRules, type CompiledBudgets } from '../budget/plan.js';
 import { startBudgetReaper } from '../budget/reaper.js';
@@ -28,9 +28,11 @@ export interface BudgetsOptions {
   usage: UsagePipeline;
   logger: Logger;
   listOrgIds: () => Promise<readonly string[]>;
+  // Where lost counters are rebuilt from (see BudgetEngineOptions.ledger).
+  ledger: LedgerTotals;
 }
 
-export function startBudgets({ config, redis, usage, logger, listOrgIds }: BudgetsOptions): Budgets {
+export function startBudgets({ config, redis, usage, logger, listOrgIds, ledger }: BudgetsOptions): Budgets {
   const budget = config.budget;
   const keyPrefix = config.redisKeyPrefix;
   const store = redis
@@ -40,6 +42,7 @@ export function startBudgets({ config, redis, usage, logger, listOrgIds }: Budge
   let compiled = compile(budget);
   const engine = createBudgetEngine({
     store,
+    ledger,
     rules: compiled,
     config: budget,
     onUnrecordedUsage: usage.push,

@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CatalogModel } from '../../src/config/catalog.js';
-import { createBudgetEngine, type BudgetEngine, type Reservation, type ReserveOutcome } from '../../src/budget/engine.js';
-import { usageStreamKey } from '../../src/budget/keys.js';
+import { createBudgetEngine, type BudgetEngine, type LedgerTotals, type Reservation, type ReserveOutcome } from '../../src/budget/engine.js';
+import { orgTag, usageStreamKey } from '../../src/budget/keys.js';
 import { createMemoryBudgetStore } from '../../src/budget/memory-store.js';
 import { compileBudgetRules, type BudgetPrincipal } from '../../src/budget/plan.js';
 import { startBudgetReaper } from '../../src/budget/reaper.js';
@@ -37,8 +37,23 @@ const t0 = Date.parse('2024-05-15T12:00:00Z');
 interface Harness {
   readonly engine: BudgetEngine;
   readonly store: BudgetStore;
+  // Usage recorded so far, whether still in the store's stream or already in the ledger.
   events(orgId: string): Promise<UsageEvent[]>;
+  // What a Redis restart without persistence, or an embedded restart, does to this org: every
+  // counter, record and lease is gone; the ledger keeps the usage.
+  loseState(orgId: string): Promise<void>;
 }
+
+// The ledger's totals over recorded events, as src/usage/ledger-totals.ts computes them in SQL
+// (its own test runs those queries on a real database).
+const ledgerOver = (events: (orgId: string) => Promise<UsageEvent[]>): LedgerTotals => async (orgId, buckets, untilMs) => {
+  const all = (await events(orgId)).filter((e) => e.timeMs <= untilMs);
+  return buckets.map((b) => {
+    const { scope, scopeId } = b.ref;
+    const ofScope = all.filter((e) => e.timeMs >= b.ledgerFromMs! && (scope === 'org' || (scope === 'key' ? e.keyId : scope === 'user' ? e.userId : e.teamId) === scopeId));
+    return ofScope.reduce((sum, e) => sum + (b.measure === 'tokens' ? e.promptTokens + e.completionTokens : b.measure === 'costMicros' ? e.costMicros : 1), 0);
+  });
+};
 
 interface Backend {
   readonly name: string;
@@ -54,10 +69,27 @@ const backends: Backend[] = [
     available: true,
     harness(input) {
       const config = budgetConfigSchema.parse(input);
-      const events: UsageEvent[] = [];
-      const store = createMemoryBudgetStore({ keyPrefix: prefix, recordRetentionMs: config.recordRetentionMs, onUsageEvent: (e) => events.push(e) });
-      const engine = createBudgetEngine({ store, rules: compileBudgetRules({ ...config, keyPrefix: prefix }), config, onUnrecordedUsage: () => {} });
-      return { engine, store, events: async (orgId) => events.filter((e) => e.orgId === orgId) };
+      const recorded: UsageEvent[] = [];
+      const events = async (orgId: string) => recorded.filter((e) => e.orgId === orgId);
+      const start = () => {
+        const store = createMemoryBudgetStore({ keyPrefix: prefix, recordRetentionMs: config.recordRetentionMs, onUsageEvent: (e) => recorded.push(e) });
+        const engine = createBudgetEngine({ store, ledger: ledgerOver(events), rules: compileBudgetRules({ ...config, keyPrefix: prefix }), config, onUnrecordedUsage: () => {} });
+        return { store, engine };
+      };
+      let running = start();
+      return {
+        get engine() {
+          return running.engine;
+        },
+        get store() {
+          return running.store;
+        },
+        events,
+        // The process restarts: a new store, the ledger (PGlite) as it was.
+        loseState: async () => {
+          running = start();
+        },
+      };
     },
   },
   {
@@ -66,14 +98,22 @@ const backends: Backend[] = [
     harness(input) {
       const config = budgetConfigSchema.parse(input);
       const client = redis!;
+      // Events the flusher had written to Postgres before Redis lost its data.
+      const flushed: UsageEvent[] = [];
+      const events = async (orgId: string) => {
+        const entries = await client.xrange(usageStreamKey(prefix, orgId), '-', '+');
+        return [...flushed.filter((e) => e.orgId === orgId), ...entries.map(([, fields]) => JSON.parse(fields[1]!) as UsageEvent)];
+      };
       const store = createRedisBudgetStore({ redis: client, keyPrefix: prefix, recordRetentionMs: config.recordRetentionMs, batchWindowMs: 2 });
-      const engine = createBudgetEngine({ store, rules: compileBudgetRules({ ...config, keyPrefix: prefix }), config, onUnrecordedUsage: () => {} });
+      const engine = createBudgetEngine({ store, ledger: ledgerOver(events), rules: compileBudgetRules({ ...config, keyPrefix: prefix }), config, onUnrecordedUsage: () => {} });
       return {
         engine,
         store,
-        async events(orgId) {
-          const entries = await client.xrange(usageStreamKey(prefix, orgId), '-', '+');
-          return entries.map(([, fields]) => JSON.parse(fields[1]!) as UsageEvent);
+        events,
+        async loseState(orgId) {
+          flushed.push(...(await events(orgId)));
+          const keys = await client.keys(`${orgTag(prefix, orgId)}*`);
+          if (keys.length > 0) await client.unlink(...keys);
         },
       };
     },
@@ -164,7 +204,21 @@ for (const backend of backends) {
         expect((await reserve(principal, tokens + 1, 0, nowMs)).ok).toBe(false);
         if (tokens > 0) expect((await reserve(principal, tokens, 0, nowMs)).ok).toBe(true);
       };
-      return { ...h, reserve, reserved, settle, expectTokensLeft };
+      // Getters: after loseState the harness holds a new engine and store.
+      return {
+        get engine() {
+          return h.engine;
+        },
+        get store() {
+          return h.store;
+        },
+        events: h.events,
+        loseState: h.loseState,
+        reserve,
+        reserved,
+        settle,
+        expectTokensLeft,
+      };
     };
 
     describe('metrics', () => {
@@ -485,6 +539,49 @@ for (const backend of backends) {
           const recorded = (await b.events(p.orgId)).map((e) => e.requestId);
           expect(recorded.toSorted()).toEqual(ids.filter((r) => r.orgId === p.orgId).map((r) => r.id).toSorted());
         }
+      });
+    });
+
+    describe('lost state (Redis restarted empty, embedded process restarted)', () => {
+      const budgets: BudgetConfigInput['budgets'] = [
+        { scope: 'user', scopeId: '*', metric: 'tokens', window: 'day', limit: 1_000 },
+        { scope: 'org', scopeId: '*', metric: 'requests', window: 'hour', limit: 5 },
+        { scope: 'team', scopeId: '*', metric: 'costMicros', window: 'month', limit: 7_500 },
+      ];
+
+      it('rebuilds every lost counter from the ledger, so the budgets still hold', async () => {
+        const b = setup({ budgets });
+        const p = newPrincipal();
+        for (const [prompt, completion, cost] of [[200, 100, 3_000], [250, 50, 4_000]] as const) {
+          await b.settle(p, await b.reserved(p, prompt, 300), prompt, completion, cost);
+        }
+        await b.loseState(p.orgId);
+        // Before: 600 of 1 000 tokens, 2 of 5 requests, 7 000 of 7 500 micro-USD. This one takes
+        // 2 tokens, a request and 18 micro-USD ($3 + $15 per 1M tokens).
+        const r = await b.reserve(p, 1, 1, t0, { model });
+        expect(r).toMatchObject({ ok: true, headers: { 'x-ratelimit-remaining-requests': '2' } });
+        // 600 micro-USD more would pass 7 500 (tokens and requests would still fit).
+        expect(await b.reserve(p, 200, 0, t0, { model })).toMatchObject({ ok: false, code: 'budget_exceeded', bucket: { scope: 'team', metric: 'costMicros' } });
+        await b.expectTokensLeft(p, 1_000 - 602);
+      });
+
+      it('counts the ledger once when several requests rebuild the same counters at once', async () => {
+        const b = setup({ budgets: [budgets[0]!] });
+        const p = newPrincipal();
+        await b.settle(p, await b.reserved(p, 500, 100), 500, 100);
+        await b.loseState(p.orgId);
+        const racing = await Promise.all([b.reserve(p, 50, 50), b.reserve(p, 50, 50), b.reserve(p, 50, 50)]);
+        expect(racing.map((r) => r.ok)).toEqual([true, true, true]);
+        await b.expectTokensLeft(p, 1_000 - 600 - 300);
+      });
+
+      it('starts a window that began after the loss from zero', async () => {
+        const b = setup({ budgets: [budgets[0]!] });
+        const p = newPrincipal();
+        await b.settle(p, await b.reserved(p, 500, 100), 500, 100);
+        await b.loseState(p.orgId);
+        await b.expectTokensLeft(p, 400);
+        await b.expectTokensLeft(p, 1_000, t0 + 86_400_000);
       });
     });
 

@@ -26,10 +26,13 @@ export interface TestGatewayOptions {
   mock: MockUpstream;
   env?: Record<string, string>;
   overrides?: Record<string, unknown>;
+  // The embedded data directory to use and keep (a restart test reopens it); a fresh temporary
+  // one, removed on close, by default.
+  dataDir?: string;
 }
 
-export async function startTestGateway({ mock, env = {}, overrides = {} }: TestGatewayOptions): Promise<TestGateway> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-test-'));
+export async function startTestGateway({ mock, env = {}, overrides = {}, ...options }: TestGatewayOptions): Promise<TestGateway> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tollgate-test-'));
   const config = loadConfig({
     env: {
       TOLLGATE_DATA_DIR: dataDir,
@@ -59,7 +62,7 @@ export async function startTestGateway({ mock, env = {}, overrides = {} }: TestG
     admin,
     async close() {
       await app.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

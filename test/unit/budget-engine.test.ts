@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { CatalogModel } from '../../src/config/catalog.js';
 import { maxCostMicros } from '../../src/pricing/cost.js';
-import { createBudgetEngine } from '../../src/budget/engine.js';
+import { createBudgetEngine, type LedgerTotals } from '../../src/budget/engine.js';
 import { createMemoryBudgetStore } from '../../src/budget/memory-store.js';
 import { compileBudgetRules } from '../../src/budget/plan.js';
 import { startBudgetReaper } from '../../src/budget/reaper.js';
@@ -29,12 +29,15 @@ function unreachableStore(): { store: BudgetStore; redis: Redis } {
   return { redis, store: createRedisBudgetStore({ redis, keyPrefix: 'tgtest:', recordRetentionMs: 60_000, batchWindowMs: 2 }) };
 }
 
-function engineOver(store: BudgetStore, input: BudgetConfigInput) {
+const emptyLedger: LedgerTotals = async (_orgId, buckets) => buckets.map(() => 0);
+
+function engineOver(store: BudgetStore, input: BudgetConfigInput, ledger = emptyLedger) {
   const config = budgetConfigSchema.parse(input);
   const unrecorded: UsageEvent[] = [];
   const errors: string[] = [];
   const engine = createBudgetEngine({
     store,
+    ledger,
     rules: compileBudgetRules({ ...config, keyPrefix: 'tgtest:' }),
     config,
     onUnrecordedUsage: (e) => unrecorded.push(e),
@@ -63,6 +66,18 @@ describe('budget engine', () => {
     expect(unrecorded).toEqual([event]);
     expect(errors).toEqual(['reserve']);
     redis.disconnect();
+  });
+
+  it('applies the failure policy when lost counters cannot be rebuilt because the ledger is down', async () => {
+    const ledgerDown: LedgerTotals = async () => {
+      throw new Error('connection refused');
+    };
+    // A fresh store has lost everything of the current window: the first reserve asks for a rebuild.
+    const closed = engineOver(createMemoryBudgetStore({ keyPrefix: 'tgtest:', recordRetentionMs: 60_000, onUsageEvent: () => {} }), { budgets }, ledgerDown);
+    await expect(closed.engine.reserve(reserveInput)).rejects.toThrow(/usage ledger unreachable.*connection refused/);
+    const open = engineOver(createMemoryBudgetStore({ keyPrefix: 'tgtest:', recordRetentionMs: 60_000, onUsageEvent: () => {} }), { budgets, failureMode: 'open' }, ledgerDown);
+    expect(await open.engine.reserve(reserveInput)).toMatchObject({ ok: true, reservation: { state: 'fail_open' } });
+    expect(open.errors).toEqual(['reserve']);
   });
 
   it('never loses usage when the store fails between reserve and settle', async () => {

@@ -16,6 +16,7 @@ const bucket = (over: Partial<BucketPlan>): BucketPlan => ({
   criticalAt: 95,
   periodMs: 0,
   resetAtMs: null,
+  ledgerFromMs: null,
   ...over,
 });
 

@@ -1,5 +1,5 @@
 -- Reserve: check every bucket that applies to a request and debit all of them, or none.
--- KEYS[1] reservation record, KEYS[2] the org's lease set.
+-- KEYS[1] reservation record, KEYS[2] the org's lease set, KEYS[3] the org's epoch.
 -- ARGV[1] id, [2] nowMs, [3] deadlineMs, [4] recordRetentionMs, [5] promptTokens,
 --     [6] promptCostNumerator, [7] outputPerMTokMicros, [8] maxOutputTokens, [9] minOutputTokens,
 --     [10] the buckets, one line each, every line starting with "\n":
@@ -8,9 +8,12 @@
 --     expiry (1/0). The bucket keys travel here rather than in KEYS: the record keeps these lines
 --     verbatim, and settle and the reaper adjust exactly the keys they name (all carry the record's
 --     {org} hash tag, hence its Cluster slot), so settle sends no bucket at all.
+--     [11] per bucket, space-separated: when the ledger could rebuild it from (its window's start),
+--     or '-' when it cannot.
 -- Returns {status, outputTokens, then per bucket: remaining, wait, amount}. status 1 reserved,
 -- 0 denied, 2 replayed: this id was reserved before, nothing is debited twice, and the amounts are
--- those of the stored output tokens. remaining < 0 means the bucket refused. wait (GCRA only): ms
+-- those of the stored output tokens. Status 4 {4, 0, bucket indexes from 1}: those counters were
+-- lost; nothing is debited until restore.lua rebuilds them from the ledger. remaining < 0 means the bucket refused. wait (GCRA only): ms
 -- until full again, or until the request fits when refused, -1 if it never fits.
 --
 -- The record is one string: "o out deadlineMs nowMs promptTokens promptCostNumerator
@@ -70,6 +73,21 @@ for i = 1, n do
     periodUs[i] = tonumber(periodUs[i]) * 1000
   end
 end
+
+-- The epoch is when this org's counters started living here. A counter missing from a window that
+-- began no later than that was lost (Redis restarted empty, a failover), not unused: rebuild it.
+local epoch = tonumber(redis.call('GET', KEYS[3]))
+if not epoch then
+  redis.call('SET', KEYS[3], ARGV[2])
+  epoch = nowMs
+end
+local lost = {4, 0}
+local b = 0
+for from in string.gmatch(ARGV[11], '[^ ]+') do
+  b = b + 1
+  if isNew[b] and from ~= '-' and tonumber(from) <= epoch then lost[#lost + 1] = b end
+end
+if #lost > 2 then return lost end
 
 -- Clamp: the output tokens every clamping budget can still afford, never below minOutputTokens.
 local out = requested

@@ -158,16 +158,27 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
     }
   }
 
-  // Counters are rebuilt once, from the ledger's totals for their window; the store creates only
-  // those still missing, so replicas rebuilding at the same time count them once.
-  async function restoreLost(orgId: string, lost: readonly BucketPlan[], nowMs: number): Promise<void> {
-    let totals: readonly number[];
-    try {
-      totals = await ledger(orgId, lost, nowMs);
-    } catch (err) {
-      throw new BudgetStoreUnavailableError(`usage ledger unreachable while rebuilding lost budget counters: ${(err as Error).message}`, { cause: err });
+  // Counters are rebuilt from the ledger's totals for their window; the store creates only those
+  // still missing, so replicas rebuilding at the same time count them once. Within this process,
+  // requests that find the same counter lost share one rebuild: after Redis loses its data, a busy
+  // counter would otherwise send Postgres one query per waiting request.
+  const rebuilding = new Map<string, Promise<void>>();
+
+  function rebuild(orgId: string, bucket: BucketPlan, nowMs: number): Promise<void> {
+    let running = rebuilding.get(bucket.key);
+    if (!running) {
+      running = (async () => {
+        let used: number;
+        try {
+          [used = 0] = await ledger(orgId, [bucket], nowMs);
+        } catch (err) {
+          throw new BudgetStoreUnavailableError(`usage ledger unreachable while rebuilding lost budget counters: ${(err as Error).message}`, { cause: err });
+        }
+        await store.restore(orgId, [{ key: bucket.key, used, ttlMs: bucket.ttlMs, nowMs }]);
+      })().finally(() => rebuilding.delete(bucket.key));
+      rebuilding.set(bucket.key, running);
     }
-    await store.restore(orgId, lost.map((bucket, i) => ({ key: bucket.key, used: totals[i]!, ttlMs: bucket.ttlMs, nowMs })));
+    return running;
   }
 
   async function renew(reservation: Reservation, nowMs: number): Promise<boolean> {
@@ -213,7 +224,7 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
       try {
         result = await store.reserve(request);
         if (result.status === 'restore') {
-          await restoreLost(principal.orgId, result.missing.map((i) => buckets[i]!), nowMs);
+          await Promise.all(result.missing.map((i) => rebuild(principal.orgId, buckets[i]!, nowMs)));
           result = await store.reserve(request);
           if (result.status === 'restore') throw new BudgetStoreUnavailableError('budget counters are still missing after their rebuild from the ledger');
         }

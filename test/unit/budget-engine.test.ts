@@ -80,6 +80,19 @@ describe('budget engine', () => {
     expect(open.errors).toEqual(['reserve']);
   });
 
+  it('rebuilds a lost counter once for all the requests that find it lost at the same time', async () => {
+    const asked: string[] = [];
+    const slowLedger: LedgerTotals = async (_orgId, lost) => {
+      asked.push(...lost.map((b) => b.key));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return lost.map(() => 0);
+    };
+    const { engine } = engineOver(createMemoryBudgetStore({ keyPrefix: 'tgtest:', recordRetentionMs: 60_000, onUsageEvent: () => {} }), { budgets }, slowLedger);
+    const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => engine.reserve({ ...reserveInput, requestId: `r-${i}` })));
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    expect(asked).toHaveLength(1);
+  });
+
   it('never loses usage when the store fails between reserve and settle', async () => {
     const events: UsageEvent[] = [];
     const working = createMemoryBudgetStore({ keyPrefix: 'tgtest:', recordRetentionMs: 60_000, onUsageEvent: (e) => events.push(e) });

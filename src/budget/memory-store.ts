@@ -103,13 +103,15 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions): Budg
       b.kind === 'counter' ? live(counters, b.key, nowMs) : Math.max(live(rates, b.key, nowMs)?.tatUs ?? 0, nowUs),
     );
 
-    // As reserve.lua: a counter missing from a window that began before the org's epoch was lost
-    // (here: the process restarted) and must be rebuilt from the ledger before anything is debited.
-    let epoch = epochs.get(req.orgId);
-    if (epoch === undefined) epochs.set(req.orgId, (epoch = nowMs));
-    const since = epoch;
-    const missing = buckets.flatMap((b, i) => (b.kind === 'counter' && b.ledgerFromMs !== null && state[i] === undefined && b.ledgerFromMs <= since ? [i] : []));
-    if (missing.length > 0) return { status: 'restore', outputTokens: 0, remaining: [], waitMs: [], amounts: [], missing };
+    // As reserve.lua: a counter missing from a window that began no later than the org's epoch was
+    // lost (here: the process restarted) and is rebuilt from the ledger before anything is debited.
+    if (buckets.some((b, i) => b.kind === 'counter' && state[i] === undefined)) {
+      let epoch = epochs.get(req.orgId);
+      if (epoch === undefined) epochs.set(req.orgId, (epoch = nowMs));
+      const since = epoch;
+      const missing = buckets.flatMap((b, i) => (b.kind === 'counter' && b.ledgerFromMs !== null && state[i] === undefined && b.ledgerFromMs <= since ? [i] : []));
+      if (missing.length > 0) return { status: 'restore', outputTokens: 0, remaining: [], waitMs: [], amounts: [], missing };
+    }
 
     let out = req.maxOutputTokens;
     buckets.forEach((b, i) => {

@@ -575,6 +575,15 @@ for (const backend of backends) {
         await b.expectTokensLeft(p, 1_000 - 600 - 300);
       });
 
+      it('counts the usage a window already holds when its budget is added mid-window', async () => {
+        const b = setup({});
+        const p = newPrincipal();
+        const unmetered = await b.reserved(p, 500, 100);
+        await b.settle(p, unmetered, 500, 100);
+        b.engine.setRules(compileBudgetRules({ ...budgetConfigSchema.parse({ budgets: [budgets[0]!] }), keyPrefix: prefix }));
+        await b.expectTokensLeft(p, 400);
+      });
+
       it('starts a window that began after the loss from zero', async () => {
         const b = setup({ budgets: [budgets[0]!] });
         const p = newPrincipal();

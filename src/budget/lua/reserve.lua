@@ -63,10 +63,12 @@ end
 
 -- Read every bucket once.
 local left, isNew, tat = {}, {}, {}
+local anyNew = false
 for i = 1, n do
   if counter[i] then
     local state = redis.call('HMGET', keys[i], 'u', 'r')
     isNew[i] = not state[1] and not state[2]
+    anyNew = anyNew or isNew[i]
     left[i] = limit[i] - tonumber(state[1] or 0) - tonumber(state[2] or 0)
   else
     tat[i] = math.max(tonumber(redis.call('GET', keys[i]) or 0), nowUs)
@@ -76,18 +78,22 @@ end
 
 -- The epoch is when this org's counters started living here. A counter missing from a window that
 -- began no later than that was lost (Redis restarted empty, a failover), not unused: rebuild it.
-local epoch = tonumber(redis.call('GET', KEYS[3]))
-if not epoch then
-  redis.call('SET', KEYS[3], ARGV[2])
-  epoch = nowMs
+-- (A budget added mid-window is rebuilt too, so it counts the usage its window already holds.)
+-- Only a missing counter needs the check, and in steady state every counter exists.
+if anyNew then
+  local epoch = tonumber(redis.call('GET', KEYS[3]))
+  if not epoch then
+    redis.call('SET', KEYS[3], ARGV[2])
+    epoch = nowMs
+  end
+  local lost = {4, 0}
+  local b = 0
+  for from in string.gmatch(ARGV[11], '[^ ]+') do
+    b = b + 1
+    if isNew[b] and from ~= '-' and tonumber(from) <= epoch then lost[#lost + 1] = b end
+  end
+  if #lost > 2 then return lost end
 end
-local lost = {4, 0}
-local b = 0
-for from in string.gmatch(ARGV[11], '[^ ]+') do
-  b = b + 1
-  if isNew[b] and from ~= '-' and tonumber(from) <= epoch then lost[#lost + 1] = b end
-end
-if #lost > 2 then return lost end
 
 -- Clamp: the output tokens every clamping budget can still afford, never below minOutputTokens.
 local out = requested

@@ -194,7 +194,6 @@ function row(name: string, r: Figures & { redisUs?: number; evalshaUs?: number }
 
 async function main(): Promise<void> {
   console.log(`budget bench: ${pairs} pairs, ${inFlight} in flight, node ${process.version}; CPU figures are per pair`);
-  console.log(`settles wait budget.batchWindowMs (default ${budgetConfigSchema.parse({}).batchWindowMs} ms) to share a call, as in the gateway: the sequential rows' latency includes it`);
   const redis = new Redis(redisUrl, { enableAutoPipelining: true, maxRetriesPerRequest: 1 });
   let redisUp = true;
   try {

@@ -2,7 +2,7 @@
 // one EVALSHA. Reserve sends the buckets once; the reservation record keeps them, so settle sends
 // only the usage (fewer bytes to encode here and to parse in Redis, and settle adjusts exactly what
 // reserve debited). Reserve is on the request's path and goes at once; settles and unbudgeted
-// usage events come after the answer, so they wait batchWindowMs to share one call per org. Give
+// usage events come after the answer, so those finishing together share one call per org. Give
 // it a client with enableAutoPipelining so concurrent reserves share round trips, and with a short
 // commandTimeout so a hung Redis fails requests instead of queueing them.
 import { readFileSync } from 'node:fs';
@@ -44,7 +44,7 @@ export interface RedisBudgetStoreOptions {
   // Must match the prefix the planner used for bucket keys (config redisKeyPrefix).
   readonly keyPrefix: string;
   readonly recordRetentionMs: number;
-  // Settles and unbudgeted usage events wait this long to share one call per org (budget.batchWindowMs).
+  // How long settles and unbudgeted usage events gather before their call (budget.batchWindowMs).
   readonly batchWindowMs: number;
 }
 

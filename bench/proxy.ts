@@ -1,6 +1,6 @@
 // Gateway overhead against two baselines measured in the same run: straight to the mock
 // upstream, and through the bare undici pass-through proxy. Each server runs in its own process;
-// autocannon runs here. Run: node --import ./bin/typescript.js bench/proxy.ts [--duration 10]
+// autocannon runs here. Run: node --import ./bin/typescript.js bench/proxy.ts [--duration 10] [--rounds 5]
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,8 +10,9 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { Pool } from 'undici';
 
-const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' } } });
+const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, rounds: { type: 'string', default: '5' } } });
 const duration = Number(values.duration);
+const rounds = Number(values.rounds);
 const root = new URL('..', import.meta.url).pathname;
 
 function start(args: string[], env: Record<string, string>, readyText: RegExp): Promise<ChildProcess> {
@@ -41,26 +42,38 @@ function run(command: string[], env: Record<string, string>): Promise<string> {
 }
 
 // autocannon reports whole milliseconds; sub-millisecond overhead needs a finer clock, so the
-// one-connection latency is timed here, request by request, on one keep-alive connection.
-async function sequentialLatency(url: string, key: string, count: number): Promise<Figures> {
-  const client = new Pool(url, { connections: 1 });
+// one-connection latency is timed here, request by request, each on its target's keep-alive
+// connection. The targets take turns, one request each, so a machine that slows down or speeds
+// up during the run moves every target's figures alike.
+async function sequentialLatency(targets: Array<{ name: string; url: string; key: string }>, seconds: number): Promise<Map<string, Figures>> {
   const body = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: 'Say hello in five words.' }] });
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
-  const samples: number[] = [];
-  let errors = 0;
-  const started = performance.now();
-  for (let i = 0; i < count; i++) {
-    const t0 = performance.now();
-    const res = await client.request({ method: 'POST', path: '/v1/chat/completions', headers, body });
-    await res.body.dump();
-    samples.push(performance.now() - t0);
-    if (res.statusCode !== 200) errors++;
+  const runs = targets.map((t) => ({
+    ...t,
+    client: new Pool(t.url, { connections: 1 }),
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${t.key}` },
+    samples: [] as number[],
+    errors: 0,
+  }));
+  const endAt = performance.now() + seconds * 1000;
+  while (performance.now() < endAt) {
+    for (const run of runs) {
+      const t0 = performance.now();
+      const res = await run.client.request({ method: 'POST', path: '/v1/chat/completions', headers: run.headers, body });
+      await res.body.dump();
+      run.samples.push(performance.now() - t0);
+      if (res.statusCode !== 200) run.errors++;
+    }
   }
-  const elapsedS = (performance.now() - started) / 1000;
-  await client.close();
-  samples.sort((a, b) => a - b);
-  const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
-  return { rps: count / elapsedS, p50: at(0.5), p99: at(0.99), errors };
+  const figures = new Map<string, Figures>();
+  for (const run of runs) {
+    await run.client.close();
+    const sorted = run.samples.toSorted((a, b) => a - b);
+    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+    // Requests per second of this target's own time: the others' turns are not counted against it.
+    const busyS = run.samples.reduce((sum, ms) => sum + ms, 0) / 1000;
+    figures.set(run.name, { rps: run.samples.length / busyS, p50: at(0.5), p99: at(0.99), errors: run.errors });
+  }
+  return figures;
 }
 
 interface Figures {
@@ -90,26 +103,55 @@ const redisPid = (): number | undefined => {
   return found ? Number(found) : undefined;
 };
 
-async function measure(url: string, key: string, connections: number, pids: { server?: number; redis?: number } = {}): Promise<Figures> {
+// One autocannon slice against one target; measureLoaded sums the slices of each target.
+async function loadSlice(url: string, key: string, connections: number, seconds: number, pids: { server?: number; redis?: number }) {
   const before = { server: cpuSeconds(pids.server), redis: cpuSeconds(pids.redis) };
   const result = await autocannon({
     url: `${url}/v1/chat/completions`,
     method: 'POST',
     connections,
-    duration,
+    duration: seconds,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
     body: JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: 'Say hello in five words.' }] }),
   });
-  const requests = result.requests.total;
-  const perRequestUs = (pid: number | undefined, start: number) => ((cpuSeconds(pid) - start) * 1e6) / requests;
   return {
-    rps: result.requests.average,
+    requests: result.requests.total,
+    seconds: result.duration,
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.non2xx,
-    cpuUs: perRequestUs(pids.server, before.server),
-    redisCpuUs: perRequestUs(pids.redis, before.redis),
+    serverCpuS: cpuSeconds(pids.server) - before.server,
+    redisCpuS: cpuSeconds(pids.redis) - before.redis,
   };
+}
+
+// Throughput under load, in `rounds` turns: every target gets a slice of each round, so drift in
+// the machine's speed spreads over all of them instead of landing on whichever ran last.
+// Latencies are the median of the slices' percentiles.
+async function measureLoaded(
+  targets: Array<{ name: string; url: string; key: string; pid?: number }>,
+  connections: number,
+  rounds: number,
+): Promise<Map<string, Figures>> {
+  const slices = new Map<string, Array<Awaited<ReturnType<typeof loadSlice>>>>(targets.map((t) => [t.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const t of targets) slices.get(t.name)!.push(await loadSlice(t.url, t.key, connections, duration / rounds, { server: t.pid, redis: redisPid() }));
+  }
+  const median = (values: number[]) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const figures = new Map<string, Figures>();
+  for (const [name, parts] of slices) {
+    const sum = (f: (s: (typeof parts)[number]) => number) => parts.reduce((total, s) => total + f(s), 0);
+    const requests = sum((s) => s.requests);
+    figures.set(name, {
+      rps: requests / sum((s) => s.seconds),
+      p50: median(parts.map((s) => s.p50)),
+      p99: median(parts.map((s) => s.p99)),
+      errors: sum((s) => s.errors),
+      cpuUs: (sum((s) => s.serverCpuS) * 1e6) / requests,
+      redisCpuUs: (sum((s) => s.redisCpuS) * 1e6) / requests,
+    });
+  }
+  return figures;
 }
 
 const ports = { mock: 19101, bare: 19102, embedded: 19103, gateway: 19104, budgeted: 19105 };
@@ -176,12 +218,16 @@ try {
   // Warm up JIT and keep-alive pools so the first target measured is not penalised.
   for (const [name, url] of Object.entries(targets)) await autocannon({ url: `${url}/v1/chat/completions`, method: 'POST', connections: 10, duration: 2, headers: { 'content-type': 'application/json', authorization: `Bearer ${keyOf(name)}` }, body: '{"model":"gpt-4o-mini","max_tokens":16,"messages":[{"role":"user","content":"warm up"}]}' });
 
-  const rows: Array<[string, number, Figures]> = [];
-  for (const [name, url] of Object.entries(targets)) rows.push([name, 1, await sequentialLatency(url, keyOf(name), duration * 1000)]);
-  for (const [name, url] of Object.entries(targets)) rows.push([name, 50, await measure(url, keyOf(name), 50, { server: pids[name], redis: redisPid() })]);
+  const list = Object.entries(targets).map(([name, url]) => ({ name, url, key: keyOf(name), pid: pids[name] }));
+  const sequential = await sequentialLatency(list, duration * list.length);
+  const loaded = await measureLoaded(list, 50, rounds);
+  const rows: Array<[string, number, Figures]> = [
+    ...list.map((t): [string, number, Figures] => [t.name, 1, sequential.get(t.name)!]),
+    ...list.map((t): [string, number, Figures] => [t.name, 50, loaded.get(t.name)!]),
+  ];
   const get = (name: string, c: number) => rows.find(([n, cc]) => n === name && cc === c)![2];
-  process.stdout.write(`\nnon-streaming chat completion, ${duration}s per run, Node ${process.version}\n`);
-  process.stdout.write('target     conns   req/s     p50 ms   p99 ms   errors   (1 conn: timed sequentially; 50: autocannon; see below)\n');
+  process.stdout.write(`\nnon-streaming chat completion, ${duration}s per target and load, Node ${process.version}\n`);
+  process.stdout.write(`target     conns   req/s     p50 ms   p99 ms   errors   (1 conn: timed per request, targets taking turns; 50: autocannon, ${rounds} interleaved rounds)\n`);
   for (const [name, c, f] of rows) {
     process.stdout.write(`${name.padEnd(10)} ${String(c).padStart(5)} ${f.rps.toFixed(0).padStart(8)} ${f.p50.toFixed(3).padStart(9)} ${f.p99.toFixed(3).padStart(8)} ${String(f.errors).padStart(8)}\n`);
   }

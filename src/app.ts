@@ -75,7 +75,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   });
   const counter = createPromptCounter({ inlineMaxChars: config.tokens.inlineMaxChars, pool });
   const usage = startUsagePipeline({ config, database, redis, registry: metrics.registry, logger });
-  const budgets = startBudgets({ config, redis, usage, logger, listOrgIds: orgIdsFrom(database), ledger: ledgerTotals(database.db) });
+  const budgets = startBudgets({ config, redis, usage, logger, listOrgIds: orgIdsFrom(database), ledger: ledgerTotals(database.db), metrics });
   const budgetRules = await watchBudgetRules({ db: database.db, bus, budgets, fromConfig: config.budget, refreshMs: config.auth.cacheRefreshMs, logger });
   const meter = createBudgetMeter({ counter, engine: budgets.engine, logger, metrics });
 

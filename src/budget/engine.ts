@@ -95,6 +95,8 @@ export interface BudgetEngineOptions {
   readonly onUnrecordedUsage: (event: UsageEvent) => void;
   // Store failures that were absorbed (fail-open, renew, settle); the core logs them.
   readonly onError?: (err: Error, context: 'reserve' | 'renew' | 'settle') => void;
+  // A lost counter was rebuilt from the ledger with this used amount; the core logs and counts it.
+  readonly onRebuild?: (bucket: BucketPlan, used: number) => void;
   readonly clock?: () => number;
 }
 
@@ -175,6 +177,7 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
           throw new BudgetStoreUnavailableError(`usage ledger unreachable while rebuilding lost budget counters: ${(err as Error).message}`, { cause: err });
         }
         await store.restore(orgId, [{ key: bucket.key, used, ttlMs: bucket.ttlMs, nowMs }]);
+        options.onRebuild?.(bucket, used);
       })().finally(() => rebuilding.delete(bucket.key));
       rebuilding.set(bucket.key, running);
     }

@@ -9,6 +9,7 @@ import { startBudgetReaper } from '../budget/reaper.js';
 import { createRedisBudgetStore } from '../budget/redis-store.js';
 import type { BudgetConfig } from '../budget/rules.js';
 import type { RuntimeConfig } from '../config/load.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { UsagePipeline } from './usage-pipeline.js';
 import type { CounterReading } from './usage-status.js';
 
@@ -30,9 +31,10 @@ export interface BudgetsOptions {
   listOrgIds: () => Promise<readonly string[]>;
   // Where lost counters are rebuilt from (see BudgetEngineOptions.ledger).
   ledger: LedgerTotals;
+  metrics: Pick<Metrics, 'rebuilds'>;
 }
 
-export function startBudgets({ config, redis, usage, logger, listOrgIds, ledger }: BudgetsOptions): Budgets {
+export function startBudgets({ config, redis, usage, logger, listOrgIds, ledger, metrics }: BudgetsOptions): Budgets {
   const budget = config.budget;
   const keyPrefix = config.redisKeyPrefix;
   const store = redis
@@ -47,6 +49,14 @@ export function startBudgets({ config, redis, usage, logger, listOrgIds, ledger 
     config: budget,
     onUnrecordedUsage: usage.push,
     onError: (err, context) => logger.error({ err: err.message, context }, 'budget store failure absorbed'),
+    // A counter created from an empty window (an org's first request, a new total budget) is
+    // no news; one that finds usage in the ledger recovered lost state or a mid-window budget.
+    onRebuild: (bucket, used) => {
+      if (used === 0) return;
+      const { scope, metric, window } = bucket.ref;
+      metrics.rebuilds.inc({ scope, metric, window });
+      logger.info({ bucket: bucket.ref, used }, 'budget counter recreated with usage from the ledger');
+    },
   });
   const reaper = startBudgetReaper({
     store,

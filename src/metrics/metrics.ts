@@ -47,6 +47,12 @@ export function createMetrics() {
       labelNames: ['level', 'scope', 'metric', 'window'] as const,
       registers: [registry],
     }),
+    rebuilds: new Counter({
+      name: 'tollgate_budget_rebuilds_total',
+      help: 'Budget counters recreated with usage from the ledger: lost ones (Redis restarted empty, embedded restart) and budgets added mid-window.',
+      labelNames: ['scope', 'metric', 'window'] as const,
+      registers: [registry],
+    }),
     overheadSeconds: new Histogram({
       name: 'tollgate_gateway_overhead_seconds',
       help: 'Time the gateway spends before forwarding (accept, authenticate, route, count, reserve).',

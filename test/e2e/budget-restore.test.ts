@@ -80,6 +80,8 @@ describe('budget counters lost', () => {
       const keys = await redis.keys(`${prefix}*`);
       await redis.unlink(...keys);
       await expectRemaining(gw, gw.key, limit - 5 * 13);
+      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+      expect(metrics).toContain('tollgate_budget_rebuilds_total{scope="user",metric="tokens",window="day"} 1');
     } finally {
       await gw.close();
       const left = await redis.keys(`${prefix}*`);

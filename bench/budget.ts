@@ -244,6 +244,8 @@ async function main(): Promise<void> {
       // Where each side would top out with a whole core to itself: on a 2-core box shared with the
       // load, neither has one, so the measured rate sits below both.
       console.log(`${'  ceilings with a core each'.padEnd(34)} redis ${Math.round(1e6 / loaded.redisUs!)} pairs/s, node ${Math.round(1e6 / loaded.nodeUs)} pairs/s`);
+      // The floor of any reservation's latency: one round trip to Redis, nothing executed.
+      row('baseline: PING, sequential', await drive(Math.min(pairs, 5_000), 1, () => redis.ping().then(() => {})));
       row('reserve+settle, sequential', await drive(Math.min(pairs, 5_000), 1, pairOp(engine, `seq-${name}`)));
     }
   } finally {

@@ -109,7 +109,7 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions): Budg
       let epoch = epochs.get(req.orgId);
       if (epoch === undefined) epochs.set(req.orgId, (epoch = nowMs));
       const since = epoch;
-      const missing = buckets.flatMap((b, i) => (b.kind === 'counter' && b.ledgerFromMs !== null && state[i] === undefined && b.ledgerFromMs <= since ? [i] : []));
+      const missing = buckets.flatMap((b, i) => (b.ledgerFromMs !== null && state[i] === undefined && b.ledgerFromMs <= since ? [i] : []));
       if (missing.length > 0) return { status: 'restore', outputTokens: 0, remaining: [], waitMs: [], amounts: [], missing };
     }
 

@@ -129,7 +129,7 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
       for (let i = 0; i < n; i++) {
         const bucket = buckets[i]!;
         lines += bucketLine(bucket);
-        ledgerFrom += bucket.kind === 'counter' && bucket.ledgerFromMs !== null ? `${bucket.ledgerFromMs} ` : '- ';
+        ledgerFrom += bucket.ledgerFromMs === null ? '- ' : `${bucket.ledgerFromMs} `;
       }
       return guarded('reserve', async () => {
         const reply = await redis.tollgateReserve(

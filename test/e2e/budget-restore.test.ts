@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../../bench/mock-upstream.js';
 import { openDatabase } from '../../src/db/database.js';
 import { createPromptCounter } from '../../src/tokens/prompt-counter.js';
+import { unusedPool } from '../unit/tokens-fixtures.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { createTestDatabase, postgresAvailable, redisAvailable, redisUrl, uniquePrefix } from '../helpers/services.js';
 
@@ -38,7 +39,7 @@ async function spend(gw: TestGateway, key: string): Promise<void> {
 }
 
 async function expectRemaining(gw: TestGateway, key: string, remaining: number): Promise<void> {
-  const counter = createPromptCounter({ inlineMaxChars: 4096, pool: undefined as never });
+  const counter = createPromptCounter({ inlineMaxChars: 4096, pool: unusedPool });
   const prompt = (await counter.countPrompt('chat', { model: 'gpt-4o-mini', messages: [{ role: 'user', content }] }, gw.app.config.catalog.resolve('gpt-4o-mini')!)).promptTokens;
   // A reservation is the prompt plus max_tokens: one token more than remains is refused.
   await expect(ask(gw, key, remaining - prompt + 1)).rejects.toBeInstanceOf(OpenAI.RateLimitError);

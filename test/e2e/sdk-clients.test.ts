@@ -5,6 +5,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../../bench/mock-upstream.js';
 import { createPromptCounter } from '../../src/tokens/prompt-counter.js';
+import { unusedPool } from '../unit/tokens-fixtures.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 let mock: MockUpstream;
@@ -140,8 +141,7 @@ describe('usage of requests no budget applies to', () => {
     const content = 'count me without a budget [mock no_usage chunks=4]';
     const answer = await client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 50, messages: [{ role: 'user', content }] });
     expect(answer.usage).toBeUndefined();
-    // Small prompts are counted inline: this counter never needs its pool.
-    const counter = createPromptCounter({ inlineMaxChars: 4096, pool: undefined as never });
+    const counter = createPromptCounter({ inlineMaxChars: 4096, pool: unusedPool });
     const model = gw.app.config.catalog.resolve('gpt-4o-mini')!;
     const counted = await counter.countPrompt('chat', { model: 'gpt-4o-mini', messages: [{ role: 'user', content }] }, model);
     const delivered = await counter.countCompletion(answer.choices[0]!.message.content!, model);

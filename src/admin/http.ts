@@ -2,6 +2,7 @@
 // catalogue and OpenAI shape. Mounted by the gateway for paths under /admin/.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError } from '../errors/catalogue.js';
+import { parseJsonBody } from '../http/parse-json.js';
 import { readBody } from '../server/read-body.js';
 import { sendJson } from '../server/send.js';
 import type { AdminAuthenticator } from './authenticate.js';
@@ -14,13 +15,9 @@ const maxBodyBytes = 10 * 1024 * 1024;
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
   if (req.method === 'GET' || req.method === 'DELETE') return undefined;
-  const raw = (await readBody(req, maxBodyBytes)).toString('utf8');
-  if (raw.trim() === '') return undefined;
-  try {
-    return JSON.parse(raw);
-  } catch (err) {
-    throw new GatewayError('invalid_json', `The request body is not valid JSON: ${(err as Error).message}`);
-  }
+  const raw = await readBody(req, maxBodyBytes);
+  if (raw.toString('utf8').trim() === '') return undefined;
+  return parseJsonBody(raw);
 }
 
 export function createAdminHttpHandler(deps: { authenticate: AdminAuthenticator; router: AdminRouter; openapi: object }): AdminHttpHandler {

@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { authenticate } from '../auth/authenticate.js';
 import type { Principal } from '../auth/principal.js';
 import { GatewayError } from '../errors/catalogue.js';
+import { parseJsonBody } from '../http/parse-json.js';
 import { providers } from '../providers/index.js';
 import { createPassthrough } from '../proxy/passthrough.js';
 import type { PromptCounter } from '../tokens/prompt-counter.js';
@@ -94,12 +95,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   async function countTokens(req: IncomingMessage, res: ServerResponse, requestId: string, kind: 'tollgate' | 'anthropic'): Promise<void> {
     authenticate(req.headers, principals, Date.now());
     const raw = await readBody(req, config.server.maxBodyBytes);
-    let body: unknown;
-    try {
-      body = JSON.parse(raw.toString('utf8'));
-    } catch (err) {
-      throw new GatewayError('invalid_json', `The request body is not valid JSON: ${(err as Error).message}`);
-    }
+    const body = parseJsonBody(raw);
     const counted = kind === 'anthropic' ? await tokenCountResponse('anthropic', body, config.catalog, deps.counter) : await tokenCountResponse('tollgate', body, config.catalog, deps.counter);
     sendJson(res, 200, counted, { 'x-request-id': requestId });
   }

@@ -2,6 +2,7 @@
 // the provider unchanged (loose objects), which validates its own parameters.
 import { z } from 'zod';
 import { GatewayError } from '../errors/catalogue.js';
+import { parseJsonBody } from '../http/parse-json.js';
 import type { JsonObject } from '../providers/provider.js';
 
 const tokens = z.number().int().nonnegative();
@@ -16,13 +17,7 @@ const requestSchema = z.looseObject({
 });
 
 export function parseRequestBody(raw: Buffer): JsonObject {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw.toString('utf8'));
-  } catch (err) {
-    throw new GatewayError('invalid_json', `The request body is not valid JSON: ${(err as Error).message}`);
-  }
-  const parsed = requestSchema.safeParse(json);
+  const parsed = requestSchema.safeParse(parseJsonBody(raw));
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const param = issue.path.join('.') || null;

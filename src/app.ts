@@ -15,6 +15,8 @@ import { usageStatus } from './metering/usage-status.js';
 import { ledgerTotals } from './usage/ledger-totals.js';
 import { orgIdsFrom } from './usage/org-ids.js';
 import { createMetrics } from './metrics/metrics.js';
+import { createOwnership } from './proxy/ownership.js';
+import { unmeteredUsageEvent } from './proxy/unmetered-event.js';
 import { createUpstreams } from './proxy/upstreams.js';
 import { createTokenizerPool } from './tokens/pool.js';
 import { createPromptCounter } from './tokens/prompt-counter.js';
@@ -26,6 +28,8 @@ import { createLastUsedTracker, trackingLastUse } from './control/last-used.js';
 export interface App {
   readonly url: string;
   readonly port: number;
+  // The operational endpoints' port when server.opsPort is set.
+  readonly opsPort: number | undefined;
   readonly config: RuntimeConfig;
   readonly database: Database;
   readonly redis: Redis | undefined;
@@ -97,14 +101,20 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
     readiness,
     admin: admin.http,
     usageStatus: (principal, sessionId) => usageStatus(usageStatusDeps, principal, sessionId, Date.now()),
+    ownership: createOwnership(database.db),
+    // Any bucket at all, a session one included (hence a stand-in session id), counts as a budget.
+    budgetApplies: (principal) => budgets.plan(principal, 'passthrough', Date.now()).length > 0,
+    recordUnmetered: (call) => usage.push(unmeteredUsageEvent(call, Date.now())),
   });
   const port = await gateway.listen(config.server.port, config.server.host);
+  const opsPort = config.server.opsPort === undefined ? undefined : await gateway.listenOps(config.server.opsPort, config.server.host);
   const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
-  logger.info({ port, database: database.kind, redis: Boolean(redis), models: config.catalog.list().length }, 'tollgate listening');
+  logger.info({ port, opsPort, database: database.kind, redis: Boolean(redis), models: config.catalog.list().length }, 'tollgate listening');
 
   return {
     url: `http://${host}:${port}`,
     port,
+    opsPort,
     config,
     database,
     redis,

@@ -3,3 +3,4 @@ export * from './identity.js';
 export * from './usage.js';
 export * from './budgets.js';
 export * from './control.js';
+export * from './ownership.js';

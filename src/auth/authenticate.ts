@@ -1,6 +1,8 @@
-// Turns request headers into a Principal or a GatewayError. Pure apart from the cache lookup.
+// Turns request headers into a Principal or a GatewayError, and checks the principal's scopes.
+// Pure apart from the cache lookup.
 import type { IncomingHttpHeaders } from 'node:http';
 import { GatewayError } from '../errors/catalogue.js';
+import type { EndpointFamily } from '../server/families.js';
 import { hashKey } from './keys.js';
 import type { PrincipalCache } from './principal-cache.js';
 import type { Principal } from './principal.js';
@@ -24,4 +26,11 @@ export function authenticate(headers: IncomingHttpHeaders, cache: PrincipalCache
   if (principal.revoked) throw new GatewayError('revoked_api_key');
   if (principal.expiresAtMs !== null && principal.expiresAtMs <= nowMs) throw new GatewayError('expired_api_key');
   return principal;
+}
+
+// A key's scopes name endpoint families; one without scopes may call every family.
+export function authorize(principal: Principal, family: EndpointFamily): void {
+  if (principal.scopes && !principal.scopes.has(family)) {
+    throw new GatewayError('scope_not_allowed', `This API key's scopes do not include "${family}".`);
+  }
 }

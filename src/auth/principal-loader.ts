@@ -30,6 +30,7 @@ export async function loadPrincipals(db: Db, filter: PrincipalFilter): Promise<L
         orgId: apiKeys.orgId,
         userId: apiKeys.userId,
         allowedModels: apiKeys.allowedModels,
+        scopes: apiKeys.scopes,
         expiresAt: apiKeys.expiresAt,
         revokedAt: apiKeys.revokedAt,
         teamId: users.teamId,
@@ -49,6 +50,8 @@ export async function loadPrincipals(db: Db, filter: PrincipalFilter): Promise<L
       userId: r.userId,
       teamIds: Object.freeze(teamChain(r.teamId, parents)),
       allowedModels: r.allowedModels ? new Set(r.allowedModels) : null,
+      // An empty list predates scopes: it allows every family.
+      scopes: r.scopes.length > 0 ? new Set(r.scopes) : null,
       expiresAtMs: r.expiresAt ? r.expiresAt.getTime() : null,
       revoked: r.revokedAt !== null,
       userActive: r.userActive,

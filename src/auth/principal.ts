@@ -8,6 +8,8 @@ export interface Principal {
   readonly teamIds: readonly string[];
   // Catalog model names the key may call; null means all.
   readonly allowedModels: ReadonlySet<string> | null;
+  // Endpoint families (src/server/families.ts) the key may call; null means all.
+  readonly scopes: ReadonlySet<string> | null;
   readonly expiresAtMs: number | null;
   readonly revoked: boolean;
   readonly userActive: boolean;

@@ -1,6 +1,7 @@
 // The shape of config/tollgate.yaml after env overrides: every option, its default and its limits.
 import { z } from 'zod';
 import { budgetConfigSchema } from '../budget/rules.js';
+import { passthroughSchema } from '../proxy/passthrough-routes.js';
 import { usageSchema } from '../usage/config.js';
 
 const positiveInt = z.number().int().positive();
@@ -47,9 +48,15 @@ export const configSchema = z.object({
       maxBodyBytes: positiveInt.default(10 * 1024 * 1024),
       // Upper bound on how long shutdown waits for open streams before cutting them.
       drainTimeoutMs: positiveInt.default(30_000),
-      // What to do with /v1/* paths that are not metered routes: proxy them raw, or answer 404.
-      passthrough: z.enum(['proxy', 'deny']).default('proxy'),
-      passthroughProvider: z.string().default('openai'),
+      // Unmetered provider endpoints a key may reach (src/proxy/passthrough-routes.ts); deny by default.
+      passthrough: passthroughSchema.prefault({}),
+      // Slow clients: the request head, and the whole request (not the answer, so long streams
+      // are never cut), must arrive within these; past maxConnections new sockets are dropped.
+      headersTimeoutMs: positiveInt.default(10_000),
+      requestTimeoutMs: positiveInt.default(60_000),
+      maxConnections: positiveInt.default(10_000),
+      // When set, /health, /ready and /metrics are served on this port, and /metrics leaves the main one.
+      opsPort: z.number().int().min(0).max(65_535).optional(),
     })
     .prefault({}),
   log: z

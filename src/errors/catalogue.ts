@@ -2,6 +2,7 @@
 // type. Provider folders render these in their own shape; anything not listed is internal_error.
 export const errorCatalogue = {
   invalid_json: { status: 400, type: 'invalid_request_error', message: 'The request body is not valid JSON.' },
+  invalid_path: { status: 400, type: 'invalid_request_error', message: 'The request path is not in normal form.' },
   invalid_request: { status: 400, type: 'invalid_request_error', message: 'The request body is invalid.' },
   missing_api_key: { status: 401, type: 'authentication_error', message: 'No API key provided. Send a Tollgate key as "Authorization: Bearer tg-..." or "x-api-key".' },
   invalid_api_key: { status: 401, type: 'authentication_error', message: 'The API key is not valid.' },
@@ -9,6 +10,8 @@ export const errorCatalogue = {
   expired_api_key: { status: 401, type: 'authentication_error', message: 'The API key has expired.' },
   admin_unauthorized: { status: 401, type: 'authentication_error', message: 'Send an admin key or a JWT from the configured issuer as "Authorization: Bearer ...".' },
   forbidden: { status: 403, type: 'permission_error', message: 'Your role does not allow this action.' },
+  scope_not_allowed: { status: 403, type: 'permission_error', message: "This API key's scopes do not include this endpoint." },
+  paid_endpoint_not_metered: { status: 403, type: 'permission_error', message: 'This endpoint costs money and Tollgate does not meter it; it is refused while a budget applies to your key.' },
   model_not_allowed: { status: 403, type: 'permission_error', message: 'This API key may not use the requested model.' },
   route_not_found: { status: 404, type: 'not_found_error', message: 'No such route.' },
   model_not_found: { status: 404, type: 'not_found_error', message: 'The requested model does not exist in the catalog.' },

@@ -53,6 +53,12 @@ export function createMetrics() {
       labelNames: ['scope', 'metric', 'window'] as const,
       registers: [registry],
     }),
+    passthrough: new Counter({
+      name: 'tollgate_passthrough_requests_total',
+      help: 'Unmetered pass-through calls, by endpoint family and outcome (the upstream status, or the code that refused the call).',
+      labelNames: ['family', 'outcome'] as const,
+      registers: [registry],
+    }),
     overheadSeconds: new Histogram({
       name: 'tollgate_gateway_overhead_seconds',
       help: 'Time the gateway spends before forwarding (accept, authenticate, route, count, reserve).',

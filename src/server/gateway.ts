@@ -1,19 +1,25 @@
-// The HTTP front door: one node:http server that dispatches to the metered request path, the
-// model list, raw pass-through, the operational endpoints and (when mounted) the admin API.
+// The HTTP front door: normalises the request target once, then looks the request up in the route
+// table (src/server/routes.ts), the admin mount, and the pass-through allow-list, in that order.
+// Also owns the operational port, server timeouts and the drain.
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { authenticate } from '../auth/authenticate.js';
+import { authenticate, authorize } from '../auth/authenticate.js';
 import type { Principal } from '../auth/principal.js';
 import { GatewayError } from '../errors/catalogue.js';
 import { parseJsonBody } from '../http/parse-json.js';
-import { providers } from '../providers/index.js';
+import { type DialectName, errorDialects, providers } from '../providers/index.js';
+import type { Ownership } from '../proxy/ownership.js';
 import { createPassthrough } from '../proxy/passthrough.js';
+import { compilePassthroughRoutes, type PassthroughMatch } from '../proxy/passthrough-routes.js';
+import type { Upstream } from '../proxy/upstreams.js';
 import type { PromptCounter } from '../tokens/prompt-counter.js';
 import { tokenCountResponse } from '../tokens/token-count-route.js';
+import type { EndpointFamily } from './families.js';
 import { createMeteredHandler, isAllowed, type MeteredRequestDeps } from './metered-request.js';
 import { readBody } from './read-body.js';
-import { dialectOf, meteredRoutes } from './routes.js';
+import { parseRequestTarget } from './request-path.js';
+import { adminPrefix, dialectOf, findRoute, type RouteHandler, type RouteRow } from './routes.js';
 import { sendError, sendJson, toGatewayError } from './send.js';
 
 export interface ReadinessCheck {
@@ -26,40 +32,77 @@ export interface ReadinessCheck {
 
 export type AdminHandler = (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<void>;
 
+// One allowed pass-through call, for the ledger (unmetered: no tokens, no cost).
+export interface UnmeteredCall {
+  readonly requestId: string;
+  readonly principal: Principal;
+  readonly provider: string;
+  readonly family: EndpointFamily;
+  readonly status: number;
+  readonly latencyMs: number;
+}
+
 export interface GatewayDeps extends MeteredRequestDeps {
   counter: PromptCounter;
   // GET /v1/usage: the caller's standing against every budget that applies to them.
   usageStatus(principal: Principal, sessionId: string | null): Promise<unknown>;
   readiness: readonly ReadinessCheck[];
   admin?: AdminHandler;
+  ownership: Ownership;
+  // True when any budget or limit applies to the principal: paid pass-through routes are refused then.
+  budgetApplies(principal: Principal): boolean;
+  recordUnmetered(call: UnmeteredCall): void;
 }
 
 export interface Gateway {
   readonly server: Server;
   listen(port: number, host: string): Promise<number>;
+  // The operational endpoints alone (server.opsPort).
+  listenOps(port: number, host: string): Promise<number>;
   // Stops accepting, lets open requests and streams finish (up to drainMs), then closes sockets.
   drain(drainMs: number): Promise<void>;
 }
 
-const upgradeRefusal = (status: number, code: string): string =>
-  `HTTP/1.1 ${status} ${code}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`;
+function upgradeRefusal(error: GatewayError): string {
+  const body = JSON.stringify(errorDialects.openai.render(error));
+  return `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
+
+interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  requestId: string;
+  row: RouteRow;
+  principal: Principal | undefined;
+}
+
+const listen = (server: Server, port: number, host: string) =>
+  new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : port);
+    });
+  });
 
 export function createGateway(deps: GatewayDeps): Gateway {
   const { config, principals, upstreams, metrics, logger } = deps;
   const handleMetered = createMeteredHandler(deps);
+  const passthroughRoutes = compilePassthroughRoutes(config.server.passthrough);
+  const separateOps = config.server.opsPort !== undefined;
   let inFlight = 0;
   let draining = false;
   let drained: (() => void) | undefined;
 
   const passthrough = createPassthrough({
     credentials: (upstream) => providers[upstream.config.kind].credentials(upstream.config),
-    onError(err, target) {
-      logger.warn({ err }, 'pass-through failed');
-      if (target && 'writeHead' in target) sendError(target, 'openai', new GatewayError('upstream_error'));
-      else target?.destroy();
+    onWsError(err, socket) {
+      logger.warn({ err }, 'websocket pass-through failed');
+      socket?.destroy();
     },
   });
-  const passthroughUpstream = () => upstreams.get(config.server.passthroughProvider);
+  const passthroughUpstream = (): Upstream | undefined => upstreams.get(config.server.passthrough.provider);
 
   async function ready(res: ServerResponse): Promise<void> {
     const results = await Promise.all(
@@ -68,7 +111,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
           await check();
           return { name, degradesOnly, state: 'ok' };
         } catch (err) {
-          return { name, degradesOnly, state: (err as Error).message || 'failed' };
+          // The reason goes to the log: dependency errors (hosts, users, SQL) are not for anonymous callers.
+          logger.warn({ check: name, err: (err as Error).message }, 'readiness check failed');
+          return { name, degradesOnly, state: degradesOnly ? 'degraded' : 'failed' };
         }
       }),
     );
@@ -78,11 +123,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     sendJson(res, ok ? 200 : 503, { status, checks: Object.fromEntries(results.map((r) => [r.name, r.state])) });
   }
 
-  function listModels(req: IncomingMessage, res: ServerResponse, requestId: string): void {
-    const dialect = dialectOf(req.headers);
-    const principal = authenticate(req.headers, principals, Date.now());
-    const models = config.catalog.list().filter((m) => isAllowed(principal, m));
-    if (dialect === 'anthropic') {
+  function listModels({ req, res, requestId, principal }: RouteContext): void {
+    const models = config.catalog.list().filter((m) => isAllowed(principal!, m));
+    if (dialectOf(req.headers) === 'anthropic') {
       const data = models.map((m) => ({ type: 'model', id: m.name, display_name: m.name, created_at: '1970-01-01T00:00:00Z' }));
       sendJson(res, 200, { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null }, { 'x-request-id': requestId });
       return;
@@ -92,112 +135,182 @@ export function createGateway(deps: GatewayDeps): Gateway {
   }
 
   // Token counting for clients: no upstream call, no budget charged, but a key is still required.
-  async function countTokens(req: IncomingMessage, res: ServerResponse, requestId: string, kind: 'tollgate' | 'anthropic'): Promise<void> {
-    authenticate(req.headers, principals, Date.now());
-    const raw = await readBody(req, config.server.maxBodyBytes);
-    const body = parseJsonBody(raw);
+  async function countTokens({ req, res, requestId }: RouteContext, kind: 'tollgate' | 'anthropic'): Promise<void> {
+    const body = parseJsonBody(await readBody(req, config.server.maxBodyBytes));
     const counted = kind === 'anthropic' ? await tokenCountResponse('anthropic', body, config.catalog, deps.counter) : await tokenCountResponse('tollgate', body, config.catalog, deps.counter);
     sendJson(res, 200, counted, { 'x-request-id': requestId });
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
-    const metered = meteredRoutes.get(path);
-    if (metered) {
-      if (req.method !== 'POST') throw new GatewayError('method_not_allowed', `${path} accepts POST only.`);
-      return handleMetered(req, res, metered, requestId);
+  const handlers: Record<RouteHandler, (ctx: RouteContext) => void | Promise<void>> = {
+    metered: ({ req, res, requestId, row }) => handleMetered(req, res, row.metered!, requestId),
+    tokenCount: (ctx) => countTokens(ctx, 'tollgate'),
+    anthropicTokenCount: (ctx) => countTokens(ctx, 'anthropic'),
+    models: listModels,
+    async usage({ req, res, requestId, principal }) {
+      const sessionId = req.headers['x-session-id'];
+      sendJson(res, 200, await deps.usageStatus(principal!, typeof sessionId === 'string' ? sessionId : null), { 'x-request-id': requestId });
+    },
+    health: ({ res }) => sendJson(res, 200, { status: 'ok' }),
+    ready: ({ res }) => ready(res),
+    async metrics({ res }) {
+      const text = await metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      res.end(text);
+    },
+  };
+
+  // The main port serves every row (but /metrics once an ops port exists); the ops port only ops rows.
+  const servedOn = (row: RouteRow, ops: boolean): boolean => (ops ? row.ops === true : !(separateOps && row.handler === 'metrics'));
+
+  // Cost and ownership: what the allow-list cannot decide from the path alone.
+  async function admitPassthrough(principal: Principal, { route, objectId }: PassthroughMatch, upstream: Upstream): Promise<void> {
+    if (route.cost === 'paid' && deps.budgetApplies(principal)) throw new GatewayError('paid_endpoint_not_metered');
+    if (route.owned && !(await deps.ownership.owns(principal.orgId, { provider: upstream.name, kind: route.owned, objectId: objectId! }))) {
+      // The same answer as for an id that does not exist: another tenant's ids are not confirmed.
+      throw new GatewayError('not_found', `No ${route.owned} object "${objectId}".`);
     }
-    if (req.method === 'POST' && path === '/v1/token_count') return countTokens(req, res, requestId, 'tollgate');
-    if (req.method === 'POST' && path === '/v1/messages/count_tokens') return countTokens(req, res, requestId, 'anthropic');
-    if (req.method === 'GET') {
-      if (path === '/health') return sendJson(res, 200, { status: 'ok' });
-      if (path === '/ready') return ready(res);
-      if (path === '/metrics') {
-        const text = await metrics.registry.metrics();
-        res.writeHead(200, { 'content-type': metrics.registry.contentType });
-        res.end(text);
-        return;
-      }
-      if (path === '/v1/models') return listModels(req, res, requestId);
-      if (path === '/v1/usage') {
-        const principal = authenticate(req.headers, principals, Date.now());
-        const sessionId = req.headers['x-session-id'];
-        return sendJson(res, 200, await deps.usageStatus(principal, typeof sessionId === 'string' ? sessionId : null), { 'x-request-id': requestId });
-      }
-    }
-    if (path.startsWith('/admin/') && deps.admin) return deps.admin(req, res, requestId);
-    if (path.startsWith('/v1/') && config.server.passthrough === 'proxy') {
-      authenticate(req.headers, principals, Date.now());
-      const upstream = passthroughUpstream();
-      if (!upstream) throw new GatewayError('route_not_found');
-      res.setHeader('x-request-id', requestId);
-      passthrough.web(req, res, upstream, providers[upstream.config.kind].rawPath(upstream.config, url));
-      return;
-    }
-    throw new GatewayError('route_not_found', `No route for ${req.method} ${path}.`);
   }
 
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    const requestId = randomUUID();
-    if (draining) {
-      sendError(res, dialectOf(req.headers), new GatewayError('shutting_down'), { 'x-request-id': requestId, connection: 'close' });
-      return;
+  async function forward(req: IncomingMessage, res: ServerResponse, requestId: string, path: string, search: string): Promise<void> {
+    const principal = authenticate(req.headers, principals, Date.now());
+    const match = passthroughRoutes.match(req.method ?? 'GET', path, false);
+    const upstream = passthroughUpstream();
+    if (!match || !upstream) throw new GatewayError('route_not_found', `No route for ${req.method} ${path}.`);
+    const { family, creates } = match.route;
+    const startedMs = performance.now();
+    try {
+      authorize(principal, family);
+      await admitPassthrough(principal, match, upstream);
+      const status = await passthrough.web(req, res, {
+        upstream,
+        path: providers[upstream.config.kind].rawPath(upstream.config, path + search),
+        maxBodyBytes: config.server.maxBodyBytes,
+        onCreated: creates ? (objectId) => deps.ownership.record(principal.orgId, { provider: upstream.name, kind: creates, objectId }) : undefined,
+        responseHeaders: { 'x-request-id': requestId },
+      });
+      const latencyMs = Math.round(performance.now() - startedMs);
+      metrics.passthrough.inc({ family, outcome: String(status) });
+      logger.info({ requestId, passthrough: family, method: req.method, path, keyId: principal.keyId, orgId: principal.orgId, status, ms: latencyMs }, 'pass-through');
+      deps.recordUnmetered({ requestId, principal, provider: upstream.name, family, status, latencyMs });
+    } catch (err) {
+      metrics.passthrough.inc({ family, outcome: toGatewayError(err).code });
+      throw err;
     }
-    inFlight++;
-    res.once('close', () => {
-      if (--inFlight === 0 && drained) drained();
-    });
-    route(req, res, requestId).catch((err: unknown) => {
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse, requestId: string, ops: boolean): Promise<void> {
+    let dialect: DialectName = dialectOf(req.headers);
+    try {
+      const { path, search } = parseRequestTarget(req.url);
+      const method = req.method ?? 'GET';
+      const found = findRoute(method, path);
+      if (found.kind === 'row' && servedOn(found.row, ops)) {
+        const { row } = found;
+        dialect = row.dialect ?? dialect;
+        let principal: Principal | undefined;
+        if (row.auth === 'key') {
+          principal = authenticate(req.headers, principals, Date.now());
+          authorize(principal, row.family!);
+        }
+        return await handlers[row.handler]({ req, res, requestId, row, principal });
+      }
+      if (found.kind === 'method_not_allowed' && !ops) {
+        throw new GatewayError('method_not_allowed', `${path} accepts ${found.allowed.join(', ')} only.`, null, { allow: found.allowed.join(', ') });
+      }
+      if (!ops && path.startsWith(adminPrefix) && deps.admin) return await deps.admin(req, res, requestId);
+      if (!ops && path.startsWith('/v1/')) return await forward(req, res, requestId, path, search);
+      throw new GatewayError('route_not_found', `No route for ${method} ${path}.`);
+    } catch (err) {
       const error = toGatewayError(err);
       if (error.code === 'internal_error') logger.error({ requestId, err }, 'request failed');
-      sendError(res, dialectOf(req.headers), error, { 'x-request-id': requestId });
-    });
-  });
+      sendError(res, dialect, error, { 'x-request-id': requestId });
+    }
+  }
+
+  function onRequest(ops: boolean) {
+    return (req: IncomingMessage, res: ServerResponse) => {
+      const requestId = randomUUID();
+      if (draining) {
+        sendError(res, dialectOf(req.headers), new GatewayError('shutting_down'), { 'x-request-id': requestId, connection: 'close' });
+        return;
+      }
+      inFlight++;
+      res.once('close', () => {
+        if (--inFlight === 0 && drained) drained();
+      });
+      void route(req, res, requestId, ops);
+    };
+  }
+
+  const { headersTimeoutMs, requestTimeoutMs, maxConnections } = config.server;
+  const serverOptions = {
+    keepAliveTimeout: 65_000,
+    // Node refuses a head timeout longer than the whole-request one.
+    headersTimeout: Math.min(headersTimeoutMs, requestTimeoutMs),
+    // Covers receiving the request only: answers (long streams) are not cut by it.
+    requestTimeout: requestTimeoutMs,
+    // How often Node checks both timeouts; its 30 s default would let a short timeout run long.
+    connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(Math.min(headersTimeoutMs, requestTimeoutMs) / 2))),
+  };
+  const server = createServer(serverOptions, onRequest(false));
+  server.maxConnections = maxConnections;
+  const opsServer = separateOps ? createServer(serverOptions, onRequest(true)) : undefined;
+  if (opsServer) opsServer.maxConnections = maxConnections;
 
   // Upgraded sockets leave the HTTP server's keep-alive bookkeeping, so drain tracks them itself.
   const upgraded = new Set<Duplex>();
-  const refuse = (socket: Duplex, status: number, code: string) => socket.end(upgradeRefusal(status, code), () => socket.destroy());
+  const refuse = (socket: Duplex, error: GatewayError) => socket.end(upgradeRefusal(error), () => socket.destroy());
+
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const { path, search } = parseRequestTarget(req.url);
+    const principal = authenticate(req.headers, principals, Date.now());
+    const match = req.method === 'GET' ? passthroughRoutes.match('GET', path, true) : null;
+    const upstream = passthroughUpstream();
+    if (!match || !upstream) throw new GatewayError('route_not_found', `No websocket route for ${path}.`);
+    authorize(principal, match.route.family);
+    await admitPassthrough(principal, match, upstream);
+    if (draining || socket.destroyed) throw new GatewayError('shutting_down');
+    metrics.passthrough.inc({ family: match.route.family, outcome: 'upgrade' });
+    logger.info({ passthrough: match.route.family, path, keyId: principal.keyId, orgId: principal.orgId }, 'pass-through websocket');
+    deps.recordUnmetered({ requestId: randomUUID(), principal, provider: upstream.name, family: match.route.family, status: 101, latencyMs: 0 });
+    passthrough.ws(req, socket, head, upstream, providers[upstream.config.kind].rawPath(upstream.config, path + search));
+  }
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
+    if (draining) {
+      refuse(socket, new GatewayError('shutting_down'));
+      return;
+    }
     upgraded.add(socket);
     socket.once('close', () => upgraded.delete(socket));
-    const upstream = passthroughUpstream();
-    try {
-      authenticate(req.headers, principals, Date.now());
-    } catch (err) {
+    upgrade(req, socket, head).catch((err: unknown) => {
       const error = toGatewayError(err);
-      refuse(socket, error.status, error.code);
-      return;
-    }
-    if (!upstream || config.server.passthrough !== 'proxy' || !req.url?.startsWith('/v1/')) {
-      refuse(socket, 404, 'route_not_found');
-      return;
-    }
-    passthrough.ws(req, socket, head, upstream, providers[upstream.config.kind].rawPath(upstream.config, req.url));
+      if (error.code === 'internal_error') logger.error({ err }, 'upgrade failed');
+      refuse(socket, error);
+    });
   });
+
+  const close = (s: Server) => new Promise<void>((resolve) => s.close(() => resolve()));
 
   return {
     server,
-    listen: (port, host) =>
-      new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const address = server.address();
-          resolve(typeof address === 'object' && address ? address.port : port);
-        });
-      }),
+    listen: (port, host) => listen(server, port, host),
+    listenOps: (port, host) => {
+      if (!opsServer) throw new Error('server.opsPort is not set');
+      return listen(opsServer, port, host);
+    },
     async drain(drainMs) {
       draining = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = Promise.all([close(server), opsServer?.listening ? close(opsServer) : undefined]);
       server.closeIdleConnections();
+      opsServer?.closeIdleConnections();
       if (inFlight > 0) {
         await Promise.race([new Promise<void>((resolve) => (drained = resolve)), new Promise((r) => setTimeout(r, drainMs).unref())]);
       }
       server.closeAllConnections();
+      opsServer?.closeAllConnections();
+      // Websockets are not requests: nothing tells them to finish, so they are cut once requests drained.
       for (const socket of upgraded) socket.destroy();
       passthrough.close();
       await closed;

@@ -1,20 +1,79 @@
-// The metered routes: path -> endpoint and the error dialect its clients expect.
+// The gateway's own routes as one table: method, normalised path, who may call it, the endpoint
+// family a key's scopes must include, the error dialect and the handler. The server looks a
+// request up here; the admin API (mounted under /admin/) and allow-listed pass-through routes
+// (src/proxy/passthrough-routes.ts) are consulted only when no row has the path.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { DialectName } from '../providers/index.js';
 import type { Endpoint } from '../providers/types.js';
+import type { EndpointFamily } from './families.js';
 
 export interface MeteredRoute {
   readonly endpoint: Endpoint;
   readonly dialect: DialectName;
 }
 
-export const meteredRoutes: ReadonlyMap<string, MeteredRoute> = new Map([
-  ['/v1/chat/completions', { endpoint: 'chat', dialect: 'openai' }],
-  ['/v1/completions', { endpoint: 'completions', dialect: 'openai' }],
-  ['/v1/embeddings', { endpoint: 'embeddings', dialect: 'openai' }],
-  ['/v1/responses', { endpoint: 'responses', dialect: 'openai' }],
-  ['/v1/messages', { endpoint: 'messages', dialect: 'anthropic' }],
-]);
+export type RouteHandler = 'metered' | 'tokenCount' | 'anthropicTokenCount' | 'models' | 'usage' | 'health' | 'ready' | 'metrics';
+
+export interface RouteRow {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  // 'key': a Tollgate API key whose scopes include `family`; 'none': anyone (operational endpoints).
+  readonly auth: 'key' | 'none';
+  readonly family: EndpointFamily | null;
+  // The error shape of the route; null means the caller's (anthropic-version header or not).
+  readonly dialect: DialectName | null;
+  readonly handler: RouteHandler;
+  readonly metered?: MeteredRoute;
+  // Served on server.opsPort when one is set.
+  readonly ops?: boolean;
+}
+
+const metered = (path: string, endpoint: Endpoint, dialect: DialectName): RouteRow => ({
+  method: 'POST',
+  path,
+  auth: 'key',
+  family: endpoint,
+  dialect,
+  handler: 'metered',
+  metered: { endpoint, dialect },
+});
+
+export const routeTable: readonly RouteRow[] = [
+  metered('/v1/chat/completions', 'chat', 'openai'),
+  metered('/v1/completions', 'completions', 'openai'),
+  metered('/v1/embeddings', 'embeddings', 'openai'),
+  metered('/v1/responses', 'responses', 'openai'),
+  metered('/v1/messages', 'messages', 'anthropic'),
+  { method: 'POST', path: '/v1/token_count', auth: 'key', family: 'token_count', dialect: null, handler: 'tokenCount' },
+  { method: 'POST', path: '/v1/messages/count_tokens', auth: 'key', family: 'token_count', dialect: 'anthropic', handler: 'anthropicTokenCount' },
+  { method: 'GET', path: '/v1/models', auth: 'key', family: 'models', dialect: null, handler: 'models' },
+  { method: 'GET', path: '/v1/usage', auth: 'key', family: 'usage', dialect: null, handler: 'usage' },
+  { method: 'GET', path: '/health', auth: 'none', family: null, dialect: null, handler: 'health', ops: true },
+  { method: 'GET', path: '/ready', auth: 'none', family: null, dialect: null, handler: 'ready', ops: true },
+  { method: 'GET', path: '/metrics', auth: 'none', family: null, dialect: null, handler: 'metrics', ops: true },
+];
+
+// Mounted prefixes: the admin API routes below this itself (src/admin/router.ts).
+export const adminPrefix = '/admin/';
+
+const byPath = new Map<string, Map<string, RouteRow>>();
+for (const row of routeTable) {
+  const methods = byPath.get(row.path) ?? new Map<string, RouteRow>();
+  methods.set(row.method, row);
+  byPath.set(row.path, methods);
+}
+
+export type RouteMatch = { kind: 'row'; row: RouteRow } | { kind: 'method_not_allowed'; allowed: readonly string[] } | { kind: 'none' };
+
+export function findRoute(method: string, path: string): RouteMatch {
+  const methods = byPath.get(path);
+  if (!methods) return { kind: 'none' };
+  const row = methods.get(method);
+  return row ? { kind: 'row', row } : { kind: 'method_not_allowed', allowed: [...methods.keys()] };
+}
+
+// True for every path the gateway itself answers: a pass-through route may never shadow one.
+export const isGatewayPath = (path: string): boolean => byPath.has(path) || path.startsWith(adminPrefix);
 
 // Anthropic's SDK always sends anthropic-version; OpenAI's never does.
 export const dialectOf = (headers: IncomingHttpHeaders): DialectName =>

@@ -16,7 +16,19 @@ beforeAll(async () => {
   mock = await startMockUpstream();
   gw = await startTestGateway({
     mock,
-    overrides: { 'server.maxBodyBytes': 4096, 'upstream.firstByteTimeoutMs': 400, 'upstream.idleTimeoutMs': 400 },
+    overrides: {
+      'server.maxBodyBytes': 4096,
+      'upstream.firstByteTimeoutMs': 400,
+      'upstream.idleTimeoutMs': 400,
+      // Pass-through is denied by default; these tests opt in to one plain and one websocket route.
+      'server.passthrough': {
+        mode: 'allowlist',
+        routes: [
+          { method: 'POST', path: '/v1/moderations', family: 'moderations', cost: 'free' },
+          { method: 'GET', path: '/v1/realtime', family: 'realtime', cost: 'paid', websocket: true },
+        ],
+      },
+    },
   });
 });
 
@@ -208,12 +220,13 @@ describe('upstream failures', () => {
 });
 
 describe('pass-through', () => {
-  it('forwards other /v1 paths with the provider key after authenticating', async () => {
-    const res = await request(`${gw.url}/v1/files?purpose=batch`, { headers: { authorization: `Bearer ${gw.key}` } });
+  it('forwards allow-listed /v1 paths with the provider key after authenticating', async () => {
+    const res = await request(`${gw.url}/v1/moderations?trace=1`, { method: 'POST', headers: { authorization: `Bearer ${gw.key}`, 'content-type': 'application/json' }, body: '{"input":"hi"}' });
     expect(res.statusCode).toBe(404);
     expect(await res.body.json()).toMatchObject({ error: { code: 'unknown_url' } });
     const upstream = mock.requests.at(-1)!;
-    expect(upstream.path).toBe('/v1/files?purpose=batch');
+    expect(upstream.path).toBe('/v1/moderations?trace=1');
+    expect(upstream.body).toEqual({ input: 'hi' });
     expect(upstream.headers.authorization).toBe('Bearer sk-upstream-openai');
   });
 
@@ -234,8 +247,8 @@ describe('pass-through', () => {
     expect(status).toBe(401);
   });
 
-  it('answers 404 route_not_found for other /v1 paths when pass-through is denied', async () => {
-    const closed = await startTestGateway({ mock, overrides: { 'server.passthrough': 'deny' } });
+  it('answers 404 route_not_found for other /v1 paths when pass-through is denied (the default)', async () => {
+    const closed = await startTestGateway({ mock });
     try {
       const before = mock.requests.length;
       const res = await request(`${closed.url}/v1/files`, { headers: { authorization: `Bearer ${closed.key}` } });

@@ -37,7 +37,7 @@ describe('loading config', () => {
     const config = loadConfig({ env: { TOLLGATE_UPSTREAM__IDLE_TIMEOUT_MS: '5000', TOLLGATE_SERVER__PASSTHROUGH: 'deny', TOLLGATE_REDIS_KEY_PREFIX: 'tg2:' } });
     expect(config.upstream.idleTimeoutMs).toBe(5000);
     expect(config.redisKeyPrefix).toBe('tg2:');
-    expect(config.server.passthrough).toBe('deny');
+    expect(config.server.passthrough).toMatchObject({ mode: 'deny' });
   });
 
   it('reads the file named by TOLLGATE_CONFIG and interpolates ${VARS}', () => {

@@ -16,3 +16,12 @@ export function countTextsTokens(texts: readonly string[], encoding: TextEncodin
   for (const text of texts) tokens += countTextTokens(text, encoding);
   return tokens;
 }
+
+// Never fewer than the exact count, at the cost of one pass over the text: every token of a
+// byte-level BPE encoding stands for at least one UTF-8 byte (special-token text included, as it
+// is counted as plain text). Charged when an exact count cannot be had in time.
+export function upperBoundTokens(texts: readonly string[]): number {
+  let bytes = 0;
+  for (const text of texts) bytes += Buffer.byteLength(text, 'utf8');
+  return bytes;
+}

@@ -2,6 +2,7 @@
 // costs 60–150 ms and tens of MB to build and most deployments only ever use one or two encodings.
 import { createRequire } from 'node:module';
 import type { Encoding } from '../config/catalog.js';
+import { withLinearMerge } from './linear-merge.js';
 import { alignWithTiktoken } from './tiktoken-compat.js';
 
 export type TextEncoding = Exclude<Encoding, 'estimate'>;
@@ -18,6 +19,7 @@ export function getEncoder(encoding: TextEncoding): Encoder {
   if (!encoder) {
     encoder = require(`gpt-tokenizer/encoding/${encoding}`) as Encoder;
     alignWithTiktoken(encoder);
+    withLinearMerge(encoder);
     loaded.set(encoding, encoder);
   }
   return encoder;

@@ -1,13 +1,15 @@
 // Counts prompts and completions for the budget engine. A request body becomes a prompt plan (a
 // cheap walk on the main thread); the plan's texts are tokenized inline when they are short and
-// in the worker pool when they are long, so a 1 MB prompt never stalls other requests.
+// in the worker pool when they are long, so a 1 MB prompt never stalls other requests. Long text
+// is never tokenized on the main thread: when the pool cannot answer in time (or, for an answer
+// already delivered, at all) the count is the byte length, an upper bound marked as an estimate.
 import type { CatalogModel, Encoding } from '../config/catalog.js';
 import type { Endpoint } from '../providers/types.js';
 import { estimateEncoding, estimateTextScalePermille, planAnthropicPrompt } from './anthropic-prompt.js';
 import { planChatPrompt } from './chat-prompt.js';
-import { countTextsTokens } from './count-text.js';
+import { countTextsTokens, upperBoundTokens } from './count-text.js';
 import type { TextEncoding } from './encoders.js';
-import { TokenizerOverloadedError, type TokenizerPool } from './pool.js';
+import { TokenizerOverloadedError, TokenizerTimeoutError, type TokenizerPool } from './pool.js';
 import { planChars, type PromptPlan } from './prompt-plan.js';
 import { planResponsesPrompt } from './responses-prompt.js';
 import { planCompletionsPrompt, planEmbeddingsPrompt } from './text-prompt.js';
@@ -62,6 +64,24 @@ const textCounting = (encoding: Encoding): TextCounting =>
 // Integer ceiling of tokens x permille / 1000: an estimate rounds towards the safe side.
 const scaleTokens = (tokens: number, scalePermille: number): number => Math.floor((tokens * scalePermille + 999) / 1000);
 
+interface TextTokens {
+  readonly tokens: number;
+  readonly upperBound: boolean;
+}
+
+// Counts in the pool; a timed-out count (and, with boundOverloaded, a full pool) becomes the upper
+// bound instead of an error.
+async function countInPool(pool: TokenizerPool, texts: readonly string[], encoding: TextEncoding, boundOverloaded: boolean): Promise<TextTokens> {
+  try {
+    return { tokens: await pool.countTexts(texts, encoding), upperBound: false };
+  } catch (err) {
+    if (err instanceof TokenizerTimeoutError || (boundOverloaded && err instanceof TokenizerOverloadedError)) {
+      return { tokens: upperBoundTokens(texts), upperBound: true };
+    }
+    throw err;
+  }
+}
+
 export function createPromptCounter(options: PromptCounterOptions): PromptCounter {
   const { inlineMaxChars, pool } = options;
   if (!Number.isInteger(inlineMaxChars) || inlineMaxChars < 0) {
@@ -72,30 +92,25 @@ export function createPromptCounter(options: PromptCounterOptions): PromptCounte
     countPrompt(endpoint, body, model) {
       const plan = planners[endpoint](body, model);
       const counting = textCounting(model.encoding);
-      const result = (textTokens: number): PromptCount => ({
-        promptTokens: plan.fixedTokens + scaleTokens(textTokens, counting.scalePermille),
-        estimated: plan.estimated || model.encoding === 'estimate',
+      const result = ({ tokens, upperBound }: TextTokens): PromptCount => ({
+        promptTokens: plan.fixedTokens + scaleTokens(tokens, counting.scalePermille),
+        estimated: plan.estimated || model.encoding === 'estimate' || upperBound,
         encoding: model.encoding,
       });
-      if (planChars(plan) <= inlineMaxChars) return result(countTextsTokens(plan.texts, counting.encoding));
-      return pool.countTexts(plan.texts, counting.encoding).then(result);
+      if (planChars(plan) <= inlineMaxChars) return result({ tokens: countTextsTokens(plan.texts, counting.encoding), upperBound: false });
+      // A full pool refuses the request (tokenizer_overloaded) rather than over-charge it: nothing
+      // has been sent upstream yet, so the client can retry.
+      return countInPool(pool, plan.texts, counting.encoding, false).then(result);
     },
 
     async countCompletion(text, model) {
       const counting = textCounting(model.encoding);
-      let textTokens: number;
-      if (text.length <= inlineMaxChars) {
-        textTokens = countTextsTokens([text], counting.encoding);
-      } else {
-        try {
-          textTokens = await pool.countTexts([text], counting.encoding);
-        } catch (err) {
-          // The answer is already delivered: it must be charged, so count here rather than refuse.
-          if (!(err instanceof TokenizerOverloadedError)) throw err;
-          textTokens = countTextsTokens([text], counting.encoding);
-        }
-      }
-      return { tokens: scaleTokens(textTokens, counting.scalePermille), estimated: model.encoding === 'estimate' };
+      // The answer is already delivered: it must be charged, so a full pool gives the upper bound.
+      const { tokens, upperBound } =
+        text.length <= inlineMaxChars
+          ? { tokens: countTextsTokens([text], counting.encoding), upperBound: false }
+          : await countInPool(pool, [text], counting.encoding, true);
+      return { tokens: scaleTokens(tokens, counting.scalePermille), estimated: model.encoding === 'estimate' || upperBound };
     },
   };
 }

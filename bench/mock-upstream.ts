@@ -1,6 +1,11 @@
 // A mock OpenAI + Anthropic upstream for tests and benchmarks. Behaviour comes from the server's
 // options, overridden per request by a directive anywhere in the request body, e.g.
 //   "[mock chunks=5 delay_ms=200 status=429 prompt_tokens=12 no_usage hang hang_body reset_after=2]"
+// Hostile directives for the security suite: usage_delay_ms (hold the usage-bearing event back),
+// completion_tokens (reported output, reasoning included), pad_bytes (a huge non-streamed body with
+// usage last), fill (one token per allowed output token, per choice) and echo_credentials (an
+// error body that quotes the credential headers it received). `n` and `best_of` give that many
+// choices on non-streamed chat and completions; `background: true` answers a queued response.
 // Run standalone: node --import ./bin/typescript.js bench/mock-upstream.ts [port]
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
@@ -21,6 +26,16 @@ export interface MockBehaviour {
   hangBody: boolean;
   // Destroy the socket after this many stream chunks (0 = never).
   resetAfter: number;
+  // Delay before the event that carries usage (the last chunk, response.completed, message_delta).
+  usageDelayMs: number;
+  // Reported completion tokens (reasoning included); -1 = one per chunk and choice.
+  completionTokens: number;
+  // Extra bytes of text in a non-streamed answer, before its usage.
+  padBytes: number;
+  // Produce as many tokens per choice as the request's output cap allows.
+  fill: boolean;
+  // Quote the received credential headers in the error body.
+  echoCredentials: boolean;
 }
 
 export interface RecordedRequest {
@@ -52,6 +67,11 @@ export const defaultBehaviour: MockBehaviour = {
   hang: false,
   hangBody: false,
   resetAfter: 0,
+  usageDelayMs: 0,
+  completionTokens: -1,
+  padBytes: 0,
+  fill: false,
+  echoCredentials: false,
 };
 
 const directive = /\[mock([^\]]*)\]/;
@@ -75,6 +95,11 @@ export function behaviourFor(bodyText: string, defaults: MockBehaviour): MockBeh
       case 'hang': b.hang = true; break;
       case 'hang_body': b.hangBody = true; break;
       case 'reset_after': b.resetAfter = n; break;
+      case 'usage_delay_ms': b.usageDelayMs = n; break;
+      case 'completion_tokens': b.completionTokens = n; break;
+      case 'pad_bytes': b.padBytes = n; break;
+      case 'fill': b.fill = true; break;
+      case 'echo_credentials': b.echoCredentials = true; break;
     }
   }
   return b;
@@ -94,13 +119,16 @@ const shapes: Record<string, Shape> = {
   '/v1/messages': 'messages',
 };
 
-function errorBody(shape: Shape, status: number): unknown {
-  const message = `mock upstream error ${status}`;
+function errorBody(shape: Shape, status: number, echoed: string): unknown {
+  const message = `mock upstream error ${status}${echoed}`;
   if (shape === 'messages') return { type: 'error', error: { type: status === 429 ? 'rate_limit_error' : 'api_error', message } };
   return { error: { message, type: status === 429 ? 'rate_limit_error' : 'server_error', param: null, code: `mock_${status}` } };
 }
 
-function openaiUsage(b: MockBehaviour, completion: number) {
+const reported = (b: MockBehaviour, completion: number) => (b.completionTokens >= 0 ? b.completionTokens : completion);
+
+function openaiUsage(b: MockBehaviour, produced: number) {
+  const completion = reported(b, produced);
   return {
     prompt_tokens: b.promptTokens,
     completion_tokens: completion,
@@ -110,7 +138,8 @@ function openaiUsage(b: MockBehaviour, completion: number) {
   };
 }
 
-function responsesUsage(b: MockBehaviour, completion: number) {
+function responsesUsage(b: MockBehaviour, produced: number) {
+  const completion = reported(b, produced);
   return {
     input_tokens: b.promptTokens,
     input_tokens_details: { cached_tokens: b.cachedTokens },
@@ -128,31 +157,35 @@ function anthropicUsage(b: MockBehaviour, completion: number) {
 const embedding = (format: unknown): number[] | string =>
   format === 'base64' ? Buffer.from(new Float32Array([0.1, 0.2, 0.3]).buffer).toString('base64') : [0.1, 0.2, 0.3];
 
+const count = (value: unknown): number => (typeof value === 'number' && value > 0 ? value : 1);
+
 function fullBody(shape: Shape, model: string, b: MockBehaviour, body: Record<string, unknown>): unknown {
-  const text = Array.from({ length: b.chunks }, (_, i) => token(i)).join('');
+  const text = Array.from({ length: b.chunks }, (_, i) => token(i)).join('') + 'x'.repeat(b.padBytes);
   const created = 1_700_000_000;
+  const choices = Math.max(count(body.n), count(body.best_of));
   switch (shape) {
     case 'chat':
       return {
         id: 'chatcmpl-mock', object: 'chat.completion', created, model,
-        choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, finish_reason: 'stop', logprobs: null }],
-        ...(b.noUsage ? {} : { usage: openaiUsage(b, b.chunks) }),
+        choices: Array.from({ length: choices }, (_, index) => ({ index, message: { role: 'assistant', content: text, refusal: null }, finish_reason: 'stop', logprobs: null })),
+        ...(b.noUsage ? {} : { usage: openaiUsage(b, b.chunks * choices) }),
       };
     case 'completions':
       return {
         id: 'cmpl-mock', object: 'text_completion', created, model,
-        choices: [{ index: 0, text, finish_reason: 'stop', logprobs: null }],
-        ...(b.noUsage ? {} : { usage: openaiUsage(b, b.chunks) }),
+        choices: Array.from({ length: choices }, (_, index) => ({ index, text, finish_reason: 'stop', logprobs: null })),
+        ...(b.noUsage ? {} : { usage: openaiUsage(b, b.chunks * choices) }),
       };
     case 'embeddings':
       return { object: 'list', model, data: [{ object: 'embedding', index: 0, embedding: embedding(body.encoding_format) }], usage: { prompt_tokens: b.promptTokens, total_tokens: b.promptTokens } };
     case 'responses':
+      if (body.background === true) return responseObject(model, '', 'queued', null);
       return responseObject(model, text, 'completed', b.noUsage ? null : responsesUsage(b, b.chunks));
     case 'messages':
       return {
         id: 'msg_mock', type: 'message', role: 'assistant', model, stop_reason: 'end_turn', stop_sequence: null,
         content: [{ type: 'text', text }],
-        usage: anthropicUsage(b, b.chunks),
+        usage: anthropicUsage(b, reported(b, b.chunks)),
       };
   }
 }
@@ -168,7 +201,7 @@ function responseObject(model: string, text: string, status: string, usage: unkn
 const sse = (data: unknown, event?: string) => `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
 
 // The events of a streamed answer, in order; `i` is the content chunk index or -1 for framing.
-function* streamEvents(shape: Shape, model: string, b: MockBehaviour, body: Record<string, unknown>): Generator<{ text: string; content: boolean }> {
+function* streamEvents(shape: Shape, model: string, b: MockBehaviour, body: Record<string, unknown>): Generator<{ text: string; content: boolean; usage?: true }> {
   const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
   const created = 1_700_000_000;
   if (shape === 'chat' || shape === 'completions') {
@@ -180,7 +213,7 @@ function* streamEvents(shape: Shape, model: string, b: MockBehaviour, body: Reco
     const last = shape === 'chat' ? { index: 0, delta: {}, finish_reason: 'stop' } : { index: 0, text: '', finish_reason: 'stop' };
     yield { text: sse({ id: 'chatcmpl-mock', object: shape === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model, choices: [last], ...usageField }), content: false };
     if (includeUsage && !b.noUsage) {
-      yield { text: sse({ id: 'chatcmpl-mock', object: shape === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model, choices: [], usage: openaiUsage(b, b.chunks) }), content: false };
+      yield { text: sse({ id: 'chatcmpl-mock', object: shape === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model, choices: [], usage: openaiUsage(b, b.chunks) }), content: false, usage: true };
     }
     yield { text: sse('[DONE]'), content: false };
   } else if (shape === 'responses') {
@@ -189,7 +222,7 @@ function* streamEvents(shape: Shape, model: string, b: MockBehaviour, body: Reco
       yield { text: sse({ type: 'response.output_text.delta', sequence_number: i + 1, item_id: 'msg_1', output_index: 0, content_index: 0, delta: token(i), logprobs: [] }, 'response.output_text.delta'), content: true };
     }
     const text = Array.from({ length: b.chunks }, (_, i) => token(i)).join('');
-    yield { text: sse({ type: 'response.completed', sequence_number: b.chunks + 1, response: responseObject(model, text, 'completed', b.noUsage ? null : responsesUsage(b, b.chunks)) }, 'response.completed'), content: false };
+    yield { text: sse({ type: 'response.completed', sequence_number: b.chunks + 1, response: responseObject(model, text, 'completed', b.noUsage ? null : responsesUsage(b, b.chunks)) }, 'response.completed'), content: false, usage: true };
   } else if (shape === 'messages') {
     const usage = anthropicUsage(b, 1);
     yield { text: sse({ type: 'message_start', message: { id: 'msg_mock', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage } }, 'message_start'), content: false };
@@ -198,7 +231,7 @@ function* streamEvents(shape: Shape, model: string, b: MockBehaviour, body: Reco
       yield { text: sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: token(i) } }, 'content_block_delta'), content: true };
     }
     yield { text: sse({ type: 'content_block_stop', index: 0 }, 'content_block_stop'), content: false };
-    yield { text: sse({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: b.chunks } }, 'message_delta'), content: false };
+    yield { text: sse({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: reported(b, b.chunks) } }, 'message_delta'), content: false, usage: true };
     yield { text: sse({ type: 'message_stop' }, 'message_stop'), content: false };
   }
 }
@@ -212,13 +245,21 @@ async function answer(req: IncomingMessage, res: ServerResponse, mock: MockUpstr
     return;
   }
   const body = recorded.body ?? {};
-  const b = behaviourFor(bodyText, mock.defaults);
+  const asked = behaviourFor(bodyText, mock.defaults);
+  const cap = body.max_completion_tokens ?? body.max_tokens ?? body.max_output_tokens;
+  const b = asked.fill && typeof cap === 'number' ? { ...asked, chunks: cap } : asked;
   const model = String(body.model ?? 'unknown');
   if (b.hang) return;
   await sleep(b.firstDelayMs);
   if (b.status >= 400) {
     res.writeHead(b.status, { 'content-type': 'application/json', 'x-request-id': 'req_upstream_mock' });
-    res.end(JSON.stringify(errorBody(shape, b.status)));
+    const echoed = b.echoCredentials ? `: rejected credentials ${req.headers.authorization ?? ''} ${req.headers['x-api-key'] ?? ''} ${req.headers['api-key'] ?? ''}` : '';
+    const text = JSON.stringify(errorBody(shape, b.status, echoed));
+    // Split inside the quoted credential, so a redactor looking at one chunk at a time misses it.
+    const middle = b.echoCredentials ? text.indexOf('rejected credentials') + 31 : text.length;
+    res.write(text.slice(0, middle));
+    await sleep(20);
+    res.end(text.slice(middle));
     return;
   }
   if (body.stream !== true) {
@@ -236,6 +277,7 @@ async function answer(req: IncomingMessage, res: ServerResponse, mock: MockUpstr
   for (const event of streamEvents(shape, model, b, body)) {
     if (res.destroyed) return;
     if (event.content && contentSent > 0) await sleep(b.delayMs);
+    if (event.usage) await sleep(b.usageDelayMs);
     res.write(event.text);
     if (event.content) contentSent++;
     if (b.hangBody) return;

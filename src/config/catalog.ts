@@ -18,6 +18,8 @@ export interface CatalogModel {
   readonly encoding: Encoding;
   readonly contextWindow: number;
   readonly maxOutputTokens: number;
+  // Bills hidden reasoning tokens: cost can precede (and far exceed) the visible output.
+  readonly reasoning: boolean;
   readonly price: ModelPriceMicros;
 }
 
@@ -46,6 +48,7 @@ export function buildCatalog(
       encoding: m.encoding,
       contextWindow: m.contextWindow,
       maxOutputTokens: m.maxOutputTokens,
+      reasoning: m.reasoning,
       price: Object.freeze({
         inputPerMTok: usdToMicros(m.price.inputPerMTok),
         cachedInputPerMTok: usdToMicros(m.price.cachedInputPerMTok ?? m.price.inputPerMTok),

@@ -38,6 +38,9 @@ export const modelSchema = z.object({
   maxOutputTokens: positiveInt.default(4_096),
   price: priceSchema.default({ inputPerMTok: 0, outputPerMTok: 0 }),
   aliases: z.array(z.string().min(1)).default([]),
+  // The model bills hidden reasoning before (and beyond) its visible output: when its usage never
+  // arrives, the gateway charges the whole reservation rather than what the client saw.
+  reasoning: z.boolean().default(false),
 });
 
 export const configSchema = z.object({
@@ -72,6 +75,13 @@ export const configSchema = z.object({
       connectTimeoutMs: positiveInt.default(10_000),
       firstByteTimeoutMs: positiveInt.default(120_000),
       idleTimeoutMs: positiveInt.default(120_000),
+      // After a client leaves a reasoning model's answer, the gateway keeps reading (and discarding)
+      // it for at most this long and this many bytes, so the provider's usage still arrives.
+      disconnectDrainMs: positiveInt.default(30_000),
+      disconnectDrainBytes: positiveInt.default(8 * 1024 * 1024),
+      // Answer bytes kept for usage accounting across all requests in this process; past it, a
+      // request keeps only a usage scan and is charged its reservation if the usage is missing.
+      maxRetainedBytes: positiveInt.default(256 * 1024 * 1024),
     })
     .prefault({}),
   auth: z

@@ -4,6 +4,7 @@ export const errorCatalogue = {
   invalid_json: { status: 400, type: 'invalid_request_error', message: 'The request body is not valid JSON.' },
   invalid_path: { status: 400, type: 'invalid_request_error', message: 'The request path is not in normal form.' },
   invalid_request: { status: 400, type: 'invalid_request_error', message: 'The request body is invalid.' },
+  background_unmetered: { status: 400, type: 'invalid_request_error', message: 'Background responses cannot be metered while budgets apply; send the request without background: true.' },
   missing_api_key: { status: 401, type: 'authentication_error', message: 'No API key provided. Send a Tollgate key as "Authorization: Bearer tg-..." or "x-api-key".' },
   invalid_api_key: { status: 401, type: 'authentication_error', message: 'The API key is not valid.' },
   revoked_api_key: { status: 401, type: 'authentication_error', message: 'The API key has been revoked.' },

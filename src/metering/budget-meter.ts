@@ -8,7 +8,7 @@ import type { BudgetEngine, Crossing } from '../budget/engine.js';
 import { GatewayError } from '../errors/catalogue.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { PromptCount, PromptCounter } from '../tokens/prompt-counter.js';
-import type { Admission, Meter, MeterOutcome } from './meter.js';
+import type { Admission, Meter, MeterOutcome, MeterRequest } from './meter.js';
 import { buildUsageEvent, callerContext, type EventContext } from './usage-event.js';
 
 export interface BudgetMeterOptions {
@@ -34,7 +34,9 @@ export function createBudgetMeter(options: BudgetMeterOptions): Meter {
       let counted: PromptCount | Promise<PromptCount> | undefined;
       const prompt = () => (counted ??= counter.countPrompt(request.endpoint, request.body, request.model));
       const { sessionId, tags } = callerContext(request.headers);
-      const requestedMax = request.maxOutputTokens ?? request.model.maxOutputTokens;
+      const choices = request.outputChoices;
+      // Every choice may use the whole cap: n: 50 with max_tokens: 1000 can produce 50,000 tokens.
+      const requestedMax = (request.maxOutputTokens ?? request.model.maxOutputTokens) * choices;
       let outcome;
       try {
         outcome = await engine.reserve({
@@ -62,25 +64,69 @@ export function createBudgetMeter(options: BudgetMeterOptions): Meter {
       }
       const { reservation } = outcome;
       const release = engine.holdLease(reservation);
-      const ctx: EventContext = { requestId: request.requestId, principal: request.principal, model: request.model, prompt, sessionId, tags };
+      const ctx: EventContext = {
+        requestId: request.requestId,
+        principal: request.principal,
+        model: request.model,
+        prompt,
+        sessionId,
+        tags,
+        reservedOutputTokens: reservation.maxOutputTokens,
+      };
+      const settle = async (result: MeterOutcome) => {
+        release();
+        const event = await buildUsageEvent(result, ctx, counter, clock());
+        const settled = await engine.settle(reservation, event, clock());
+        for (const crossing of settled.crossings) {
+          const { scope, metric, window } = crossing.bucket;
+          metrics.crossings.inc({ level: crossing.level, scope, metric, window });
+          logger.warn({ requestId: ctx.requestId, bucket: crossing.bucket, level: crossing.level, used: crossing.used, limit: crossing.limit }, 'budget threshold crossed');
+          options.onCrossing?.(crossing, ctx);
+        }
+      };
       // A metered request always carries an explicit output cap, so the provider can never produce
-      // more than was reserved (the catalog's cap stands in when the client set none).
-      const cap = reservation.state === 'leased' && (outcome.clamped || request.maxOutputTokens === undefined) ? outcome.maxOutputTokens : undefined;
+      // more than was reserved (the catalog's cap stands in when the client set none). The cap is
+      // per choice: the reserved output shared by all of them.
+      const perChoice = Math.floor(outcome.maxOutputTokens / choices);
+      const refusal = reservation.state === 'unmetered' ? undefined : refusalOf(request, perChoice);
+      if (refusal) {
+        await settle(unsent(refusal));
+        throw refusal;
+      }
+      const cap = reservation.state === 'leased' && (outcome.clamped || request.maxOutputTokens === undefined) ? perChoice : undefined;
       return {
         ...(cap === undefined ? {} : { maxOutputTokens: cap }),
         headers: outcome.headers,
-        async settle(result: MeterOutcome) {
-          release();
-          const event = await buildUsageEvent(result, ctx, counter, clock());
-          const settled = await engine.settle(reservation, event, clock());
-          for (const crossing of settled.crossings) {
-            const { scope, metric, window } = crossing.bucket;
-            metrics.crossings.inc({ level: crossing.level, scope, metric, window });
-            logger.warn({ requestId: ctx.requestId, bucket: crossing.bucket, level: crossing.level, used: crossing.used, limit: crossing.limit }, 'budget threshold crossed');
-            options.onCrossing?.(crossing, ctx);
-          }
-        },
+        settle,
       };
     },
   };
 }
+
+// Refusals that need a granted reservation to decide: the request is metered, but settling it
+// could not see its output (background responses), or what is left cannot give every choice a token.
+function refusalOf(request: MeterRequest, perChoice: number): GatewayError | undefined {
+  if (request.defersOutput) {
+    return new GatewayError('background_unmetered', undefined, 'background');
+  }
+  if (request.outputChoices > 1 && perChoice < 1) {
+    return new GatewayError('budget_exceeded', `Budget too small to give each of the ${request.outputChoices} choices an output token.`, 'n');
+  }
+  return undefined;
+}
+
+// The outcome of a request refused after its reservation: nothing was sent, nothing is charged.
+const unsent = (error: GatewayError): MeterOutcome => ({
+  status: error.status,
+  errorCode: error.code,
+  stream: false,
+  usage: undefined,
+  partialUsage: undefined,
+  reachedUpstream: false,
+  clientGone: false,
+  measured: true,
+  latencyMs: 0,
+  ttfbMs: null,
+  deliveredText: () => '',
+});
+

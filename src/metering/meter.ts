@@ -13,8 +13,12 @@ export interface MeterRequest {
   readonly model: CatalogModel;
   readonly endpoint: Endpoint;
   readonly body: JsonObject;
-  // From max_tokens and friends; undefined when the client left it to the provider.
+  // From max_tokens and friends, per choice; undefined when the client left it to the provider.
   readonly maxOutputTokens: number | undefined;
+  // Choices generated (n, best_of): each may use the whole output cap.
+  readonly outputChoices: number;
+  // The output is fetched later through another route, where settle cannot see it.
+  readonly defersOutput: boolean;
   readonly headers: IncomingHttpHeaders;
 }
 
@@ -22,14 +26,21 @@ export interface MeterOutcome {
   readonly status: number;
   readonly errorCode: string | null;
   readonly stream: boolean;
+  // The provider's final usage; partialUsage is a lower bound from a stream that ended early.
   readonly usage: Usage | undefined;
+  readonly partialUsage: Usage | undefined;
+  // False when the request never left the gateway.
+  readonly reachedUpstream: boolean;
+  readonly clientGone: boolean;
+  // False when the output could not all be kept for counting.
+  readonly measured: boolean;
   readonly latencyMs: number;
   readonly ttfbMs: number | null;
   deliveredText(): string;
 }
 
 export interface Admission {
-  // Set when metering lowered the output cap so the request cannot overspend.
+  // Set when metering lowered the output cap (per choice) so the request cannot overspend.
   readonly maxOutputTokens?: number;
   // Added to the response whatever happens next (x-ratelimit-*).
   readonly headers: Readonly<Record<string, string>>;

@@ -1,6 +1,6 @@
-// Builds the usage event of a finished request: the provider's usage when it sent one, otherwise
-// Tollgate's own count of the prompt and of the delivered text (marked estimated), priced in
-// integer micro-USD from the catalog.
+// Builds the usage event of a finished request: the provider's final usage when it sent one,
+// otherwise Tollgate's own estimate (marked estimated), priced in integer micro-USD from the
+// catalog. The estimate never charges less than what was provably consumed: see usageOf.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Principal } from '../auth/principal.js';
 import type { CatalogModel } from '../config/catalog.js';
@@ -18,17 +18,40 @@ export interface EventContext {
   readonly prompt: () => PromptCount | Promise<PromptCount>;
   readonly sessionId: string | null;
   readonly tags: Readonly<Record<string, string>>;
+  // The output tokens the reservation allowed, all choices together.
+  readonly reservedOutputTokens: number;
 }
 
 const zero: Usage = { promptTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 0, reasoningTokens: 0 };
 
-// No usage in the answer: if the upstream accepted the request (2xx/3xx), it billed the prompt and
-// whatever it produced, so both are counted here; if it refused (or was never reached), nothing.
+// The provider bills a request it accepted (2xx/3xx), and one the client walked away from after it
+// was sent; not one it refused or failed before answering, nor one that never left the gateway.
+const billed = (o: MeterOutcome): boolean =>
+  o.reachedUpstream && ((o.status >= 200 && o.status < 400) || (o.status === 0 && o.errorCode === 'client_disconnected'));
+
+const maxUsage = (a: Usage, b: Usage | undefined): Usage =>
+  b
+    ? {
+        promptTokens: Math.max(a.promptTokens, b.promptTokens),
+        cachedTokens: b.cachedTokens,
+        cacheWriteTokens: b.cacheWriteTokens,
+        completionTokens: Math.max(a.completionTokens, b.completionTokens),
+        reasoningTokens: b.reasoningTokens,
+      }
+    : a;
+
+// Without the provider's final usage, a billed request is charged the counted prompt plus the
+// counted delivered text, raised to any partial usage the stream reported (Anthropic's
+// message_start); and the whole reserved output when the output could not all be counted, or
+// when the model bills hidden reasoning and the client left before its usage arrived.
 async function usageOf(outcome: MeterOutcome, ctx: EventContext, counter: PromptCounter): Promise<{ usage: Usage; estimated: boolean }> {
   if (outcome.usage) return { usage: outcome.usage, estimated: false };
-  if (outcome.status < 200 || outcome.status >= 400) return { usage: zero, estimated: false };
+  if (!billed(outcome)) return { usage: zero, estimated: false };
   const [promptTokens, completion] = await Promise.all([promptTokensOf(ctx), counter.countCompletion(outcome.deliveredText(), ctx.model)]);
-  return { usage: { ...zero, promptTokens, completionTokens: completion.tokens }, estimated: true };
+  const counted = maxUsage({ ...zero, promptTokens, completionTokens: completion.tokens }, outcome.partialUsage);
+  const hidden = !outcome.measured || (outcome.clientGone && ctx.model.reasoning);
+  const completionTokens = hidden ? Math.max(counted.completionTokens, ctx.reservedOutputTokens) : counted.completionTokens;
+  return { usage: { ...counted, completionTokens }, estimated: true };
 }
 
 // A prompt first counted here (nothing metered the request) may fail to count (a body the

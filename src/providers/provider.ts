@@ -21,7 +21,11 @@ export interface PreparedBody {
 
 export interface StreamUsageReader {
   onEvent(event: SseEvent): void;
+  // The latest usage the stream reported, final or not.
   usage(): Usage | undefined;
+  // True once the event that closes the count has arrived: before it, usage() is a lower bound
+  // (Anthropic's message_start says output_tokens: 1 whatever follows).
+  final(): boolean;
 }
 
 export interface Provider {
@@ -32,8 +36,15 @@ export interface Provider {
   // Upstream path for a raw pass-through of the client's path (query string included).
   rawPath(config: ProviderConfig, clientPath: string): string;
   prepareBody(endpoint: Endpoint, body: JsonObject, upstreamModel: string, clientModel: string): PreparedBody;
+  // The largest output cap the body sets, per choice: every cap field the upstream might honour.
   maxOutputTokens(endpoint: Endpoint, body: JsonObject): number | undefined;
+  // Sets every output cap field present (and the endpoint's own) to maxOutputTokens per choice.
   withMaxOutputTokens(endpoint: Endpoint, body: JsonObject, maxOutputTokens: number): JsonObject;
+  // How many choices the upstream generates (n, best_of), each up to the output cap.
+  outputChoices(endpoint: Endpoint, body: JsonObject): number;
+  // True when the answer is produced later and fetched through another route (background
+  // responses), so settling this request cannot see the output.
+  defersOutput(endpoint: Endpoint, body: JsonObject): boolean;
   usageFromBody(endpoint: Endpoint, body: unknown): Usage | undefined;
   streamUsageReader(endpoint: Endpoint): StreamUsageReader;
   // True for the trailing usage-only event that the gateway requested on the client's behalf.

@@ -1,13 +1,18 @@
 // Forwards one metered request upstream and relays the answer to the client as it arrives. Bytes
-// pass through untouched; on the side, an SSE splitter feeds the provider's usage reader, and a
-// usage event the gateway requested (not the client) is dropped whole. Resolves with what
-// happened once the exchange is over, whichever way it ended.
+// pass through untouched, except error bodies, which are held whole so provider secrets they quote
+// can be redacted; on the side, an SSE splitter feeds the provider's usage reader, and a usage
+// event the gateway requested (not the client) is dropped whole. What usage accounting needs is
+// kept within a process-wide retention budget. Resolves with what happened once the exchange is
+// over, whichever way it ended.
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '../errors/catalogue.js';
 import type { Provider, StreamUsageReader } from '../providers/provider.js';
 import type { Endpoint, Usage } from '../providers/types.js';
-import { createSseSplitter, parseSseEvent, type SseEvent, type SseSplitter } from './sse.js';
+import { createMemberScanner, type MemberScanner } from './json-member-scanner.js';
+import type { Redact } from './redact.js';
+import type { RetentionBudget } from './retention.js';
+import { createSseSplitter, parseSseEvent, type SseSplitter } from './sse.js';
 
 export interface RelayRequest {
   readonly pool: Dispatcher;
@@ -21,6 +26,11 @@ export interface RelayRequest {
   readonly responseHeaders: Readonly<Record<string, string>>;
   // Renders a gateway error when nothing has been sent to the client yet.
   readonly sendError: (error: GatewayError) => void;
+  readonly retention: RetentionBudget;
+  // Set for models whose usage the gateway must see even when the client leaves (reasoning
+  // models): the answer is read on, unsent, for at most this long and this many bytes.
+  readonly drainAfterDisconnect: { readonly ms: number; readonly bytes: number } | undefined;
+  readonly redact: Redact;
 }
 
 export interface RelayOutcome {
@@ -28,7 +38,16 @@ export interface RelayOutcome {
   // Set when the exchange did not complete normally; a stable code for logs and the ledger.
   errorCode: string | null;
   stream: boolean;
+  // The provider's usage, once final.
   usage: Usage | undefined;
+  // Usage a stream reported before it ended early: a lower bound, not the bill.
+  partialUsage: Usage | undefined;
+  // False only when the client left before the request was sent: the provider saw nothing.
+  reachedUpstream: boolean;
+  clientGone: boolean;
+  // False when part of the output could not be kept for counting (past the retention budget, or
+  // a body that is not JSON): without the provider's usage, only the reservation is a safe charge.
+  measured: boolean;
   ttfbMs: number | null;
   // Everything the model produced, for counting when the upstream reported no usage.
   deliveredText(): string;
@@ -46,8 +65,12 @@ const droppedResponseHeaders = new Set([
   'openai-project',
 ]);
 
-// Past this much, a response body is relayed but not kept for usage extraction.
+// Past this much, one answer keeps no copy for usage extraction (a usage scan instead).
 const maxRetainedBytes = 16 * 1024 * 1024;
+// Error bodies are held whole for redaction; a larger one is replaced by upstream_error.
+const maxErrorBodyBytes = 1024 * 1024;
+// Both wire formats carry a non-streamed answer's usage as its top-level `usage` member.
+const usageMember = 'usage';
 
 const timeoutCodes = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
@@ -63,15 +86,54 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
     // Set once the answer turns out to be an event stream: the splitter and usage reader exist
     // only then, so a plain JSON answer pays for neither.
     let sse: { splitter: SseSplitter; reader: StreamUsageReader } | undefined;
+    // An error answer's head waits for its whole (redacted) body.
+    let errorHead: Record<string, string | string[]> | undefined;
     let ttfbMs: number | null = null;
     let finished = false;
-    const retained: Buffer[] = [];
-    let retainedBytes = 0;
+    let reachedUpstream = false;
+    let clientGone = false;
+    let drainTimer: NodeJS.Timeout | undefined;
+    let drainedBytes = 0;
+    let errorBodyTooLarge = false;
 
-    const retain = (chunk: Buffer) => {
-      if (retainedBytes + chunk.length > maxRetainedBytes) return;
-      retained.push(chunk);
-      retainedBytes += chunk.length;
+    // What usage accounting keeps: a non-streamed body's chunks, or a stream's delivered text.
+    const retained: Buffer[] = [];
+    const texts: string[] = [];
+    let retainedBytes = 0;
+    let measured = true;
+    let scanner: MemberScanner | undefined;
+
+    const take = (bytes: number, cap: number): boolean => {
+      if (retainedBytes + bytes > cap || !req.retention.take(bytes)) return false;
+      retainedBytes += bytes;
+      return true;
+    };
+    const releaseRetained = () => {
+      req.retention.give(retainedBytes);
+      retainedBytes = 0;
+      retained.length = 0;
+    };
+
+    // A non-streamed body is kept until it outgrows the caps; from then on only its usage member
+    // is looked for, and nothing of it is counted.
+    const retainBody = (chunk: Buffer) => {
+      if (!scanner && take(chunk.length, maxRetainedBytes)) {
+        retained.push(chunk);
+        return;
+      }
+      if (!scanner) {
+        scanner = createMemberScanner(usageMember);
+        for (const kept of retained) scanner.push(kept);
+        releaseRetained();
+        measured = false;
+      }
+      scanner.push(chunk);
+    };
+
+    const retainText = (text: string) => {
+      if (text.length === 0 || !measured) return;
+      if (take(Buffer.byteLength(text), maxRetainedBytes)) texts.push(text);
+      else measured = false;
     };
 
     const parsedBody = (): unknown => {
@@ -82,41 +144,63 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
       }
     };
 
-    const retainedEvents = (): SseEvent[] => {
-      const s = createSseSplitter();
-      return retained.flatMap((c) => s.push(c)).map(parseSseEvent);
-    };
-
     const finish = (errorCode: string | null) => {
       if (finished) return;
       finished = true;
+      clearTimeout(drainTimer);
       const stream = sse !== undefined;
-      const body = stream || status >= 400 ? undefined : parsedBody();
-      resolve({
-        status,
-        errorCode,
-        stream,
-        usage: sse ? sse.reader.usage() : req.provider.usageFromBody(req.endpoint, body),
-        ttfbMs,
-        deliveredText: () => req.provider.deliveredText(req.endpoint, stream ? retainedEvents() : undefined, body),
-      });
+      let usage: Usage | undefined;
+      let partialUsage: Usage | undefined;
+      let text = '';
+      if (sse) {
+        const reported = sse.reader.usage();
+        if (sse.reader.final()) usage = reported;
+        else partialUsage = reported;
+        text = texts.join('');
+      } else if (status >= 200 && status < 400) {
+        if (scanner) {
+          usage = req.provider.usageFromBody(req.endpoint, { [usageMember]: scanner.value() });
+        } else {
+          const body = parsedBody();
+          if (body === undefined) measured = false;
+          usage = req.provider.usageFromBody(req.endpoint, body);
+          text = req.provider.deliveredText(req.endpoint, undefined, body);
+        }
+      }
+      // What remains is a string, held until settle counts it (briefly, outside the budget).
+      releaseRetained();
+      resolve({ status, errorCode, stream, usage, partialUsage, reachedUpstream, clientGone, measured, ttfbMs, deliveredText: () => text });
     };
 
     const write = (chunk: Buffer) => {
+      if (clientGone) return;
       if (!res.write(chunk)) {
         controller?.pause();
         res.once('drain', () => controller?.resume());
       }
     };
 
+    const stopReading = () => controller?.abort(new ClientDisconnectedError('client disconnected'));
+
     res.on('close', () => {
-      if (!res.writableFinished && !finished) controller?.abort(new ClientDisconnectedError('client disconnected'));
+      if (res.writableFinished || finished) return;
+      clientGone = true;
+      const drain = req.drainAfterDisconnect;
+      if (!drain) {
+        stopReading();
+        return;
+      }
+      // Read on, unsent, so the provider's usage (after hidden reasoning) still arrives.
+      drainTimer = setTimeout(stopReading, drain.ms);
+      controller?.resume();
     });
 
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {
         controller = c;
+        // Aborting here stops the request before any byte of it is written upstream.
         if (res.destroyed) c.abort(new ClientDisconnectedError('client disconnected'));
+        else reachedUpstream = true;
       },
       onResponseStart(_c, statusCode, upstreamHeaders) {
         status = statusCode;
@@ -126,20 +210,34 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
         const headers: Record<string, string | string[]> = {};
         for (const [name, value] of Object.entries(upstreamHeaders)) {
           if (value === undefined || droppedResponseHeaders.has(name)) continue;
-          if (name === 'content-length' && stream && req.hideUsageEvent) continue;
+          if (name === 'content-length' && ((stream && req.hideUsageEvent) || statusCode >= 400)) continue;
           headers[name] = value;
         }
         const upstreamId = upstreamHeaders['x-request-id'];
         if (typeof upstreamId === 'string') headers['x-upstream-request-id'] = upstreamId;
         Object.assign(headers, req.responseHeaders);
+        if (statusCode >= 400) {
+          errorHead = headers;
+          return;
+        }
+        if (clientGone) return;
         res.writeHead(statusCode, headers);
         // Headers go out at once so a client sees the stream open before the first token.
         if (stream) res.flushHeaders();
       },
       onResponseData(_c, chunk) {
         if (ttfbMs === null) ttfbMs = performance.now() - startedMs;
-        retain(chunk);
+        if (clientGone && req.drainAfterDisconnect && (drainedBytes += chunk.length) > req.drainAfterDisconnect.bytes) {
+          stopReading();
+          return;
+        }
+        if (errorHead) {
+          if (!errorBodyTooLarge && take(chunk.length, maxErrorBodyBytes)) retained.push(chunk);
+          else errorBodyTooLarge = true;
+          return;
+        }
         if (!sse) {
+          retainBody(chunk);
           write(chunk);
           return;
         }
@@ -148,16 +246,25 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
         for (const raw of events) {
           const event = parseSseEvent(raw);
           sse.reader.onEvent(event);
+          retainText(req.provider.deliveredText(req.endpoint, [event], undefined));
           if (req.hideUsageEvent && !req.provider.isUsageOnlyEvent(event)) write(raw);
         }
       },
       onResponseEnd() {
-        if (req.hideUsageEvent && sse && sse.splitter.pending().length > 0) res.write(sse.splitter.pending());
-        res.end();
+        if (clientGone) {
+          finish('client_disconnected');
+          return;
+        }
+        if (errorHead) {
+          sendErrorBody(errorHead);
+        } else {
+          if (req.hideUsageEvent && sse && sse.splitter.pending().length > 0) res.write(sse.splitter.pending());
+          res.end();
+        }
         finish(status >= 400 ? 'upstream_status' : null);
       },
       onResponseError(_c, err) {
-        if (err instanceof ClientDisconnectedError) {
+        if (err instanceof ClientDisconnectedError || clientGone) {
           finish('client_disconnected');
           return;
         }
@@ -173,6 +280,17 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
         }
         finish(timedOut ? 'upstream_timeout' : 'upstream_error');
       },
+    };
+
+    // The upstream's error answer, whole and with every configured provider secret redacted.
+    const sendErrorBody = (head: Record<string, string | string[]>) => {
+      if (errorBodyTooLarge) {
+        req.sendError(new GatewayError('upstream_error', `The upstream answered ${status} with an error body too large to relay.`));
+        return;
+      }
+      const body = req.redact(Buffer.concat(retained));
+      res.writeHead(status, { ...head, 'content-length': String(body.length) });
+      res.end(body);
     };
 
     req.pool.dispatch(

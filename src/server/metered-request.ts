@@ -12,7 +12,9 @@ import type { Admission, Meter } from '../metering/meter.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { providers } from '../providers/index.js';
 import type { JsonObject, Provider } from '../providers/provider.js';
+import { createRedactor, providerSecrets } from '../proxy/redact.js';
 import { relay } from '../proxy/relay.js';
+import { createRetentionBudget } from '../proxy/retention.js';
 import type { Upstream, Upstreams } from '../proxy/upstreams.js';
 import { readBody } from './read-body.js';
 import { parseRequestBody } from './request-schema.js';
@@ -53,6 +55,9 @@ export function isAllowed(principal: Principal, model: CatalogModel): boolean {
 
 export function createMeteredHandler(deps: MeteredRequestDeps) {
   const { config, principals, upstreams, meter, metrics, logger } = deps;
+  const retention = createRetentionBudget(config.upstream.maxRetainedBytes);
+  const redact = createRedactor(providerSecrets(config.providers.values()));
+  const drain = { ms: config.upstream.disconnectDrainMs, bytes: config.upstream.disconnectDrainBytes };
 
   return async function handleMetered(req: IncomingMessage, res: ServerResponse, route: MeteredRoute, requestId: string): Promise<void> {
     const startedMs = performance.now();
@@ -78,6 +83,8 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
         endpoint: route.endpoint,
         body,
         maxOutputTokens: requestedMax,
+        outputChoices: provider.outputChoices(route.endpoint, body),
+        defersOutput: provider.defersOutput(route.endpoint, body),
         headers: req.headers,
       });
       const outgoing: JsonObject =
@@ -109,6 +116,10 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
           hideUsageEvent: prepared.hideUsageEvent,
           responseHeaders,
           sendError: (error) => sendError(res, route.dialect, error, responseHeaders),
+          retention,
+          // Only a reasoning model's usage is worth reading on for: other output is what was sent.
+          drainAfterDisconnect: model.reasoning ? drain : undefined,
+          redact,
         },
       res,
       );
@@ -131,7 +142,7 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
       const error = toGatewayError(err);
       if (error.code === 'internal_error') logger.error({ requestId, err }, 'request failed');
       // An admission that was granted but never used gives its reservation back.
-      await admission?.settle({ status: error.status, errorCode: error.code, stream: false, usage: undefined, latencyMs: Math.round(performance.now() - startedMs), ttfbMs: null, deliveredText: () => '' }).catch((e: unknown) => logger.error({ requestId, err: e }, 'settle failed'));
+      await admission?.settle({ status: error.status, errorCode: error.code, stream: false, usage: undefined, partialUsage: undefined, reachedUpstream: false, clientGone: false, measured: true, latencyMs: Math.round(performance.now() - startedMs), ttfbMs: null, deliveredText: () => '' }).catch((e: unknown) => logger.error({ requestId, err: e }, 'settle failed'));
       metrics.requests.inc({ route: route.endpoint, model: modelLabel, status: String(error.status) });
       sendError(res, route.dialect, error, { 'x-request-id': requestId });
     }

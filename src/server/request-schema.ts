@@ -13,6 +13,10 @@ const requestSchema = z.looseObject({
   max_tokens: tokens.nullish(),
   max_completion_tokens: tokens.nullish(),
   max_output_tokens: tokens.nullish(),
+  // Each choice may use the whole output cap, so the reservation multiplies by these.
+  n: z.number().int().positive().nullish(),
+  best_of: z.number().int().positive().nullish(),
+  background: z.boolean().nullish(),
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
 });
 

@@ -11,6 +11,9 @@ export const anthropic: Provider = {
   prepareBody,
   maxOutputTokens,
   withMaxOutputTokens,
+  // Messages has no n and no background mode.
+  outputChoices: () => 1,
+  defersOutput: () => false,
   usageFromBody: (_endpoint, body) => usageFromBody(body),
   streamUsageReader,
   // The gateway never asks Anthropic for anything extra, so nothing is hidden.

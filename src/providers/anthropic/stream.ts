@@ -7,6 +7,8 @@ import { usageFromObject } from './usage.js';
 
 export function streamUsageReader(_endpoint: Endpoint): StreamUsageReader {
   let usage: Usage | undefined;
+  // message_delta carries the final output count; message_start's output_tokens is a placeholder.
+  let final = false;
   const onEvent = (event: SseEvent) => {
     const type = event.event;
     if (type !== undefined && type !== 'message_start' && type !== 'message_delta') return;
@@ -24,9 +26,10 @@ export function streamUsageReader(_endpoint: Endpoint): StreamUsageReader {
         output_tokens: delta.output_tokens ?? usage?.completionTokens,
       });
       usage = merged ?? usage;
+      final = merged !== undefined;
     }
   };
-  return { onEvent, usage: () => usage };
+  return { onEvent, usage: () => usage, final: () => final };
 }
 
 export function deliveredText(_endpoint: Endpoint, events: readonly SseEvent[] | undefined, body: unknown): string {

@@ -1,5 +1,5 @@
 import type { Provider } from '../provider.js';
-import { credentials, maxOutputTokens, prepareBody, rawPath, target, withMaxOutputTokens } from './request.js';
+import { credentials, defersOutput, maxOutputTokens, outputChoices, prepareBody, rawPath, target, withMaxOutputTokens } from './request.js';
 import { deliveredText, isUsageOnlyEvent, streamUsageReader } from './stream.js';
 import { usageFromBody } from './usage.js';
 
@@ -11,6 +11,8 @@ export const openai: Provider = {
   prepareBody,
   maxOutputTokens,
   withMaxOutputTokens,
+  outputChoices,
+  defersOutput,
   usageFromBody: (_endpoint, body) => usageFromBody(body),
   streamUsageReader,
   isUsageOnlyEvent,

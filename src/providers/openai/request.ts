@@ -44,25 +44,38 @@ export function prepareBody(endpoint: Endpoint, body: JsonObject, upstreamModel:
   return { body: next, hideUsageEvent: wantsUsage };
 }
 
-const outputField = (endpoint: Endpoint, body: JsonObject): string | undefined => {
-  if (endpoint === 'responses') return 'max_output_tokens';
-  if (endpoint === 'chat') return body.max_completion_tokens !== undefined || body.max_tokens === undefined ? 'max_completion_tokens' : 'max_tokens';
-  if (endpoint === 'completions') return 'max_tokens';
-  return undefined;
-};
+// The endpoint's own cap field, set when the gateway caps a body that names none.
+const ownField: Partial<Record<Endpoint, string>> = { chat: 'max_completion_tokens', completions: 'max_tokens', responses: 'max_output_tokens' };
+// Compatible servers honour any of these whatever the endpoint, and a body may carry several
+// (max_tokens beside max_completion_tokens): all are reserved for and capped together.
+const capFields = ['max_tokens', 'max_completion_tokens', 'max_output_tokens'] as const;
+
+const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;
 
 // The legacy completions API defaults to 16 output tokens when max_tokens is absent.
 const completionsDefault = 16;
 
 export function maxOutputTokens(endpoint: Endpoint, body: JsonObject): number | undefined {
   if (endpoint === 'embeddings') return 0;
-  const field = outputField(endpoint, body);
-  const value = field ? body[field] : undefined;
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  const caps = capFields.map((field) => body[field]).filter(isCount);
+  if (caps.length > 0) return Math.max(...caps);
   return endpoint === 'completions' ? completionsDefault : undefined;
 }
 
 export function withMaxOutputTokens(endpoint: Endpoint, body: JsonObject, tokens: number): JsonObject {
-  const field = outputField(endpoint, body);
-  return field ? { ...body, [field]: tokens } : body;
+  const field = ownField[endpoint];
+  if (!field) return body;
+  const present = capFields.filter((name) => isCount(body[name]));
+  const next: JsonObject = { ...body };
+  for (const name of present.length > 0 ? present : [field]) next[name] = tokens;
+  return next;
 }
+
+// best_of generates that many completions server-side and returns n of them: all are billed.
+export function outputChoices(endpoint: Endpoint, body: JsonObject): number {
+  if (endpoint !== 'chat' && endpoint !== 'completions') return 1;
+  const counts = [body.n, endpoint === 'completions' ? body.best_of : undefined].filter((v): v is number => isCount(v) && v > 0);
+  return Math.max(1, ...counts);
+}
+
+export const defersOutput = (endpoint: Endpoint, body: JsonObject): boolean => endpoint === 'responses' && body.background === true;

@@ -23,7 +23,8 @@ export function streamUsageReader(endpoint: Endpoint): StreamUsageReader {
           if (!hasUsageObject.test(event.data)) return;
           usage = usageFromObject(asObject(parseJson(event.data))?.usage) ?? usage;
         };
-  return { onEvent, usage: () => usage };
+  // OpenAI reports usage once, in the stream's last chunk or terminal event.
+  return { onEvent, usage: () => usage, final: () => usage !== undefined };
 }
 
 export function isUsageOnlyEvent(event: SseEvent): boolean {

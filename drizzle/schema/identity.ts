@@ -20,6 +20,16 @@ export const teams = pgTable(
   (t) => [uniqueIndex('teams_org_name_uq').on(t.orgId, t.name), index('teams_parent_idx').on(t.parentId)],
 );
 
+// Set by admins and managers; binds the keys a user with own-keys reach (a developer) creates.
+export interface KeyPolicy {
+  // null: every model in the catalog.
+  allowedModels: string[] | null;
+  // null: keys may never expire.
+  maxLifetimeDays: number | null;
+  // null: every endpoint family.
+  scopes: string[] | null;
+}
+
 export const users = pgTable(
   'users',
   {
@@ -31,6 +41,8 @@ export const users = pgTable(
     email: text('email'),
     role: text('role').notNull().default('developer'),
     active: boolean('active').notNull().default(true),
+    // Limits on the keys the user mints for themselves (src/control/key-policy.ts); null: none set.
+    keyPolicy: jsonb('key_policy').$type<KeyPolicy | null>(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

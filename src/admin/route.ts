@@ -10,6 +10,7 @@ import type { Permission } from './rbac.js';
 
 export interface AdminSettings {
   readonly rotationGraceMs: number;
+  readonly maxKeysPerUser: number;
 }
 
 export interface RouteContext<B, Q> {

@@ -6,6 +6,7 @@ import type { Actor } from '../control/actor.js';
 import type { Db } from '../db/database.js';
 import { GatewayError } from '../errors/catalogue.js';
 import { createAccess } from './access.js';
+import { confinedOrg, confineToOrg } from './org-confined-access.js';
 import { reachOf } from './rbac.js';
 import { RawReply, type AdminSettings, type Route } from './route.js';
 
@@ -36,12 +37,20 @@ interface Compiled {
   segments: string[];
 }
 
+function decodeParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new GatewayError('invalid_request', `The path segment "${raw}" is not valid percent-encoding.`);
+  }
+}
+
 function match(segments: string[], parts: string[]): Record<string, string> | undefined {
   if (segments.length !== parts.length) return undefined;
   const params: Record<string, string> = {};
   for (let i = 0; i < segments.length; i++) {
     const s = segments[i]!;
-    if (s.startsWith(':')) params[s.slice(1)] = decodeURIComponent(parts[i]!);
+    if (s.startsWith(':')) params[s.slice(1)] = decodeParam(parts[i]!);
     else if (s !== parts[i]) return undefined;
   }
   return params;
@@ -60,10 +69,10 @@ export function createAdminRouter(deps: AdminRouterDeps): AdminRouter {
   const compiled: Compiled[] = deps.routes.map((route) => ({ route, segments: route.path.split('/').filter(Boolean) }));
 
   return async function dispatch(request) {
-    const parts = request.path.split('/').filter(Boolean);
-    const candidates = compiled.map((c) => ({ c, params: match(c.segments, parts) })).filter((m) => m.params);
     // Nothing is revealed to a caller without credentials, not even which routes exist.
     if (!request.actor) throw new GatewayError('admin_unauthorized');
+    const parts = request.path.split('/').filter(Boolean);
+    const candidates = compiled.map((c) => ({ c, params: match(c.segments, parts) })).filter((m) => m.params);
     const found = candidates.find((m) => m.c.route.method === request.method);
     if (!found) {
       if (candidates.length > 0) throw new GatewayError('method_not_allowed', `${request.path} accepts ${candidates.map((m) => m.c.route.method).join(', ')}.`);
@@ -72,11 +81,13 @@ export function createAdminRouter(deps: AdminRouterDeps): AdminRouter {
     const { route } = found.c;
     const actor = request.actor;
     if (!reachOf(actor.role, route.permission)) throw new GatewayError('forbidden', `The ${actor.role} role may not ${route.permission.replace(':', ' ')}.`);
+    const access = createAccess(deps.db, actor);
+    const org = confinedOrg(actor);
     const result = await route.handle({
       db: deps.db,
       bus: deps.bus,
       settings: deps.settings,
-      access: createAccess(deps.db, actor),
+      access: org ? confineToOrg(access, org) : access,
       change: { actor, requestId: request.requestId },
       params: found.params!,
       body: parse(route.body, request.body ?? {}, 'body'),

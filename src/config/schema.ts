@@ -92,17 +92,24 @@ export const configSchema = z.object({
     .prefault({}),
   admin: z
     .object({
-      // JWTs for the admin API: HS256 with `secret`, or any JWKS algorithm with `jwksUrl`.
+      // JWTs for the admin API: HS256 with `secret`, or the `algorithms` allow list with `jwksUrl`.
+      // Every token must carry exp, this aud, and live at most maxAgeSec (exp - iat and exp - now).
       jwt: z
         .object({
           issuer: z.string().min(1),
-          audience: z.string().optional(),
+          audience: z.string().min(1).default('tollgate-admin'),
           secret: z.string().min(32).optional(),
           jwksUrl: z.url().optional(),
+          algorithms: z.array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'])).min(1).default(['RS256', 'ES256']),
+          maxAgeSec: positiveInt.default(3_600),
           roleClaim: z.string().default('role'),
+          // A claim naming the org id a non-admin token is confined to when its sub is no Tollgate user.
+          orgClaim: z.string().min(1).optional(),
         })
         .refine((j) => (j.secret === undefined) !== (j.jwksUrl === undefined), { message: 'set exactly one of secret, jwksUrl' })
         .optional(),
+      // Active (unrevoked, unexpired) API keys one user may hold; creation past it is key_limit_reached.
+      maxKeysPerUser: positiveInt.default(20),
       // How long a rotated key keeps working, so clients can switch over without an outage.
       rotationGraceMs: z.number().int().nonnegative().default(86_400_000),
       // last_used_at is written in one batch per interval rather than once per request.

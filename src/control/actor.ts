@@ -10,6 +10,8 @@ export interface Actor {
   readonly role: Role;
   // The Tollgate user the actor acts as; managers and developers reach nothing without one.
   readonly userId: string | null;
+  // The org a JWT's org claim confines an actor to when its subject is no Tollgate user.
+  readonly orgId?: string | null | undefined;
 }
 
 // What a change is attributed to in the audit log.

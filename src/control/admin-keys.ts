@@ -39,9 +39,20 @@ export async function createAdminKey(db: Db, change: ChangeContext, input: Admin
   });
 }
 
+// A bootstrap key is chosen by a person, not generated: hold it to the shape of generated ones
+// (tga- and 43 random characters) closely enough that a guessable one cannot start a gateway.
+const bootstrapMinLength = 32;
+
+export function assertBootstrapKey(key: string): void {
+  if (!key.startsWith(adminKeyPrefix) || key.length < bootstrapMinLength) {
+    throw new Error(`TOLLGATE_ADMIN_KEY must start with "${adminKeyPrefix}" and be at least ${bootstrapMinLength} characters long (e.g. tga- followed by \`openssl rand -base64 32\`).`);
+  }
+}
+
 // TOLLGATE_ADMIN_KEY at startup: every replica registers the same key; only the first insert
 // lands (and is audited), the rest find it there.
 export async function registerBootstrapKey(db: Db, change: ChangeContext, key: string): Promise<void> {
+  assertBootstrapKey(key);
   await db.transaction(async (tx) => {
     const [row] = await tx
       .insert(adminKeys)

@@ -1,10 +1,12 @@
 // The audit log: one row per admin mutation (who, what, before, after, when, request id), written
 // in the mutation's own transaction so a change and its record commit together. Callers pass
 // public views of rows; `redact` is the last guard that no key material is ever stored.
-import { and, desc, eq, gte, lt, lte, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { auditLog } from '../../drizzle/schema/index.js';
 import type { Db } from '../db/database.js';
 import type { ChangeContext } from './actor.js';
+import { toCsv } from './csv.js';
+import type { Visibility } from './visibility.js';
 
 export interface AuditEntry {
   action: string;
@@ -53,8 +55,12 @@ export interface AuditQuery {
 
 export type AuditRow = typeof auditLog.$inferSelect;
 
-export async function listAudit(db: Db, q: AuditQuery): Promise<{ data: AuditRow[]; nextCursor: number | null }> {
+// Audit is granted only with org-wide reach (src/admin/rbac.ts), so the org is the one limit that
+// applies; entries without an org (admin keys, templates) are for callers who see every org.
+export async function listAudit(db: Db, visible: Visibility, q: AuditQuery): Promise<{ data: AuditRow[]; nextCursor: number | null }> {
   const where: SQL[] = [];
+  if (visible.orgId) where.push(eq(auditLog.orgId, visible.orgId));
+  if (visible.teamIds || visible.userId) where.push(sql`false`);
   if (q.action) where.push(eq(auditLog.action, q.action));
   if (q.resourceType) where.push(eq(auditLog.resourceType, q.resourceType));
   if (q.resourceId) where.push(eq(auditLog.resourceId, q.resourceId));
@@ -68,13 +74,6 @@ export async function listAudit(db: Db, q: AuditQuery): Promise<{ data: AuditRow
   return { data, nextCursor: rows.length > q.limit ? data.at(-1)!.id : null };
 }
 
-const csvCell = (value: unknown): string => {
-  const text = value === null || value === undefined ? '' : typeof value === 'object' && !(value instanceof Date) ? JSON.stringify(value) : value instanceof Date ? value.toISOString() : String(value);
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-};
-
 const auditColumns = ['id', 'at', 'requestId', 'actorType', 'actorId', 'actorRole', 'action', 'resourceType', 'resourceId', 'orgId', 'before', 'after'] as const;
 
-export function auditToCsv(rows: readonly AuditRow[]): string {
-  return [auditColumns.join(','), ...rows.map((r) => auditColumns.map((c) => csvCell(r[c])).join(','))].join('\n') + '\n';
-}
+export const auditToCsv = (rows: readonly AuditRow[]): string => toCsv(auditColumns, rows);

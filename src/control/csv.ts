@@ -1,4 +1,5 @@
-// A small RFC 4180 reader for imports: quoted fields, doubled quotes, CRLF or LF line ends.
+// CSV in and out: a small RFC 4180 reader for imports (quoted fields, doubled quotes, CRLF or LF
+// line ends) and the writer every export uses.
 export function parseCsv(text: string): string[][] {
   const rows: string[][] = [];
   let row: string[] = [];
@@ -31,4 +32,20 @@ export function csvRecords(text: string): Array<Record<string, string>> {
   if (!header) return [];
   const names = header.map((h) => h.trim().toLowerCase());
   return rows.map((r) => Object.fromEntries(names.map((n, i) => [n, (r[i] ?? '').trim()])));
+}
+
+// Spreadsheets run a cell that starts with one of these as a formula (CSV injection); such a cell
+// is written with a leading apostrophe, which they show as text and never evaluate.
+const formulaStart = /^[=+\-@\t\r]/;
+
+export function csvCell(value: unknown): string {
+  const text =
+    value === null || value === undefined ? '' : value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const safe = formulaStart.test(text) ? `'${text}` : text;
+  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+// A header line and one line per row, columns in the given order.
+export function toCsv<R>(columns: readonly (keyof R & string)[], rows: readonly R[]): string {
+  return [columns.join(','), ...rows.map((r) => columns.map((c) => csvCell(r[c])).join(','))].join('\n') + '\n';
 }

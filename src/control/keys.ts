@@ -1,7 +1,7 @@
 // Tollgate API keys: created with the plaintext shown once, listed by their public view (never the
 // hash), revoked, rotated with a grace period. Every change publishes an invalidation so each
 // replica's principal cache applies it within a second.
-import { and, asc, eq, gt, isNull, or, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, gt, isNull, or, type SQL } from 'drizzle-orm';
 import { apiKeys, users } from '../../drizzle/schema/index.js';
 import type { InvalidationBus } from '../auth/invalidation.js';
 import { generateKey, newId } from '../auth/keys.js';
@@ -56,10 +56,26 @@ async function insertKey(db: Db, orgId: string, userId: string, attrs: KeyAttrib
   return { ...publicKey(row!), key: generated.key };
 }
 
-export async function createApiKey(db: Db, bus: InvalidationBus, change: ChangeContext, userId: string, attrs: KeyAttributes): Promise<NewKey> {
+// Keys neither revoked nor expired: what a client could call the gateway with right now.
+const activeKeys = (nowMs: number) => and(isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, new Date(nowMs))))!;
+
+export interface KeyLimits {
+  // Refuse the key (key_limit_reached) when the user already holds this many active keys.
+  maxActiveKeys?: number | undefined;
+}
+
+export async function createApiKey(db: Db, bus: InvalidationBus, change: ChangeContext, userId: string, attrs: KeyAttributes, limits: KeyLimits = {}): Promise<NewKey> {
   const user = await getUser(db, userId);
   if (!user.active) throw new GatewayError('conflict', `User ${userId} is deactivated.`);
   const created = await db.transaction(async (tx) => {
+    if (limits.maxActiveKeys !== undefined) {
+      // The user's row is the lock: concurrent creations for one user count one after another.
+      await tx.select({ id: users.id }).from(users).where(eq(users.id, user.id)).for('update');
+      const [held] = await tx.select({ n: count() }).from(apiKeys).where(and(eq(apiKeys.userId, user.id), activeKeys(Date.now())));
+      if ((held?.n ?? 0) >= limits.maxActiveKeys) {
+        throw new GatewayError('key_limit_reached', `User ${userId} already holds ${held?.n} active keys, the most allowed (admin.maxKeysPerUser); revoke one first.`);
+      }
+    }
     const key = await insertKey(tx, user.orgId, user.id, attrs);
     const { key: _plaintext, ...after } = key;
     await recordAudit(tx, change, { action: 'key.create', resourceType: 'key', resourceId: key.id, orgId: key.orgId, before: null, after });
@@ -133,7 +149,7 @@ export async function listApiKeys(db: Db, visible: Visibility, q: KeyQuery): Pro
   const where: SQL[] = visibleUsers(visible);
   if (q.userId) where.push(eq(apiKeys.userId, q.userId));
   if (q.orgId) where.push(eq(apiKeys.orgId, q.orgId));
-  if (q.active) where.push(isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, new Date()))!);
+  if (q.active) where.push(activeKeys(Date.now()));
   if (q.cursor) where.push(gt(apiKeys.id, q.cursor));
   const rows = await db
     .select({ key: apiKeys })

@@ -1,7 +1,7 @@
 // Users: the people keys belong to. Deactivating a user (or moving them to another team)
 // publishes an invalidation so every replica applies it to all their keys within a second.
 import { and, asc, eq, gt, ilike, inArray, type SQL } from 'drizzle-orm';
-import { teams, users } from '../../drizzle/schema/index.js';
+import { type KeyPolicy, teams, users } from '../../drizzle/schema/index.js';
 import type { InvalidationBus } from '../auth/invalidation.js';
 import { newId } from '../auth/keys.js';
 import type { Db } from '../db/database.js';
@@ -9,6 +9,7 @@ import { GatewayError } from '../errors/catalogue.js';
 import { roles, type ChangeContext, type Role } from './actor.js';
 import { recordAudit } from './audit.js';
 import { csvRecords } from './csv.js';
+import { handleProblem } from './names.js';
 import { conflictsAs } from './db-errors.js';
 import { getTeam } from './teams.js';
 import type { Visibility } from './visibility.js';
@@ -33,6 +34,7 @@ export interface CreateUserInput {
   email?: string | null | undefined;
   teamId?: string | null | undefined;
   role?: Role | undefined;
+  keyPolicy?: KeyPolicy | null | undefined;
 }
 
 export async function createUser(db: Db, change: ChangeContext, input: CreateUserInput): Promise<User> {
@@ -41,7 +43,7 @@ export async function createUser(db: Db, change: ChangeContext, input: CreateUse
     db.transaction(async (tx) => {
       const [user] = await tx
         .insert(users)
-        .values({ id: newId('usr'), orgId: input.orgId, name: input.name, email: input.email ?? null, teamId: input.teamId ?? null, role: input.role ?? 'developer' })
+        .values({ id: newId('usr'), orgId: input.orgId, name: input.name, email: input.email ?? null, teamId: input.teamId ?? null, role: input.role ?? 'developer', keyPolicy: input.keyPolicy ?? null })
         .returning();
       await recordAudit(tx, change, { action: 'user.create', resourceType: 'user', resourceId: user!.id, orgId: user!.orgId, before: null, after: user! });
       return user!;
@@ -55,6 +57,7 @@ export interface UserPatch {
   teamId?: string | null | undefined;
   role?: Role | undefined;
   active?: boolean | undefined;
+  keyPolicy?: KeyPolicy | null | undefined;
 }
 
 export async function updateUser(db: Db, bus: InvalidationBus, change: ChangeContext, id: string, patch: UserPatch, action = 'user.update'): Promise<User> {
@@ -109,15 +112,16 @@ export async function listUsers(db: Db, visible: Visibility, q: UserQuery): Prom
 
 export type ImportRowResult = { row: number; name: string; status: 'created'; id: string } | { row: number; name: string; status: 'failed'; error: string };
 
+// What the importing caller may do, decided by the admin API from their role and reach: the same
+// checks as creating each user through the JSON route.
+export interface ImportPermissions {
+  allowedTeam(teamId: string | null): boolean;
+  mayGrant(role: Role): boolean;
+}
+
 // One transaction per row: a bad row is reported and the rest still go in. Columns: name
 // (required), email, team (a team name in the org), role.
-export async function importUsersCsv(
-  db: Db,
-  change: ChangeContext,
-  orgId: string,
-  csv: string,
-  allowedTeam: (teamId: string | null) => boolean,
-): Promise<ImportRowResult[]> {
+export async function importUsersCsv(db: Db, change: ChangeContext, orgId: string, csv: string, may: ImportPermissions): Promise<ImportRowResult[]> {
   const records = csvRecords(csv);
   const teamRows = await db.select({ id: teams.id, name: teams.name }).from(teams).where(eq(teams.orgId, orgId));
   const teamByName = new Map(teamRows.map((t) => [t.name, t.id]));
@@ -127,13 +131,15 @@ export async function importUsersCsv(
     const row = i + 2;
     const name = r.name ?? '';
     const fail = (error: string) => results.push({ row, name, status: 'failed', error });
-    if (!name) { fail('name is required'); continue; }
+    const nameProblem = handleProblem(name);
+    if (nameProblem) { fail(`name ${nameProblem}`); continue; }
     const role = r.role || 'developer';
     if (!(roles as readonly string[]).includes(role)) { fail(`role must be one of ${roles.join(', ')}`); continue; }
+    if (!may.mayGrant(role as Role)) { fail(`you may not give a user the ${role} role`); continue; }
     if (r.email && !/^[^@\s]+@[^@\s]+$/.test(r.email)) { fail('email is not an email address'); continue; }
     const teamId = r.team ? teamByName.get(r.team) : null;
     if (teamId === undefined) { fail(`no team named "${r.team}" in the org`); continue; }
-    if (!allowedTeam(teamId)) { fail('you may not add users to this team'); continue; }
+    if (!may.allowedTeam(teamId)) { fail('you may not add users to this team'); continue; }
     try {
       const user = await createUser(db, change, { orgId, name, email: r.email || null, teamId, role: role as Role });
       results.push({ row, name, status: 'created', id: user.id });

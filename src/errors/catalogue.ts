@@ -18,6 +18,7 @@ export const errorCatalogue = {
   model_not_found: { status: 404, type: 'not_found_error', message: 'The requested model does not exist in the catalog.' },
   not_found: { status: 404, type: 'not_found_error', message: 'No such resource.' },
   method_not_allowed: { status: 405, type: 'invalid_request_error', message: 'Method not allowed on this route.' },
+  key_limit_reached: { status: 409, type: 'invalid_request_error', message: 'The user already holds as many active API keys as allowed (admin.maxKeysPerUser); revoke one first.' },
   conflict: { status: 409, type: 'invalid_request_error', message: 'The change conflicts with the current state of the resource.' },
   body_too_large: { status: 413, type: 'invalid_request_error', message: 'The request body is too large.' },
   budget_exceeded: { status: 429, type: 'rate_limit_error', message: 'A budget for this request has been exhausted.' },

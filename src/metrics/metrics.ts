@@ -59,6 +59,12 @@ export function createMetrics() {
       labelNames: ['family', 'outcome'] as const,
       registers: [registry],
     }),
+    adminDenials: new Counter({
+      name: 'tollgate_admin_denials_total',
+      help: 'Admin API requests refused: bad or missing credentials (admin_unauthorized) or role and reach (forbidden), by credential type.',
+      labelNames: ['code', 'credential'] as const,
+      registers: [registry],
+    }),
     overheadSeconds: new Histogram({
       name: 'tollgate_gateway_overhead_seconds',
       help: 'Time the gateway spends before forwarding (accept, authenticate, route, count, reserve).',

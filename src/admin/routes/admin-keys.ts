@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { createAdminKey, listAdminKeys, revokeAdminKey } from '../../control/admin-keys.js';
 import { route } from '../route.js';
-import { id, isoDate, role } from '../schemas.js';
+import { id, isoDate, label, role } from '../schemas.js';
 
 export const adminKeyRoutes = [
   route({
@@ -10,7 +10,7 @@ export const adminKeyRoutes = [
   }),
   route({
     method: 'POST', path: '/admin-keys', tag: 'admin keys', summary: 'Create an admin API key with a role (acting as userId for manager and developer reach)', permission: 'admin_keys:write', status: 201,
-    body: z.object({ name: z.string().min(1).max(200), role, userId: id.nullable().optional(), expiresAt: isoDate.nullable().optional() }),
+    body: z.object({ name: label.refine((v) => v !== '', 'is required'), role, userId: id.nullable().optional(), expiresAt: isoDate.nullable().optional() }),
     handle: ({ db, change, body }) => createAdminKey(db, change, body),
   }),
   route({

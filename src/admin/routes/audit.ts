@@ -17,13 +17,13 @@ export const auditRoutes = [
   route({
     method: 'GET', path: '/audit', tag: 'audit', summary: 'Query the audit log, newest first', permission: 'audit:read',
     query: z.object({ ...filters, cursor: z.coerce.number().int().positive().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
-    handle: ({ db, query }) => listAudit(db, query),
+    handle: async ({ db, access, query }) => listAudit(db, await access.visibility('audit:read'), query),
   }),
   route({
     method: 'GET', path: '/audit/export', tag: 'audit', summary: 'Export the audit log as CSV or JSON lines', permission: 'audit:read',
     query: z.object({ ...filters, format: z.enum(['csv', 'jsonl']).default('csv'), limit: z.coerce.number().int().min(1).max(100_000).default(10_000) }),
-    async handle({ db, query }) {
-      const { data } = await listAudit(db, query);
+    async handle({ db, access, query }) {
+      const { data } = await listAudit(db, await access.visibility('audit:read'), query);
       return query.format === 'csv' ? new RawReply('text/csv; charset=utf-8', auditToCsv(data)) : new RawReply('application/x-ndjson', data.map((r) => JSON.stringify(r)).join('\n') + '\n');
     },
   }),

@@ -1,16 +1,19 @@
 import { z } from 'zod';
+import { assertNoLimitChange, keyWithinPolicy } from '../../control/key-policy.js';
 import { createApiKey, getKey, listApiKeys, revokeApiKey, rotateApiKey, updateApiKey } from '../../control/keys.js';
 import { getUser } from '../../control/users.js';
 import type { Access } from '../access.js';
 import type { Db } from '../../db/database.js';
+import { reachOf } from '../rbac.js';
 import { route } from '../route.js';
-import { id, isoDate, limit, metadata, queryBool } from '../schemas.js';
+import { id, isoDate, keyScope, label, limit, metadata, models, patchBody, queryBool } from '../schemas.js';
 
 const attributes = {
-  name: z.string().max(200).nullable().optional(),
-  scopes: z.array(z.string().min(1).max(100)).max(50).optional(),
+  name: label.nullable().optional(),
+  // Empty: every endpoint family.
+  scopes: z.array(keyScope).max(50).optional(),
   // null: every model in the catalog.
-  allowedModels: z.array(z.string().min(1)).max(500).nullable().optional(),
+  allowedModels: models.nullable().optional(),
   metadata: metadata.optional(),
   expiresAt: isoDate.nullable().optional(),
 };
@@ -20,6 +23,9 @@ async function assertKeyOwner(db: Db, access: Access, keyId: string, permission:
   await access.assertUser(permission, await getUser(db, key.userId));
   return key;
 }
+
+// Callers who may manage only their own keys (developers) live within the limits others set.
+const boundByPolicy = (access: Access) => reachOf(access.actor.role, 'keys:write') === 'own';
 
 export const keyRoutes = [
   route({
@@ -32,10 +38,12 @@ export const keyRoutes = [
   route({
     method: 'POST', path: '/keys', tag: 'keys', summary: 'Create an API key for a user; the plaintext key is in this answer only', permission: 'keys:write', status: 201,
     body: z.object({ userId: id, ...attributes }),
-    async handle({ db, bus, access, change, body }) {
-      const { userId, ...attrs } = body;
-      await access.assertUser('keys:write', await getUser(db, userId));
-      return createApiKey(db, bus, change, userId, attrs);
+    async handle({ db, bus, access, change, settings, body }) {
+      const { userId, ...asked } = body;
+      const user = await getUser(db, userId);
+      await access.assertUser('keys:write', user);
+      const attrs = boundByPolicy(access) ? keyWithinPolicy(user.keyPolicy, asked, Date.now()) : asked;
+      return createApiKey(db, bus, change, userId, attrs, { maxActiveKeys: settings.maxKeysPerUser });
     },
   }),
   route({
@@ -44,9 +52,10 @@ export const keyRoutes = [
   }),
   route({
     method: 'PATCH', path: '/keys/:id', tag: 'keys', summary: "Change a key's name, scopes, model allow list, metadata or expiry", permission: 'keys:write',
-    body: z.object(attributes),
+    body: patchBody(attributes),
     async handle({ db, bus, access, change, params, body }) {
       await assertKeyOwner(db, access, params.id!, 'keys:write');
+      if (boundByPolicy(access)) assertNoLimitChange(body);
       return updateApiKey(db, bus, change, params.id!, body);
     },
   }),

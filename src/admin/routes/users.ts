@@ -4,13 +4,14 @@ import type { Role } from '../../control/actor.js';
 import { getTeam } from '../../control/teams.js';
 import { GatewayError } from '../../errors/catalogue.js';
 import { route } from '../route.js';
-import { id, limit, name, queryBool, role } from '../schemas.js';
+import { id, keyPolicy, limit, name, patchBody, queryBool, role } from '../schemas.js';
 
 const email = z.email().nullable().optional();
 
 // Nobody hands out the admin role through a user record without being an admin.
+const mayGrant = (own: Role, wanted: Role) => wanted !== 'admin' || own === 'admin';
 function assertMayGrant(own: Role, wanted: Role | undefined): void {
-  if (wanted === 'admin' && own !== 'admin') throw new GatewayError('forbidden', 'Only admins may give a user the admin role.');
+  if (wanted && !mayGrant(own, wanted)) throw new GatewayError('forbidden', 'Only admins may give a user the admin role.', 'role');
 }
 
 export const userRoutes = [
@@ -23,7 +24,7 @@ export const userRoutes = [
   }),
   route({
     method: 'POST', path: '/users', tag: 'users', summary: 'Create a user', permission: 'users:write', status: 201,
-    body: z.object({ orgId: id, name, email, teamId: id.nullable().optional(), role: role.optional() }),
+    body: z.object({ orgId: id, name, email, teamId: id.nullable().optional(), role: role.optional(), keyPolicy: keyPolicy.nullable().optional() }),
     async handle({ db, access, change, body }) {
       await access.assertUser('users:write', { id: '', orgId: body.orgId, teamId: body.teamId ?? null });
       assertMayGrant(access.actor.role, body.role);
@@ -37,7 +38,7 @@ export const userRoutes = [
       await access.assertOrg('users:write', body.orgId);
       const scope = await access.visibility('users:write');
       const allowed = (teamId: string | null) => !scope.teamIds || (teamId !== null && scope.teamIds.includes(teamId));
-      const results = await importUsersCsv(db, change, body.orgId, body.csv, allowed);
+      const results = await importUsersCsv(db, change, body.orgId, body.csv, { allowedTeam: allowed, mayGrant: (wanted) => mayGrant(access.actor.role, wanted) });
       return { created: results.filter((r) => r.status === 'created').length, failed: results.filter((r) => r.status === 'failed').length, results };
     },
   }),
@@ -51,7 +52,8 @@ export const userRoutes = [
   }),
   route({
     method: 'PATCH', path: '/users/:id', tag: 'users', summary: 'Update a user', permission: 'users:write',
-    body: z.object({ name: name.optional(), email, teamId: id.nullable().optional(), role: role.optional() }),
+    // keyPolicy: the limits on keys the user mints for themselves (src/control/key-policy.ts).
+    body: patchBody({ name: name.optional(), email, teamId: id.nullable().optional(), role: role.optional(), keyPolicy: keyPolicy.nullable().optional() }),
     async handle({ db, bus, access, change, params, body }) {
       await access.assertUser('users:write', await getUser(db, params.id!));
       if (body.teamId) await access.assertTeam('teams:write', await getTeam(db, body.teamId));

@@ -247,8 +247,8 @@ describe('pass-through', () => {
     expect(status).toBe(401);
   });
 
-  it('answers 404 route_not_found for other /v1 paths when pass-through is denied (the default)', async () => {
-    const closed = await startTestGateway({ mock });
+  it('answers 404 route_not_found for other /v1 paths when pass-through is denied', async () => {
+    const closed = await startTestGateway({ mock, overrides: { 'server.passthrough': 'deny' } });
     try {
       const before = mock.requests.length;
       const res = await request(`${closed.url}/v1/files`, { headers: { authorization: `Bearer ${closed.key}` } });

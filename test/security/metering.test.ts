@@ -9,14 +9,15 @@ import { type MockUpstream, startMockUpstream } from '../../bench/mock-upstream.
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 let mock: MockUpstream;
-// No budgets: every request is still written to the ledger, which is what these tests read.
+// No budgets: every request is still written to the ledger, which is what these tests read. Its
+// retention budget is small, so a long answer cannot all be kept for counting.
 let open: TestGateway;
 // A clamping daily budget of 5,000 tokens per user.
 let budgeted: TestGateway;
 
 beforeAll(async () => {
   mock = await startMockUpstream();
-  open = await startTestGateway({ mock, overrides: { 'upstream.disconnectDrainMs': 1_500 } });
+  open = await startTestGateway({ mock, overrides: { 'upstream.disconnectDrainMs': 1_500, 'upstream.maxRetainedBytes': 4_096 } });
   budgeted = await startTestGateway({
     mock,
     overrides: { 'budget.clamp': true, 'budget.budgets': [{ scope: 'user', scopeId: '*', metric: 'tokens', window: 'day', limit: 5_000 }] },
@@ -135,6 +136,19 @@ describe('metering gaps', () => {
     await res.body.dump();
     const row = await chargedOnce(open, hana.userId);
     expect(row.completion).toBeGreaterThanOrEqual(777);
+  });
+
+  it('a stream without usage longer than the retention budget is charged the reservation, not the part it kept', async () => {
+    const lou = await open.newKey({ user: 'long-lou' });
+    const res = await post(open, lou.key, '/v1/chat/completions', {
+      model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, max_tokens: 16_000,
+      messages: [{ role: 'user', content: '[mock chunks=1000 no_usage]' }],
+    });
+    expect(res.statusCode).toBe(200);
+    await res.body.dump();
+    const row = await chargedOnce(open, lou.userId);
+    // About 3,000 tokens were delivered; only the first 4 KB of them could be kept.
+    expect(row.completion).toBeGreaterThanOrEqual(16_000);
   });
 
   it('a background response cannot be started while budgets apply', async () => {

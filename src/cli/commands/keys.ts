@@ -26,6 +26,7 @@ export interface KeyRequest {
   user: string;
   name?: string | undefined;
   allowedModels?: string[] | undefined;
+  scopes?: string[] | undefined;
   expiresAt?: Date | undefined;
 }
 
@@ -47,6 +48,7 @@ export async function createKeyFor(client: Pick<AdminClient, 'call'>, request: K
       userId,
       name: request.name ?? null,
       ...(request.allowedModels ? { allowedModels: request.allowedModels } : {}),
+      ...(request.scopes ? { scopes: request.scopes } : {}),
       ...(request.expiresAt ? { expiresAt: request.expiresAt.toISOString() } : {}),
     },
   });
@@ -56,7 +58,7 @@ export async function createKeyFor(client: Pick<AdminClient, 'call'>, request: K
 export const keysCreate = apiCommand({
   name: 'keys create',
   summary: 'Create an API key for a user (creating the org, team and user if needed); prints the key once.',
-  options: { user: { type: 'string' }, team: { type: 'string' }, name: { type: 'string' }, models: { type: 'string' }, expires: { type: 'string' } },
+  options: { user: { type: 'string' }, team: { type: 'string' }, name: { type: 'string' }, models: { type: 'string' }, scopes: { type: 'string' }, expires: { type: 'string' } },
   async run({ client, str, values, out }) {
     const user = str('user');
     if (!user) throw new UsageError('keys create needs --user NAME');
@@ -68,6 +70,8 @@ export const keysCreate = apiCommand({
       user,
       name: str('name'),
       allowedModels: str('models')?.split(',').map((m) => m.trim()).filter(Boolean),
+      // Endpoint families (chat, embeddings, ...); none: every family.
+      scopes: str('scopes')?.split(',').map((s) => s.trim()).filter(Boolean),
       expiresAt: expires === undefined ? undefined : new Date(expires),
     });
     if (values.json) out(JSON.stringify(created));

@@ -54,3 +54,19 @@ export const usersImport = apiCommand({
     return result.failed > 0 ? 1 : 0;
   },
 });
+
+const list = (text: string | undefined) => text?.split(',').map((v) => v.trim()).filter(Boolean) ?? null;
+
+export const usersKeyPolicy = apiCommand({
+  name: 'users key-policy',
+  summary: 'Set the limits on keys a developer mints for themselves: USER [--models a,b] [--max-days N] [--scopes chat,embeddings] (omitted: no limit), or --clear.',
+  options: { models: { type: 'string' }, 'max-days': { type: 'string' }, scopes: { type: 'string' }, clear: { type: 'boolean', default: false } },
+  async run({ client, org, positionals, str, values, out }) {
+    if (!positionals[0]) throw new UsageError('users key-policy needs a user name or id');
+    const maxDays = str('max-days');
+    if (maxDays !== undefined && !/^[1-9]\d*$/.test(maxDays)) throw new UsageError('--max-days must be a positive whole number of days');
+    const keyPolicy = values.clear ? null : { allowedModels: list(str('models')), maxLifetimeDays: maxDays === undefined ? null : Number(maxDays), scopes: list(str('scopes')) };
+    const user = await client.call('PATCH', `/users/${await userId(client, await org(), positionals[0])}`, { body: { keyPolicy } });
+    print(out, values.json, user, [...columns, 'keyPolicy']);
+  },
+});

@@ -2,7 +2,8 @@
 //   1. inline vs pool throughput on 1 KB, 100 KB and 1 MB prompts,
 //   2. the crossover that sets the inline threshold (inline cost by size vs a pool round trip),
 //   3. the latency counting adds to a small chat request,
-//   4. gpt-tokenizer against @dqbd/tiktoken (the reference): speed and agreement.
+//   4. gpt-tokenizer against @dqbd/tiktoken (the reference): speed and agreement,
+//   5. text without spaces, where merging used to be quadratic, against tiktoken as the baseline.
 import { get_encoding } from '@dqbd/tiktoken';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -141,5 +142,28 @@ for (const enc of ['o200k_base', 'cl100k_base', 'p50k_base', 'r50k_base'] as con
   reference.free();
 }
 console.log(`agreement: ${samples - mismatches}/${samples} samples across 4 encodings (${mismatches} mismatches)`);
+
+// 5. Text without spaces: one pre-token per run, where a quadratic merge (tiktoken's, and
+// gpt-tokenizer's before src/tokens/linear-merge.ts) needs seconds to minutes.
+console.log('\n5. Text without spaces (one pre-token), o200k_base: linear merge vs tiktoken (quadratic) as the baseline');
+const letters = (chars: number): string => Array.from({ length: chars }, (_, i) => String.fromCharCode(97 + ((i * 7919) % 26))).join('');
+const runRows = [];
+const quadratic = get_encoding('o200k_base');
+for (const [label, text] of [
+  ["20k 'a'", 'a'.repeat(20_000)],
+  ["120k 'a'", 'a'.repeat(120_000)],
+  ['40k letters', letters(40_000)],
+  ['1 MB letters', letters(1_000_000)],
+  ["1 MB '中'", '中'.repeat(1_000_000 / 3)],
+] as const) {
+  const started = performance.now();
+  const poolTokens = await pool.countTexts([text], encoding);
+  const poolMs = performance.now() - started;
+  // Past 40k characters the quadratic baseline would run for many seconds; it is not repeated.
+  const referenceMs = text.length <= 40_000 ? fmt(timeUs(() => quadratic.encode_ordinary(text).length, 1) / 1000, 0) : '(not run)';
+  runRows.push({ text: label, tokens: poolTokens, 'inline ms': fmt(timeUs(() => countTextTokens(text, encoding), 1) / 1000, 0), 'pool ms': fmt(poolMs, 0), 'tiktoken ms': referenceMs });
+}
+quadratic.free();
+console.table(runRows);
 
 await pool.close();

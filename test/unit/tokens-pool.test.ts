@@ -37,5 +37,7 @@ describe('tokenizer pool', () => {
   it('validates its options with a message naming the option', () => {
     expect(() => createTokenizerPool({ maxThreads: 0, maxQueue: 1 })).toThrow(/maxThreads must be an integer >= 1/);
     expect(() => createTokenizerPool({ maxThreads: 1, maxQueue: -1 })).toThrow(/maxQueue must be an integer >= 0/);
+    expect(() => createTokenizerPool({ maxThreads: 1, maxQueue: 1, taskTimeoutMs: 0 })).toThrow(/taskTimeoutMs must be an integer >= 1/);
+    expect(() => createTokenizerPool({ maxThreads: 1, maxQueue: 1, closeTimeoutMs: 1.5 })).toThrow(/closeTimeoutMs must be an integer >= 0/);
   });
 });

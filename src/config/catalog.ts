@@ -18,8 +18,9 @@ export interface CatalogModel {
   readonly encoding: Encoding;
   readonly contextWindow: number;
   readonly maxOutputTokens: number;
-  // Bills hidden reasoning tokens: cost can precede (and far exceed) the visible output.
-  readonly reasoning: boolean;
+  // Bills hidden reasoning tokens: cost can precede (and far exceed) the visible output. Always
+  // set from config; optional only so hand-built test and bench models may leave it out.
+  readonly reasoning?: boolean;
   readonly price: ModelPriceMicros;
 }
 

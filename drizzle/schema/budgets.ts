@@ -23,6 +23,8 @@ export const budgets = pgTable(
     timezone: text('timezone').notNull().default('UTC'),
     // Null inherits the gateway-wide budget.clamp setting.
     clamp: boolean('clamp'),
+    // Session window only: refuse requests without x-session-id (migration 0007).
+    requireSession: boolean('require_session').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -32,6 +34,7 @@ export const budgets = pgTable(
     check('budgets_metric_ck', sql`${t.metric} in ('tokens', 'costMicros', 'requests')`),
     check('budgets_window_ck', sql`${t.window} in ('minute', 'hour', 'day', 'month', 'total', 'session')`),
     check('budgets_session_scope_ck', sql`${t.window} <> 'session' or ${t.scope} in ('key', 'user')`),
+    check('budgets_require_session_ck', sql`not ${t.requireSession} or ${t.window} = 'session'`),
     check('budgets_limit_ck', sql`${t.limit} >= 0`),
     check('budgets_pct_ck', sql`${t.warnPct} between 1 and 100 and ${t.criticalPct} between 1 and 100 and ${t.warnPct} <= ${t.criticalPct}`),
   ],

@@ -1,6 +1,8 @@
 // Compiled budget rules: built once when rules load, then turns a principal into the buckets of one
-// request with map lookups and string building only (the hot path). A rule naming an id replaces
-// the '*' rule of the same scope, metric and window for that id; limits merge field by field.
+// request with map lookups and string building only (the hot path). Rules with an orgId (the
+// control plane's rows) apply only to that org; rules without one (the config's) to every org. A
+// rule naming an id replaces the '*' rule of the same scope, metric and window for that id, and an
+// org's rule replaces the config's of the same shape; limits merge field by field.
 import { orgTag } from './keys.js';
 import type { BudgetConfig, BudgetRule, BudgetScope, LimitRule } from './rules.js';
 import type { BucketMeasure, BucketPlan, BucketRef } from './store.js';
@@ -17,6 +19,9 @@ export interface BudgetPrincipal {
 export interface CompiledBudgets {
   // The buckets a request of this principal debits, at nowMs. sessionId is the x-session-id header.
   plan(principal: BudgetPrincipal, sessionId: string | null, nowMs: number): BucketPlan[];
+  // A session rule with requireSession applies to this principal: a request without
+  // x-session-id is refused (session_required) rather than left out of the session budget.
+  sessionRequired(principal: BudgetPrincipal): boolean;
 }
 
 type PlanOptions = Pick<BudgetConfig, 'clamp' | 'windowGraceMs' | 'sessionIdleMs'> & { keyPrefix: string };
@@ -25,53 +30,95 @@ const perMinuteMs = 60_000;
 
 const measureOf: Record<BudgetRule['metric'], BucketMeasure> = { tokens: 'tokens', costMicros: 'costMicros', requests: 'requests' };
 
-interface ScopeIndex<T> {
+// One org's view of one scope's rules: what each named id gets, and what every other id gets.
+interface View<T> {
   readonly byId: ReadonlyMap<string, T>;
   readonly wildcard: T | undefined;
 }
 
-const lookup = <T>(index: ScopeIndex<T>, id: string): T | undefined => index.byId.get(id) ?? index.wildcard;
-
-function indexBudgets(rules: readonly BudgetRule[], scope: BudgetScope): ScopeIndex<readonly BudgetRule[]> {
-  const own = rules.filter((r) => r.scope === scope);
-  const wildcard = own.filter((r) => r.scopeId === '*');
-  const byId = new Map<string, BudgetRule[]>();
-  for (const rule of own) {
-    if (rule.scopeId !== '*') byId.set(rule.scopeId, [...(byId.get(rule.scopeId) ?? []), rule]);
-  }
-  for (const [id, specific] of byId) {
-    const inherited = wildcard.filter((w) => !specific.some((s) => s.metric === w.metric && s.window === w.window));
-    byId.set(id, [...specific, ...inherited]);
-  }
-  return { byId, wildcard: wildcard.length > 0 ? wildcard : undefined };
+// Orgs with control-plane rows of the scope have a view of their own; every other org shares the
+// view of the config's rules. Rules of one org therefore never reach a principal of another.
+interface ScopeIndex<T> {
+  readonly byOrg: ReadonlyMap<string, View<T>>;
+  readonly defaults: View<T>;
 }
 
-function indexLimits(rules: readonly LimitRule[], scope: LimitRule['scope']): ScopeIndex<LimitRule> {
-  const own = rules.filter((r) => r.scope === scope);
-  const wildcard = own.find((r) => r.scopeId === '*');
-  const byId = new Map<string, LimitRule>();
-  for (const rule of own) {
-    if (rule.scopeId === '*') continue;
-    byId.set(rule.scopeId, {
-      ...rule,
-      rpm: rule.rpm ?? wildcard?.rpm,
-      tpm: rule.tpm ?? wildcard?.tpm,
-      concurrency: rule.concurrency ?? wildcard?.concurrency,
-    });
+const lookup = <T>(index: ScopeIndex<T>, orgId: string, id: string): T | undefined => {
+  const view = index.byOrg.get(orgId) ?? index.defaults;
+  return view.byId.get(id) ?? view.wildcard;
+};
+
+// The rules that could apply to one id, most specific first: the org's rules for the id, the
+// config's for the id, the org's '*' rules, the config's '*' rules.
+type Layers<T> = readonly [readonly T[] | undefined, readonly T[] | undefined, readonly T[] | undefined, readonly T[] | undefined];
+
+type Scoped = { readonly orgId?: string | undefined; readonly scopeId: string };
+
+function indexScope<T extends Scoped, R>(rules: readonly T[], resolve: (layers: Layers<T>) => R | undefined): ScopeIndex<R> {
+  // org ('' for config rules) -> scope id -> rules
+  const grouped = new Map<string, Map<string, T[]>>();
+  for (const rule of rules) {
+    const org = grouped.get(rule.orgId ?? '') ?? new Map<string, T[]>();
+    grouped.set(rule.orgId ?? '', org);
+    org.set(rule.scopeId, [...(org.get(rule.scopeId) ?? []), rule]);
   }
-  return { byId, wildcard };
+  const config = grouped.get('') ?? new Map<string, T[]>();
+  const viewOf = (own: ReadonlyMap<string, T[]>): View<R> => {
+    const byId = new Map<string, R>();
+    for (const id of new Set([...own.keys(), ...config.keys()])) {
+      if (id === '*') continue;
+      const resolved = resolve([own.get(id), config.get(id), own.get('*'), config.get('*')]);
+      if (resolved !== undefined) byId.set(id, resolved);
+    }
+    return { byId, wildcard: resolve([undefined, undefined, own.get('*'), config.get('*')]) };
+  };
+  const byOrg = new Map<string, View<R>>();
+  for (const [orgId, own] of grouped) if (orgId !== '') byOrg.set(orgId, viewOf(own));
+  return { byOrg, defaults: viewOf(new Map()) };
+}
+
+interface ResolvedBudgets {
+  readonly rules: readonly BudgetRule[];
+  // Some session rule here refuses requests that send no x-session-id.
+  readonly requireSession: boolean;
+}
+
+// The first rule of each metric and window wins, so a more specific rule replaces the rest.
+function resolveBudgets(layers: Layers<BudgetRule>): ResolvedBudgets | undefined {
+  const seen = new Set<string>();
+  const rules: BudgetRule[] = [];
+  for (const layer of layers) {
+    for (const rule of layer ?? []) {
+      const shape = `${rule.metric}\0${rule.window}`;
+      if (seen.has(shape)) continue;
+      seen.add(shape);
+      rules.push(rule);
+    }
+  }
+  return rules.length > 0 ? { rules, requireSession: rules.some((r) => r.requireSession === true) } : undefined;
+}
+
+// The org's entry replaces the config's for the same id (and '*'); the id's entry then merges over
+// the '*' entry field by field.
+function resolveLimits([ownId, configId, ownAll, configAll]: Layers<LimitRule>): LimitRule | undefined {
+  const specific = ownId?.[0] ?? configId?.[0];
+  const wildcard = ownAll?.[0] ?? configAll?.[0];
+  if (!specific) return wildcard;
+  return {
+    ...specific,
+    rpm: specific.rpm ?? wildcard?.rpm,
+    tpm: specific.tpm ?? wildcard?.tpm,
+    concurrency: specific.concurrency ?? wildcard?.concurrency,
+  };
 }
 
 const thresholdOf = (limit: number, pct: number): number => Math.ceil((limit * pct) / 100);
 
 export function compileBudgetRules(config: Pick<BudgetConfig, 'budgets' | 'limits'> & PlanOptions): CompiledBudgets {
-  const budgets = {
-    key: indexBudgets(config.budgets, 'key'),
-    user: indexBudgets(config.budgets, 'user'),
-    team: indexBudgets(config.budgets, 'team'),
-    org: indexBudgets(config.budgets, 'org'),
-  };
-  const limits = { key: indexLimits(config.limits, 'key'), user: indexLimits(config.limits, 'user') };
+  const budgetsOf = (scope: BudgetScope) => indexScope(config.budgets.filter((r) => r.scope === scope), resolveBudgets);
+  const limitsOf = (scope: LimitRule['scope']) => indexScope(config.limits.filter((r) => r.scope === scope), resolveLimits);
+  const budgets = { key: budgetsOf('key'), user: budgetsOf('user'), team: budgetsOf('team'), org: budgetsOf('org') };
+  const limits = { key: limitsOf('key'), user: limitsOf('user') };
   const { keyPrefix, windowGraceMs, sessionIdleMs } = config;
 
   function budgetBucket(tag: string, rule: BudgetRule, scopeId: string, sessionId: string | null, nowMs: number): BucketPlan | null {
@@ -155,9 +202,9 @@ export function compileBudgetRules(config: Pick<BudgetConfig, 'budgets' | 'limit
     if (rule.tpm !== undefined) out.push(rate('tokens', rule.tpm, 'tpm'));
   }
 
-  function addBudgets(out: BucketPlan[], tag: string, rules: readonly BudgetRule[] | undefined, scopeId: string, sessionId: string | null, nowMs: number): void {
-    if (!rules) return;
-    for (const rule of rules) {
+  function addBudgets(out: BucketPlan[], tag: string, resolved: ResolvedBudgets | undefined, scopeId: string, sessionId: string | null, nowMs: number): void {
+    if (!resolved) return;
+    for (const rule of resolved.rules) {
       const bucket = budgetBucket(tag, rule, scopeId, sessionId, nowMs);
       if (bucket) out.push(bucket);
     }
@@ -165,17 +212,24 @@ export function compileBudgetRules(config: Pick<BudgetConfig, 'budgets' | 'limit
 
   return {
     plan(principal, sessionId, nowMs) {
-      const tag = orgTag(keyPrefix, principal.orgId);
+      const { orgId } = principal;
+      // Every key of the plan carries the principal's org tag, so two orgs' buckets never share one.
+      const tag = orgTag(keyPrefix, orgId);
       const out: BucketPlan[] = [];
-      const keyLimit = lookup(limits.key, principal.keyId);
+      const keyLimit = lookup(limits.key, orgId, principal.keyId);
       if (keyLimit) limitBuckets(out, tag, keyLimit, principal.keyId);
-      const userLimit = lookup(limits.user, principal.userId);
+      const userLimit = lookup(limits.user, orgId, principal.userId);
       if (userLimit) limitBuckets(out, tag, userLimit, principal.userId);
-      addBudgets(out, tag, lookup(budgets.key, principal.keyId), principal.keyId, sessionId, nowMs);
-      addBudgets(out, tag, lookup(budgets.user, principal.userId), principal.userId, sessionId, nowMs);
-      for (const teamId of principal.teamIds) addBudgets(out, tag, lookup(budgets.team, teamId), teamId, sessionId, nowMs);
-      addBudgets(out, tag, lookup(budgets.org, principal.orgId), principal.orgId, sessionId, nowMs);
+      addBudgets(out, tag, lookup(budgets.key, orgId, principal.keyId), principal.keyId, sessionId, nowMs);
+      addBudgets(out, tag, lookup(budgets.user, orgId, principal.userId), principal.userId, sessionId, nowMs);
+      for (const teamId of principal.teamIds) addBudgets(out, tag, lookup(budgets.team, orgId, teamId), teamId, sessionId, nowMs);
+      addBudgets(out, tag, lookup(budgets.org, orgId, orgId), orgId, sessionId, nowMs);
       return out;
+    },
+
+    sessionRequired(principal) {
+      const { orgId } = principal;
+      return Boolean(lookup(budgets.key, orgId, principal.keyId)?.requireSession || lookup(budgets.user, orgId, principal.userId)?.requireSession);
     },
   };
 }

@@ -18,9 +18,14 @@ const percent = z.number().int().min(1).max(100);
 // scopeId '*' gives every key (user, team, org) its own bucket with this rule; a rule naming the
 // id itself replaces the '*' rule of the same scope, metric and window for that id.
 const scopeId = z.string().min(1);
+// The org a rule belongs to: control-plane rows always carry theirs, and apply to that org only
+// (its '*' rule replaces the unscoped default of the same scope, metric and window). Config rules
+// usually leave it unset: they are the defaults of every org.
+const orgId = z.string().min(1).optional();
 
 export const budgetRuleSchema = z
   .object({
+    orgId,
     scope: z.enum(budgetScopes),
     scopeId,
     metric: z.enum(budgetMetrics),
@@ -32,16 +37,21 @@ export const budgetRuleSchema = z
     timezone: z.string().default('UTC').refine(isValidTimeZone, { message: 'must be an IANA time zone such as Europe/Paris' }),
     // Lower max_tokens to what remains instead of refusing; unset inherits budget.clamp.
     clamp: z.boolean().optional(),
+    // Session budgets count only requests that send x-session-id; with this set, a request of a
+    // principal the rule applies to that sends none is refused (400 session_required) instead.
+    requireSession: z.boolean().optional(),
   })
   .refine((r) => r.window !== 'session' || r.scope === 'key' || r.scope === 'user', {
     message: 'window session applies only to scope key or user',
     path: ['window'],
   })
+  .refine((r) => !r.requireSession || r.window === 'session', { message: 'requireSession applies only to window session', path: ['requireSession'] })
   .refine((r) => r.warnPct <= r.criticalPct, { message: 'warnPct must not exceed criticalPct', path: ['warnPct'] });
 
 // Smooth per-minute rates (GCRA) and in-flight caps for a key or a user.
 export const limitRuleSchema = z
   .object({
+    orgId,
     scope: z.enum(['key', 'user']),
     scopeId,
     rpm: positiveInt.optional(),
@@ -92,8 +102,8 @@ export const budgetConfigSchema = z
     limits: z.array(limitRuleSchema).default([]),
   })
   .superRefine((c, ctx) => {
-    uniqueBy(c.budgets, (r) => `${r.scope}\0${r.scopeId}\0${r.metric}\0${r.window}`, ctx, 'budgets', 'scope, scopeId, metric and window');
-    uniqueBy(c.limits, (r) => `${r.scope}\0${r.scopeId}`, ctx, 'limits', 'scope and scopeId');
+    uniqueBy(c.budgets, (r) => `${r.orgId ?? ''}\0${r.scope}\0${r.scopeId}\0${r.metric}\0${r.window}`, ctx, 'budgets', 'scope, scopeId, metric and window');
+    uniqueBy(c.limits, (r) => `${r.orgId ?? ''}\0${r.scope}\0${r.scopeId}`, ctx, 'limits', 'scope and scopeId');
   });
 
 export type BudgetConfigInput = z.input<typeof budgetConfigSchema>;

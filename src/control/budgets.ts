@@ -4,7 +4,7 @@
 // current window. Every change publishes {kind:'budgets'}; each replica then reloads the rules
 // with loadBudgetRules.
 import { and, asc, eq, inArray, or, type SQL } from 'drizzle-orm';
-import { apiKeys, budgets, rateLimits, teams, users } from '../../drizzle/schema/index.js';
+import { apiKeys, budgets, orgs, rateLimits, teams, users } from '../../drizzle/schema/index.js';
 import type { InvalidationBus } from '../auth/invalidation.js';
 import { newId } from '../auth/keys.js';
 import type { BudgetMetric, BudgetRule, BudgetScope, BudgetWindow, LimitRule } from '../budget/rules.js';
@@ -16,10 +16,12 @@ import type { Visibility } from './visibility.js';
 
 export type Budget = typeof budgets.$inferSelect;
 
+// Every rule keeps its org: the compiled plan applies a row only to principals of that org.
 export async function loadBudgetRules(db: Db): Promise<{ budgets: BudgetRule[]; limits: LimitRule[] }> {
   const [budgetRows, limitRows] = await Promise.all([db.select().from(budgets), db.select().from(rateLimits)]);
   return {
     budgets: budgetRows.map((b) => ({
+      orgId: b.orgId,
       scope: b.scope as BudgetScope,
       scopeId: b.scopeId,
       metric: b.metric as BudgetMetric,
@@ -29,8 +31,10 @@ export async function loadBudgetRules(db: Db): Promise<{ budgets: BudgetRule[]; 
       criticalPct: b.criticalPct,
       timezone: b.timezone,
       ...(b.clamp === null ? {} : { clamp: b.clamp }),
+      ...(b.requireSession ? { requireSession: true } : {}),
     })),
     limits: limitRows.map((l) => ({
+      orgId: l.orgId,
       scope: l.scope as LimitRule['scope'],
       scopeId: l.scopeId,
       ...(l.rpm === null ? {} : { rpm: l.rpm }),
@@ -49,13 +53,23 @@ export interface ScopeTarget {
   userId: string | null;
 }
 
-export async function resolveScope(db: Db, scope: BudgetScope, scopeId: string, orgIdForWildcard?: string): Promise<ScopeTarget> {
-  const missing = () => new GatewayError('not_found', `No ${scope} ${scopeId}.`, 'scopeId');
-  if (scopeId === '*') {
-    if (!orgIdForWildcard) throw new GatewayError('invalid_request', 'A budget for every member of a scope (scopeId "*") needs orgId.', 'orgId');
-    return { orgId: orgIdForWildcard, teamId: null, userId: null };
+// The org of a budget comes from what it names; a given orgId (required for '*') must agree, so a
+// rule of one org can never name an id of another.
+export async function resolveScope(db: Db, scope: BudgetScope, scopeId: string, orgId?: string): Promise<ScopeTarget> {
+  const target = await findTarget(db, scope, scopeId, orgId);
+  if (orgId !== undefined && orgId !== target.orgId) throw new GatewayError('invalid_request', `${scope} ${scopeId} is not part of org ${orgId}.`, 'scopeId');
+  return target;
+}
+
+async function findTarget(db: Db, scope: BudgetScope, scopeId: string, orgIdForWildcard: string | undefined): Promise<ScopeTarget> {
+  const missing = (what = `${scope} ${scopeId}`) => new GatewayError('not_found', `No ${what}.`, 'scopeId');
+  if (scopeId === '*' || scope === 'org') {
+    const orgId = scopeId === '*' ? orgIdForWildcard : scopeId;
+    if (!orgId) throw new GatewayError('invalid_request', 'A budget for every member of a scope (scopeId "*") needs orgId.', 'orgId');
+    const [org] = await db.select({ id: orgs.id }).from(orgs).where(eq(orgs.id, orgId));
+    if (!org) throw missing(`org ${orgId}`);
+    return { orgId, teamId: null, userId: null };
   }
-  if (scope === 'org') return { orgId: scopeId, teamId: null, userId: null };
   if (scope === 'team') {
     const [t] = await db.select({ orgId: teams.orgId }).from(teams).where(eq(teams.id, scopeId));
     if (!t) throw missing();
@@ -79,6 +93,7 @@ export interface BudgetInput {
   criticalPct?: number | undefined;
   timezone?: string | undefined;
   clamp?: boolean | null | undefined;
+  requireSession?: boolean | undefined;
 }
 
 // Insert or update the rule for (org, scope, scopeId, metric, window) inside the caller's
@@ -94,8 +109,10 @@ export async function upsertBudgetIn(tx: Db, change: ChangeContext, orgId: strin
     criticalPct: input.criticalPct ?? before?.criticalPct ?? 95,
     timezone: input.timezone ?? before?.timezone ?? 'UTC',
     clamp: input.clamp === undefined ? (before?.clamp ?? null) : input.clamp,
+    requireSession: input.requireSession ?? before?.requireSession ?? false,
   };
   if (values.warnPct > values.criticalPct) throw new GatewayError('invalid_request', 'warnPct must not exceed criticalPct.', 'warnPct');
+  if (values.requireSession && input.window !== 'session') throw new GatewayError('invalid_request', 'requireSession applies only to window session.', 'requireSession');
   const [after] = before
     ? await tx.update(budgets).set({ ...values, updatedAt: new Date() }).where(eq(budgets.id, before.id)).returning()
     : await tx.insert(budgets).values({ id: newId('bgt'), orgId, scope: input.scope, scopeId: input.scopeId, metric: input.metric, window: input.window, ...values }).returning();

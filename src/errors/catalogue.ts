@@ -5,6 +5,7 @@ export const errorCatalogue = {
   invalid_path: { status: 400, type: 'invalid_request_error', message: 'The request path is not in normal form.' },
   invalid_request: { status: 400, type: 'invalid_request_error', message: 'The request body is invalid.' },
   background_unmetered: { status: 400, type: 'invalid_request_error', message: 'Background responses cannot be metered while budgets apply; send the request without background: true.' },
+  session_required: { status: 400, type: 'invalid_request_error', message: 'A session budget applies to this key: send the x-session-id header.' },
   missing_api_key: { status: 401, type: 'authentication_error', message: 'No API key provided. Send a Tollgate key as "Authorization: Bearer tg-..." or "x-api-key".' },
   invalid_api_key: { status: 401, type: 'authentication_error', message: 'The API key is not valid.' },
   revoked_api_key: { status: 401, type: 'authentication_error', message: 'The API key has been revoked.' },

@@ -3,25 +3,19 @@
 // admin change) and periodically as a backstop. Open reservations keep the buckets they debited.
 import type { Logger } from 'pino';
 import type { InvalidationBus } from '../auth/invalidation.js';
-import type { BudgetConfig, BudgetRule, LimitRule } from '../budget/rules.js';
+import type { BudgetConfig } from '../budget/rules.js';
 import { loadBudgetRules } from '../control/budgets.js';
 import type { Db } from '../db/database.js';
 import type { Budgets } from './budgets.js';
 
 type Rules = Pick<BudgetConfig, 'budgets' | 'limits'>;
 
-const budgetIdentity = (r: BudgetRule): string => `${r.scope}\0${r.scopeId}\0${r.metric}\0${r.window}`;
-const limitIdentity = (r: LimitRule): string => `${r.scope}\0${r.scopeId}`;
-
-function overlay<T>(base: readonly T[], over: readonly T[], identity: (r: T) => string): T[] {
-  const replaced = new Set(over.map(identity));
-  return [...base.filter((r) => !replaced.has(identity(r))), ...over];
-}
-
-// A control-plane row replaces the config rule with the same scope, id, metric and window.
+// Control-plane rows carry their org and the config's rules none; the compiled plan decides which
+// applies (an org's row replaces the config rule of the same shape for that org only). Rows come
+// first so that they also win over a config rule written for the same org.
 export const mergeRules = (fromConfig: Rules, fromDb: Rules): Rules => ({
-  budgets: overlay(fromConfig.budgets, fromDb.budgets, budgetIdentity),
-  limits: overlay(fromConfig.limits, fromDb.limits, limitIdentity),
+  budgets: [...fromDb.budgets, ...fromConfig.budgets],
+  limits: [...fromDb.limits, ...fromConfig.limits],
 });
 
 export interface BudgetRulesWatch {

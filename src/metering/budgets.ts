@@ -9,6 +9,7 @@ import { startBudgetReaper } from '../budget/reaper.js';
 import { createRedisBudgetStore } from '../budget/redis-store.js';
 import type { BudgetConfig } from '../budget/rules.js';
 import type { RuntimeConfig } from '../config/load.js';
+import { GatewayError } from '../errors/catalogue.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { UsagePipeline } from './usage-pipeline.js';
 import type { CounterReading } from './usage-status.js';
@@ -42,7 +43,7 @@ export function startBudgets({ config, redis, usage, logger, listOrgIds, ledger,
     : createMemoryBudgetStore({ keyPrefix, recordRetentionMs: budget.recordRetentionMs, onUsageEvent: usage.push });
   const compile = (rules: Pick<BudgetConfig, 'budgets' | 'limits'>) => compileBudgetRules({ ...budget, ...rules, keyPrefix });
   let compiled = compile(budget);
-  const engine = createBudgetEngine({
+  const inner = createBudgetEngine({
     store,
     ledger,
     rules: compiled,
@@ -58,6 +59,15 @@ export function startBudgets({ config, redis, usage, logger, listOrgIds, ledger,
       logger.info({ bucket: bucket.ref, used }, 'budget counter recreated with usage from the ledger');
     },
   });
+  // A session budget with requireSession refuses a request without x-session-id before anything
+  // is counted or reserved; the meter passes the GatewayError on to the client as it is.
+  const engine: BudgetEngine = {
+    ...inner,
+    async reserve(input) {
+      if (input.sessionId === null && compiled.sessionRequired(input.principal)) throw new GatewayError('session_required');
+      return inner.reserve(input);
+    },
+  };
   const reaper = startBudgetReaper({
     store,
     listOrgIds,
@@ -70,7 +80,7 @@ export function startBudgets({ config, redis, usage, logger, listOrgIds, ledger,
     readCounters: (orgId, keys) => store.peek(orgId, keys, Date.now()),
     setRules(rules) {
       compiled = compile(rules);
-      engine.setRules(compiled);
+      inner.setRules(compiled);
     },
     stop: () => reaper.stop(),
   };

@@ -70,3 +70,64 @@ describe('budget planning', () => {
     expect(requests).toMatchObject({ clamp: false });
   });
 });
+
+describe('budget planning across orgs', () => {
+  const inOrg = (orgId: string, userId: string): BudgetPrincipal => ({ orgId, teamIds: [], userId, keyId: `${userId}-key` });
+
+  it("applies an org's '*' rule only to principals of that org", () => {
+    const rules = compile({ budgets: [{ orgId: 'oa', scope: 'user', scopeId: '*', metric: 'tokens', window: 'total', limit: 0 }] });
+    expect(rules.plan(inOrg('oa', 'ua'), null, nowMs).map((b) => b.key)).toEqual(['tg:{org:oa}:b:user:ua:tokens:total']);
+    expect(rules.plan(inOrg('ob', 'ub'), null, nowMs)).toEqual([]);
+  });
+
+  it("gives two orgs with same-shaped '*' rules one bucket each, under their own org tag and limit", () => {
+    const rules = compile({
+      budgets: [
+        { orgId: 'oa', scope: 'user', scopeId: '*', metric: 'requests', window: 'total', limit: 1 },
+        { orgId: 'ob', scope: 'user', scopeId: '*', metric: 'requests', window: 'total', limit: 3 },
+      ],
+    });
+    const a = rules.plan(inOrg('oa', 'same-user'), null, nowMs);
+    const b = rules.plan(inOrg('ob', 'same-user'), null, nowMs);
+    expect(a.map((x) => [x.key, x.limit])).toEqual([['tg:{org:oa}:b:user:same-user:requests:total', 1]]);
+    expect(b.map((x) => [x.key, x.limit])).toEqual([['tg:{org:ob}:b:user:same-user:requests:total', 3]]);
+  });
+
+  it("keeps the config's '*' rules for every org; an org's rule of the same shape replaces the default for that org only", () => {
+    const rules = compile({
+      budgets: [
+        { scope: 'user', scopeId: '*', metric: 'tokens', window: 'day', limit: 100 },
+        { scope: 'user', scopeId: '*', metric: 'requests', window: 'day', limit: 5 },
+        { orgId: 'oa', scope: 'user', scopeId: '*', metric: 'tokens', window: 'day', limit: 7 },
+        { orgId: 'oa', scope: 'user', scopeId: 'ua', metric: 'requests', window: 'day', limit: 50 },
+      ],
+      limits: [{ scope: 'key', scopeId: '*', rpm: 60 }, { orgId: 'oa', scope: 'key', scopeId: '*', tpm: 1_000 }],
+    });
+    const limitsOf = (p: BudgetPrincipal) => rules.plan(p, null, nowMs).map((b) => [b.ref.metric, b.limit]);
+    expect(limitsOf(inOrg('oa', 'ua'))).toEqual([['tokens', 1_000], ['requests', 50], ['tokens', 7]]);
+    expect(limitsOf(inOrg('oa', 'other'))).toEqual([['tokens', 1_000], ['tokens', 7], ['requests', 5]]);
+    expect(limitsOf(inOrg('ob', 'ua'))).toEqual([['requests', 60], ['tokens', 100], ['requests', 5]]);
+  });
+
+  it("a config rule naming an id merges with that org's '*' rules", () => {
+    const rules = compile({
+      budgets: [
+        { scope: 'user', scopeId: 'vip', metric: 'tokens', window: 'day', limit: 9_000 },
+        { orgId: 'oa', scope: 'user', scopeId: '*', metric: 'tokens', window: 'day', limit: 10 },
+        { orgId: 'oa', scope: 'user', scopeId: '*', metric: 'requests', window: 'day', limit: 3 },
+      ],
+    });
+    expect(rules.plan(inOrg('oa', 'vip'), null, nowMs).map((b) => [b.ref.metric, b.limit])).toEqual([['tokens', 9_000], ['requests', 3]]);
+  });
+
+  it('reports a required session only for principals a requireSession rule applies to', () => {
+    const rules = compile({
+      budgets: [
+        { orgId: 'oa', scope: 'key', scopeId: '*', metric: 'tokens', window: 'session', limit: 10, requireSession: true },
+        { scope: 'user', scopeId: '*', metric: 'tokens', window: 'session', limit: 10 },
+      ],
+    });
+    expect(rules.sessionRequired(inOrg('oa', 'ua'))).toBe(true);
+    expect(rules.sessionRequired(inOrg('ob', 'ub'))).toBe(false);
+  });
+});

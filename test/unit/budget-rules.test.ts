@@ -41,3 +41,12 @@ describe('budget rules schema', () => {
     ]);
   });
 });
+
+describe('session requirement', () => {
+  it('accepts requireSession on a session window only', () => {
+    expect(messages({ budgets: [{ scope: 'key', scopeId: '*', metric: 'tokens', window: 'session', limit: 1, requireSession: true }] })).toEqual([]);
+    expect(messages({ budgets: [{ scope: 'key', scopeId: '*', metric: 'tokens', window: 'day', limit: 1, requireSession: true }] })).toEqual([
+      'budgets.0.requireSession: requireSession applies only to window session',
+    ]);
+  });
+});

@@ -1,6 +1,7 @@
-// Quota increase requests: a user asks for more on a budget that applies to them; a manager or
-// admin approves (the budget's limit grows by the amount, in the same transaction) or denies with
-// a reason. Rows are never deleted, so the history stays.
+// Quota increase requests: a user asks for more on a budget that applies to them; someone who may
+// set that budget directly, other than the requester, approves (the budget's limit grows by the
+// amount, in the same transaction) or denies with a reason (src/admin/routes/quota-requests.ts
+// checks who). Rows are never deleted, so the history stays.
 import { and, desc, eq, inArray, type SQL } from 'drizzle-orm';
 import { apiKeys, budgets, quotaRequests, users } from '../../drizzle/schema/index.js';
 import type { InvalidationBus } from '../auth/invalidation.js';
@@ -69,12 +70,13 @@ export async function decideQuotaRequest(
     await recordAudit(tx, change, { action: `quota_request.${decision.approve ? 'approve' : 'deny'}`, resourceType: 'quota_request', resourceId: id, orgId: before.orgId, before, after: after! });
     if (decision.approve) {
       const [budgetBefore] = await tx.select().from(budgets).where(eq(budgets.id, before.budgetId)).for('update');
+      if (!budgetBefore) throw new GatewayError('conflict', `The budget of quota request ${id} no longer exists.`);
       const [budgetAfter] = await tx
         .update(budgets)
-        .set({ limit: budgetBefore!.limit + before.amount, updatedAt: new Date() })
+        .set({ limit: budgetBefore.limit + before.amount, updatedAt: new Date() })
         .where(eq(budgets.id, before.budgetId))
         .returning();
-      await recordAudit(tx, change, { action: 'budget.update', resourceType: 'budget', resourceId: before.budgetId, orgId: before.orgId, before: budgetBefore!, after: budgetAfter! });
+      await recordAudit(tx, change, { action: 'budget.update', resourceType: 'budget', resourceId: before.budgetId, orgId: before.orgId, before: budgetBefore, after: budgetAfter! });
     }
     return after!;
   });

@@ -13,6 +13,8 @@ export const budgetFields = {
   criticalPct: percent.optional(),
   timezone: z.string().refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Paris').optional(),
   clamp: z.boolean().nullable().optional(),
+  // Session window only: refuse requests that send no x-session-id (400 session_required).
+  requireSession: z.boolean().optional(),
 };
 
 const budgetBody = z
@@ -25,7 +27,13 @@ const budgetBody = z
     orgId: id.optional(),
     ...budgetFields,
   })
-  .refine((b) => b.window !== 'session' || b.scope === 'key' || b.scope === 'user', { message: 'window session applies only to scope key or user', path: ['window'] });
+  .refine((b) => b.window !== 'session' || b.scope === 'key' || b.scope === 'user', { message: 'window session applies only to scope key or user', path: ['window'] })
+  .refine((b) => !b.requireSession || b.window === 'session', { message: 'requireSession applies only to window session', path: ['requireSession'] });
+
+// A change must change something: an empty body is refused as invalid rather than written as a no-op.
+const budgetPatch = z
+  .object({ ...budgetFields, limit: budgetFields.limit.optional() })
+  .refine((b) => Object.values(b).some((v) => v !== undefined), { message: 'set at least one field to change' });
 
 export const budgetRoutes = [
   route({
@@ -41,7 +49,7 @@ export const budgetRoutes = [
     async handle({ db, bus, access, change, body }) {
       const { orgId, ...input } = body;
       const target = await resolveScope(db, input.scope, input.scopeId, orgId);
-      await access.assertTarget('budgets:write', target);
+      await access.assertBudgetTarget(target);
       return upsertBudget(db, bus, change, target.orgId, input);
     },
   }),
@@ -55,10 +63,10 @@ export const budgetRoutes = [
   }),
   route({
     method: 'PATCH', path: '/budgets/:id', tag: 'budgets', summary: "Change a budget's limit, thresholds, time zone or clamp", permission: 'budgets:write',
-    body: z.object({ ...budgetFields, limit: budgetFields.limit.optional() }),
+    body: budgetPatch,
     async handle({ db, bus, access, change, params, body }) {
       const budget = await getBudget(db, params.id!);
-      await access.assertTarget('budgets:write', await resolveScope(db, budget.scope as BudgetScope, budget.scopeId, budget.orgId));
+      await access.assertBudgetTarget(await resolveScope(db, budget.scope as BudgetScope, budget.scopeId, budget.orgId));
       const { scope, scopeId, metric, window } = budget as BudgetRule;
       return upsertBudget(db, bus, change, budget.orgId, { scope, scopeId, metric, window, ...body, limit: body.limit ?? budget.limit });
     },
@@ -67,7 +75,7 @@ export const budgetRoutes = [
     method: 'DELETE', path: '/budgets/:id', tag: 'budgets', summary: 'Delete a budget', permission: 'budgets:write',
     async handle({ db, bus, access, change, params }) {
       const budget = await getBudget(db, params.id!);
-      await access.assertTarget('budgets:write', await resolveScope(db, budget.scope as BudgetScope, budget.scopeId, budget.orgId));
+      await access.assertBudgetTarget(await resolveScope(db, budget.scope as BudgetScope, budget.scopeId, budget.orgId));
       return deleteBudget(db, bus, change, params.id!);
     },
   }),

@@ -1,9 +1,24 @@
 import { z } from 'zod';
+import type { BudgetScope } from '../../budget/rules.js';
+import { getBudget, resolveScope } from '../../control/budgets.js';
+import type { Db } from '../../db/database.js';
 import { decideQuotaRequest, getQuotaRequest, listQuotaRequests, submitQuotaRequest } from '../../control/quota-requests.js';
 import { getUser } from '../../control/users.js';
 import { GatewayError } from '../../errors/catalogue.js';
+import type { Access } from '../access.js';
 import { route } from '../route.js';
 import { id } from '../schemas.js';
+
+// Deciding is setting the budget by other means: it needs the right to set that budget directly
+// (so no one raises an org-wide, '*' or parent-team budget through a request), and nobody, admins
+// included, decides their own request.
+async function assertMayDecide(db: Db, access: Access, id: string): Promise<void> {
+  const request = await getQuotaRequest(db, id);
+  if (request.userId === access.actor.userId) throw new GatewayError('forbidden', 'Nobody decides their own quota request.');
+  await access.assertUser('quota:decide', await getUser(db, request.userId));
+  const budget = await getBudget(db, request.budgetId);
+  await access.assertBudgetTarget(await resolveScope(db, budget.scope as BudgetScope, budget.scopeId, budget.orgId));
+}
 
 export const quotaRoutes = [
   route({
@@ -34,8 +49,7 @@ export const quotaRoutes = [
   route({
     method: 'POST', path: '/quota-requests/:id/approve', tag: 'quota requests', summary: "Approve: the budget's limit grows by the amount", permission: 'quota:decide',
     async handle({ db, bus, access, change, params }) {
-      const request = await getQuotaRequest(db, params.id!);
-      await access.assertUser('quota:decide', await getUser(db, request.userId));
+      await assertMayDecide(db, access, params.id!);
       return decideQuotaRequest(db, bus, change, params.id!, { approve: true });
     },
   }),
@@ -43,8 +57,7 @@ export const quotaRoutes = [
     method: 'POST', path: '/quota-requests/:id/deny', tag: 'quota requests', summary: 'Deny with a reason', permission: 'quota:decide',
     body: z.object({ reason: z.string().trim().min(1).max(2000) }),
     async handle({ db, bus, access, change, params, body }) {
-      const request = await getQuotaRequest(db, params.id!);
-      await access.assertUser('quota:decide', await getUser(db, request.userId));
+      await assertMayDecide(db, access, params.id!);
       return decideQuotaRequest(db, bus, change, params.id!, { approve: false, reason: body.reason });
     },
   }),

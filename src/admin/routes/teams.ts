@@ -32,10 +32,13 @@ export const teamRoutes = [
   }),
   route({
     method: 'PATCH', path: '/teams/:id', tag: 'teams', summary: 'Rename or move a team', permission: 'teams:write',
-    body: z.object({ name: name.optional(), parentId: id.nullable().optional() }),
+    body: z
+      .object({ name: name.optional(), parentId: id.nullable().optional() })
+      .refine((b) => b.name !== undefined || b.parentId !== undefined, { message: 'set name or parentId' }),
     async handle({ db, bus, access, change, params, body }) {
-      await access.assertTeam('teams:write', await getTeam(db, params.id!));
-      if (body.parentId) await access.assertTeam('teams:write', await getTeam(db, body.parentId));
+      const team = await getTeam(db, params.id!);
+      if (body.parentId === undefined) await access.assertTeam('teams:write', team);
+      else await access.assertTeamMove(team, body.parentId === null ? null : await getTeam(db, body.parentId));
       return updateTeam(db, bus, change, params.id!, body);
     },
   }),
@@ -53,6 +56,8 @@ export const teamRoutes = [
       const team = await getTeam(db, params.id!);
       await access.assertTeam('teams:write', team);
       await access.assertUser('users:write', await getUser(db, params.userId!));
+      // Changing one's own team would change which team budgets bound oneself.
+      await access.assertNotSelf('teams:write', params.userId!);
       return updateUser(db, bus, change, params.userId!, { teamId: team.id }, 'team.member_add');
     },
   }),
@@ -62,6 +67,7 @@ export const teamRoutes = [
       await access.assertTeam('teams:write', await getTeam(db, params.id!));
       const user = await getUser(db, params.userId!);
       await access.assertUser('users:write', user);
+      await access.assertNotSelf('teams:write', user.id);
       if (user.teamId !== params.id) return user;
       return updateUser(db, bus, change, user.id, { teamId: null }, 'team.member_remove');
     },

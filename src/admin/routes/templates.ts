@@ -43,7 +43,7 @@ export const templateRoutes = [
     body: z.object({ scope: z.enum(['user', 'team']), scopeId: id }),
     async handle({ db, bus, access, change, params, body }) {
       const target = await resolveScope(db, body.scope, body.scopeId);
-      await access.assertTarget('budgets:write', target);
+      await access.assertBudgetTarget(target);
       return { data: await applyTemplate(db, bus, change, params.name!, { ...body, orgId: target.orgId }) };
     },
   }),

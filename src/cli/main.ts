@@ -14,12 +14,12 @@ import { quotaApprove, quotaDeny, quotaList, quotaRequest } from './commands/quo
 import { orgsCreate, orgsList } from './commands/orgs.js';
 import { teamsCreate, teamsList } from './commands/teams.js';
 import { usage } from './commands/usage.js';
-import { usersCreate, usersDeactivate, usersImport, usersList } from './commands/users.js';
+import { usersCreate, usersDeactivate, usersImport, usersKeyPolicy, usersList } from './commands/users.js';
 import { ApiError } from './admin-client.js';
 
 export const commands: readonly Command[] = [
   serve, migrate, adminBootstrap,
-  usersList, usersCreate, usersDeactivate, usersImport,
+  usersList, usersCreate, usersDeactivate, usersImport, usersKeyPolicy,
   orgsList, orgsCreate,
   teamsList, teamsCreate,
   keysCreate, keysRevoke, keysList, keysRotate,

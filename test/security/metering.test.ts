@@ -22,7 +22,8 @@ beforeAll(async () => {
     mock,
     overrides: { 'budget.clamp': true, 'budget.budgets': [{ scope: 'user', scopeId: '*', metric: 'tokens', window: 'day', limit: 5_000 }] },
   });
-});
+  // Two embedded gateways start here; on a loaded machine that outlasts the default hook timeout.
+}, 180_000);
 
 afterAll(async () => {
   await open?.close();

@@ -103,7 +103,7 @@ async function expectAdminAnswer(who: Parameters<typeof auth>[0], req: { method:
   await healthAnswers();
 }
 
-const runs = (n: number) => ({ numRuns: Number(process.env.FUZZ_RUNS ?? n), interruptAfterTimeLimit: 20_000 });
+const runs = (n: number) => ({ numRuns: Number(process.env.FUZZ_RUNS ?? n), interruptAfterTimeLimit: Number(process.env.FUZZ_TIME_MS ?? 20_000) });
 
 describe('hostile input on the admin API', () => {
   it('an admin sending hostile parameters, queries and bodies never gets a 500 or an unshaped error', async () => {

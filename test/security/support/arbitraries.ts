@@ -18,8 +18,11 @@ const oddString = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 20 }).map(str),
   fc.constantFrom('"\\ud800"', '"\\udfff\\ud800"', '"\\u0000"', '"\u202e"', '"🦙"', '""', '"  "', '"gpt-4o-mini\\u0000"', '"../gpt-4o-mini"'),
 );
+// Objects that break code treating a parsed value as a string or a plain record.
+const prototypeTrap = fc.constantFrom('{"toString":1}', '{"toString":{},"valueOf":{}}', '{"__proto__":{"text":"x"}}', '{"constructor":{"prototype":{}}}', '{"toJSON":1}');
 const scalar: fc.Arbitrary<JsonText> = fc.oneof(
   fc.constantFrom('null', 'true', 'false', '{}', '[]'),
+  prototypeTrap,
   fc.integer().map(String),
   fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => JSON.stringify(d)),
   oddNumber,
@@ -29,15 +32,46 @@ const scalar: fc.Arbitrary<JsonText> = fc.oneof(
 export const deep: fc.Arbitrary<JsonText> = fc
   .tuple(fc.integer({ min: 40, max: 150 }), fc.constantFrom('[', '{"a":'), scalar)
   .map(([depth, open, leaf]) => open.repeat(depth) + leaf + (open === '[' ? ']' : '}').repeat(depth));
+// Keys that code walking a parsed body may trip on: prototype names (String({toString: 1}) throws)
+// and the field names the token counters read.
+const key = fc.oneof(
+  fc.string({ maxLength: 8 }),
+  fc.constantFrom('toString', 'valueOf', '__proto__', 'constructor', 'toJSON', 'type', 'text', 'role', 'content', 'name', 'properties', 'enum', 'items', 'url', 'image_url', 'input', 'function', 'parameters', 'input_schema', 'source', 'data'),
+);
 const anyValue: fc.Arbitrary<JsonText> = fc.letrec<{ v: JsonText }>((tie) => ({
-  v: fc.oneof({ depthSize: 'small', withCrossShrink: true }, scalar, fc.array(tie('v'), { maxLength: 3 }).map(arr), fc.array(fc.tuple(fc.string({ maxLength: 8 }), tie('v')), { maxLength: 3 }).map(obj)),
+  v: fc.oneof({ depthSize: 'small', withCrossShrink: true }, scalar, fc.array(tie('v'), { maxLength: 3 }).map(arr), fc.array(fc.tuple(key, tie('v')), { maxLength: 3 }).map(obj)),
 })).v;
-const hostile = fc.oneof({ weight: 4, arbitrary: anyValue }, { weight: 1, arbitrary: deep });
+// Deep nesting is rare per field: most bodies have several hostile fields, and one deep value
+// anywhere makes the whole body an invalid_json refusal that tests nothing else.
+const hostile = fc.oneof({ weight: 15, arbitrary: anyValue }, { weight: 1, arbitrary: deep });
+
+// Image headers the counters size images from: huge, zero and truncated dimensions.
+function pngBytes(w: number, h: number): string {
+  const b = Buffer.alloc(33);
+  Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex').copy(b);
+  b.writeUInt32BE(w, 16);
+  b.writeUInt32BE(h, 20);
+  return `data:image/png;base64,${b.toString('base64')}`;
+}
+const imageUrl = fc.oneof(
+  fc.constantFrom(pngBytes(0xffffffff, 0xffffffff), pngBytes(0, 0), pngBytes(1, 0x7fffffff), 'data:image/png;base64,', 'data:image/png;base64,!!!!', 'data:;base64,AAAA', 'data:image/gif;base64,R0lGODlh', 'https://example.invalid/a.png').map(str),
+  hostile,
+);
+const part = fc
+  .tuple(fc.oneof(fc.constantFrom('text', 'image_url', 'image', 'input_audio', 'tool_use', 'tool_result', 'document', 'thinking').map(str), prototypeTrap, hostile), fc.oneof(fc.constant(str('hi')), hostile), imageUrl, fc.oneof(fc.constantFrom('low', 'high', 'auto').map(str), hostile))
+  .map(([type, text, url, detail]) => obj([['type', type], ['text', text], ['image_url', obj([['url', url], ['detail', detail]])], ['source', obj([['type', str('base64')], ['media_type', str('image/png')], ['data', url]])], ['input', text], ['content', text]]));
+const tool = fc
+  .tuple(fc.oneof(fc.constant(str('f')), prototypeTrap, hostile), anyValue, fc.array(fc.oneof(prototypeTrap, anyValue), { maxLength: 3 }), fc.oneof(fc.constant(str('string')), prototypeTrap, hostile))
+  .map(([name, description, enumItems, type]) => {
+    const parameters = obj([['type', str('object')], ['properties', obj([['p', obj([['type', type], ['description', description], ['enum', arr(enumItems)], ['items', description]])]])]]);
+    return obj([['type', str('function')], ['name', name], ['description', description], ['input_schema', parameters], ['function', obj([['name', name], ['description', description], ['parameters', parameters]])]]);
+  });
 
 const tokens = fc.oneof(fc.integer({ min: 0, max: 64 }).map(String), oddNumber, hostile);
 const messages = fc.oneof(
   { weight: 3, arbitrary: fc.constant(arr([obj([['role', str('user')], ['content', str('hi')]])])) },
   { weight: 2, arbitrary: fc.array(fc.tuple(fc.oneof(fc.constantFrom('user', 'assistant', 'system', 'tool').map(str), hostile), fc.oneof(oddString, hostile)), { maxLength: 3 }).map((ms) => arr(ms.map(([role, content]) => obj([['role', role], ['content', content]]))))},
+  { weight: 2, arbitrary: fc.array(fc.tuple(fc.constantFrom('user', 'assistant').map(str), fc.array(part, { maxLength: 3 }).map(arr)), { minLength: 1, maxLength: 2 }).map((ms) => arr(ms.map(([role, content]) => obj([['role', role], ['content', content]])))) },
   { weight: 2, arbitrary: hostile },
 );
 
@@ -60,6 +94,9 @@ export const requestBodyObject: fc.Arbitrary<JsonText> = fc
     field('max_output_tokens', tokens),
     field('n', tokens),
     field('stream', fc.oneof(fc.constantFrom('true', 'false'), hostile)),
+    field('tools', fc.oneof(fc.array(tool, { maxLength: 2 }).map(arr), hostile)),
+    field('functions', fc.array(tool, { maxLength: 1 }).map(arr)),
+    field('system', fc.oneof(fc.constant(str('be brief')), fc.array(part, { maxLength: 2 }).map(arr), hostile)),
     field('stream_options', fc.oneof(fc.constantFrom('{"include_usage":true}', '{"include_usage":false}', '{"include_usage":"yes"}'), hostile)),
     fc.array(fc.tuple(fc.string({ maxLength: 10 }), hostile), { maxLength: 2 }),
   )
@@ -73,6 +110,71 @@ const brokenText: fc.Arbitrary<string> = fc.oneof(
 );
 
 export const requestBody: fc.Arbitrary<string> = fc.oneof({ weight: 6, arbitrary: requestBodyObject }, { weight: 2, arbitrary: brokenText }, { weight: 1, arbitrary: anyValue });
+
+// A rich body the route accepts (parts, images, tool calls, tool schemas) with one or two values
+// anywhere inside it replaced by hostile ones: reaches the token counters, the meter and the
+// upstream, where a wholly random body is refused at validation.
+const image = pngBytes(64, 64);
+const toolSchema = { type: 'object', properties: { p: { type: 'string', enum: ['a', 'b'], description: 'd' }, q: { type: 'array', items: { type: 'number' } } } };
+const openaiChat = {
+  model: 'gpt-4o-mini',
+  messages: [
+    { role: 'system', content: 'be brief', name: 'sys' },
+    { role: 'user', content: [{ type: 'text', text: 'hi' }, { type: 'image_url', image_url: { url: image, detail: 'low' } }] },
+    { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{"p":"a"}' } }] },
+    { role: 'tool', tool_call_id: 'c1', content: 'ok' },
+  ],
+  tools: [{ type: 'function', function: { name: 'f', description: 'a tool.', parameters: toolSchema } }],
+  max_tokens: 8,
+  n: 1,
+  stream: false,
+};
+const anthropicMessages = {
+  model: 'claude-haiku-4-5',
+  system: [{ type: 'text', text: 'be brief' }],
+  messages: [
+    { role: 'user', content: [{ type: 'text', text: 'hi' }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: image.slice(image.indexOf(',') + 1) } }] },
+    { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'f', input: { p: 'a' } }] },
+    { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: [{ type: 'text', text: 'ok' }] }] },
+  ],
+  tools: [{ name: 'f', description: 'a tool', input_schema: toolSchema }],
+  max_tokens: 8,
+};
+const richBodies: Record<string, object> = {
+  '/v1/chat/completions': openaiChat,
+  '/v1/completions': { model: 'gpt-3.5-turbo-instruct', prompt: ['hi', 'there'], max_tokens: 8, n: 1 },
+  '/v1/embeddings': { model: 'text-embedding-3-small', input: ['hi', 'there'] },
+  '/v1/responses': { model: 'gpt-4o-mini', instructions: 'be brief', input: [{ role: 'user', content: [{ type: 'input_text', text: 'hi' }, { type: 'input_image', image_url: image }] }], tools: [{ type: 'function', name: 'f', parameters: toolSchema }], max_output_tokens: 8 },
+  '/v1/messages': anthropicMessages,
+  '/v1/messages/count_tokens': { ...anthropicMessages, max_tokens: undefined },
+  '/v1/token_count': openaiChat,
+};
+
+type Path = Array<string | number>;
+function pathsOf(value: unknown, at: Path = []): Path[] {
+  if (value === null || typeof value !== 'object') return [at];
+  const children = Array.isArray(value) ? value.map((v, i) => pathsOf(v, [...at, i])) : Object.entries(value).map(([k, v]) => pathsOf(v, [...at, k]));
+  return [at, ...children.flat()];
+}
+const marker = (i: number) => `\u0000hostile${i}\u0000`;
+function withValueAt(root: unknown, path: Path, value: unknown): unknown {
+  if (path.length === 0) return value;
+  const copy = (Array.isArray(root) ? [...root] : { ...(root as object) }) as Record<string | number, unknown>;
+  copy[path[0]!] = withValueAt(copy[path[0]!], path.slice(1), value);
+  return copy;
+}
+
+export const nearlyValidBody = (route: string): fc.Arbitrary<string> => {
+  const base = richBodies[route] ?? openaiChat;
+  const paths = pathsOf(base).filter((p) => p.length > 0);
+  return fc.array(fc.tuple(fc.constantFrom(...paths), fc.oneof(prototypeTrap, hostile, fc.constant(undefined))), { minLength: 1, maxLength: 2 }).map((changes) => {
+    let body: unknown = base;
+    changes.forEach(([path, value], i) => (body = withValueAt(body, path, value === undefined ? undefined : marker(i))));
+    let text = JSON.stringify(body);
+    changes.forEach(([, value], i) => (text = text.replace(JSON.stringify(marker(i)), value ?? 'null')));
+    return text;
+  });
+};
 
 // ---- request targets ----
 

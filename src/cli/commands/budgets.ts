@@ -36,12 +36,13 @@ function limitOf(metric: string, text: string | undefined): { metric: string; li
 
 export const budgetsSet = apiCommand({
   name: 'budgets set',
-  summary: 'Set a budget: --user|--key|--team|--org, --metric tokens|cost|requests, --window, --limit (dollars for cost) [--warn --critical --tz].',
-  options: { ...scopeOptions, metric: { type: 'string', default: 'tokens' }, window: { type: 'string', default: 'day' }, limit: { type: 'string' }, warn: { type: 'string' }, critical: { type: 'string' }, tz: { type: 'string' } },
+  summary: 'Set a budget: --user|--key|--team|--org, --metric tokens|cost|requests, --window, --limit (dollars for cost) [--warn --critical --tz; --require-session with --window session].',
+  options: { ...scopeOptions, metric: { type: 'string', default: 'tokens' }, window: { type: 'string', default: 'day' }, limit: { type: 'string' }, warn: { type: 'string' }, critical: { type: 'string' }, tz: { type: 'string' }, 'require-session': { type: 'boolean' } },
   async run(ctx) {
     const { metric, limit } = limitOf(ctx.str('metric')!, ctx.str('limit'));
     const body = { ...(await scopeOf(ctx)), metric, limit, window: ctx.str('window'), warnPct: percent(ctx.str('warn'), 'warn'), criticalPct: percent(ctx.str('critical'), 'critical'), timezone: ctx.str('tz') };
-    print(ctx.out, ctx.values.json, await ctx.client.call('PUT', '/budgets', { body }), columns);
+    const requireSession = ctx.values['require-session'] === true ? { requireSession: true } : {};
+    print(ctx.out, ctx.values.json, await ctx.client.call('PUT', '/budgets', { body: { ...body, ...requireSession } }), columns);
   },
 });
 

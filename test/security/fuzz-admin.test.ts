@@ -10,7 +10,7 @@ import { type MockUpstream, startMockUpstream } from '../../bench/mock-upstream.
 import { createAdminKey } from '../../src/control/admin-keys.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { setupChange } from '../admin/support.js';
-import { deep, type HeaderList, obj, requestBody } from './support/arbitraries.js';
+import { deep, type HeaderList, mutatedJson, obj, prototypeTrap, requestBody } from './support/arbitraries.js';
 import { gatewayAnswerProblem } from './support/error-shape.js';
 import { rawRequest } from './support/raw-http.js';
 
@@ -55,7 +55,7 @@ const param = fc.oneof(
 );
 const pathOf = fc.tuple(fc.constantFrom(...routes), fc.array(param, { minLength: 2, maxLength: 2 }), fc.boolean()).map(([route, [a, b], trailing]) => {
   const [method, template] = route.split(' ') as [string, string];
-  return { method, path: template.replace(':id', a!).replace(':name', a!).replace(':userId', b!) + (trailing ? '/' : '') };
+  return { route, method, path: template.replace(':id', a!).replace(':name', a!).replace(':userId', b!) + (trailing ? '/' : '') };
 });
 
 const queryValue = fc.oneof(fc.constantFrom('', '-1', '0', '1e9', '99999999999999999999', 'abc', '%zz', '2026-13-45', '2026-01-01T00:00:00Z', 'csv', 'jsonl', 'x'.repeat(2000), 'true'), fc.constantFrom('org', 'user').map((k) => ids[k as keyof typeof ids]));
@@ -69,14 +69,45 @@ const adminValue = fc.oneof(
   fc.constantFrom('"admin"', '"viewer"', '"manager"', '"owner"', '"tokens"', '"costMicros"', '"requests"', '"day"', '"month"', '"session"', '"user"', '"team"', '"org"', '"*"', '"Europe/Paris"', '"Mars/Olympus"', '"2099-01-01T00:00:00Z"', '"not a date"', '["gpt-4o-mini"]', '{"a":"b"}', '"name,email\\nx,y@z"', '"a@b.c"'),
   fc.constantFrom('0', '-1', '1', '100', '1e999', '1.5', '9007199254740993', 'null', 'true', '[]', '{}', '""'),
   fc.string({ maxLength: 12 }).map((s) => JSON.stringify(s)),
+  prototypeTrap,
   deep,
 );
-const adminFields = ['name', 'email', 'role', 'orgId', 'teamId', 'parentId', 'userId', 'scope', 'scopeId', 'metric', 'window', 'limit', 'timezone', 'warnPct', 'criticalPct', 'clamp', 'amount', 'reason', 'expiresAt', 'models', 'scopes', 'metadata', 'csv', 'budgets', 'allowedModels'];
+const adminFields = ['__proto__', 'toString', 'name', 'email', 'role', 'orgId', 'teamId', 'parentId', 'userId', 'scope', 'scopeId', 'metric', 'window', 'limit', 'timezone', 'warnPct', 'criticalPct', 'clamp', 'amount', 'reason', 'expiresAt', 'models', 'scopes', 'metadata', 'csv', 'budgets', 'allowedModels'];
 const adminBody = fc.oneof(
   { weight: 5, arbitrary: fc.array(fc.tuple(fc.constantFrom(...adminFields), adminValue), { maxLength: 6 }).map(obj) },
   { weight: 2, arbitrary: requestBody },
   { weight: 1, arbitrary: fc.constant(undefined) },
 );
+
+// Bodies each write route accepts, to mutate one value of: reaches the handlers and the database
+// rather than stopping at validation. Built once the fixture's ids exist.
+const validBodies = (): Record<string, object> => ({
+  'POST /admin-keys': { name: 'k', role: 'viewer' },
+  'PUT /budgets': { scope: 'user', scopeId: ids.user, metric: 'tokens', window: 'day', limit: 1000 },
+  'PATCH /budgets/:id': { limit: 2000 },
+  'POST /keys': { userId: ids.user, name: 'k' },
+  'PATCH /keys/:id': { name: 'k2' },
+  'POST /keys/:id/rotate': { graceMs: 1000 },
+  'POST /orgs': { name: 'o' },
+  'POST /quota-requests': { budgetId: 'bud_x', amount: 10, justification: 'more' },
+  'POST /quota-requests/:id/deny': { reason: 'no' },
+  'POST /teams': { orgId: ids.org, name: 't' },
+  'PATCH /teams/:id': { name: 't2' },
+  'PUT /budget-templates/:name': { rules: [{ metric: 'tokens', window: 'day', limit: 10 }], warnPct: 50, criticalPct: 90 },
+  'POST /budget-templates/:name/apply': { scope: 'user', scopeId: ids.user },
+  'POST /users': { orgId: ids.org, name: 'u', email: 'u@example.com' },
+  'POST /users/import': { orgId: ids.org, csv: 'name,email,team,role\nx,x@example.com,,developer' },
+  'PATCH /users/:id': { name: 'u2' },
+});
+
+// A route and a body for it: a mutated valid body where the route has one, else any hostile one.
+const callOf = () => {
+  const valid = validBodies();
+  return pathOf.chain((call) => {
+    const base = valid[call.route];
+    return fc.tuple(fc.constant(call), base ? fc.oneof({ weight: 2, arbitrary: mutatedJson(base) }, { weight: 1, arbitrary: adminBody }) : adminBody);
+  });
+};
 
 async function healthAnswers(): Promise<void> {
   const res = await request(`${gw.url}/health`);
@@ -108,7 +139,7 @@ const runs = (n: number) => ({ numRuns: Number(process.env.FUZZ_RUNS ?? n), inte
 describe('hostile input on the admin API', () => {
   it('an admin sending hostile parameters, queries and bodies never gets a 500 or an unshaped error', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom<'admin' | 'viewer'>('admin', 'admin', 'viewer'), pathOf, query, adminBody, fc.boolean(), async (who, req, q, body, anthropicVersion) =>
+      fc.asyncProperty(fc.constantFrom<'admin' | 'viewer'>('admin', 'admin', 'viewer'), callOf(), query, fc.boolean(), async (who, [req, body], q, anthropicVersion) =>
         expectAdminAnswer(who, req, q, body, anthropicVersion),
       ),
       runs(300),
@@ -120,7 +151,7 @@ describe('hostile input on the admin API', () => {
 
   it('a caller without a valid admin credential never gets a 500 or an unshaped error', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom<'none' | 'garbage' | 'data-plane' | 'near-miss'>('none', 'garbage', 'data-plane', 'near-miss'), pathOf, query, adminBody, fc.boolean(), async (who, req, q, body, anthropicVersion) =>
+      fc.asyncProperty(fc.constantFrom<'none' | 'garbage' | 'data-plane' | 'near-miss'>('none', 'garbage', 'data-plane', 'near-miss'), callOf(), query, fc.boolean(), async (who, [req, body], q, anthropicVersion) =>
         expectAdminAnswer(who, req, q, body, anthropicVersion),
       ),
       runs(200),

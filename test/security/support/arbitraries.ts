@@ -19,7 +19,7 @@ const oddString = fc.oneof(
   fc.constantFrom('"\\ud800"', '"\\udfff\\ud800"', '"\\u0000"', '"\u202e"', '"🦙"', '""', '"  "', '"gpt-4o-mini\\u0000"', '"../gpt-4o-mini"'),
 );
 // Objects that break code treating a parsed value as a string or a plain record.
-const prototypeTrap = fc.constantFrom('{"toString":1}', '{"toString":{},"valueOf":{}}', '{"__proto__":{"text":"x"}}', '{"constructor":{"prototype":{}}}', '{"toJSON":1}');
+export const prototypeTrap = fc.constantFrom('{"toString":1}', '{"toString":{},"valueOf":{}}', '{"__proto__":{"text":"x"}}', '{"constructor":{"prototype":{}}}', '{"toJSON":1}');
 const scalar: fc.Arbitrary<JsonText> = fc.oneof(
   fc.constantFrom('null', 'true', 'false', '{}', '[]'),
   prototypeTrap,
@@ -164,8 +164,8 @@ function withValueAt(root: unknown, path: Path, value: unknown): unknown {
   return copy;
 }
 
-export const nearlyValidBody = (route: string): fc.Arbitrary<string> => {
-  const base = richBodies[route] ?? openaiChat;
+// The JSON of `base` with one or two values anywhere inside it replaced (or removed).
+export const mutatedJson = (base: object): fc.Arbitrary<string> => {
   const paths = pathsOf(base).filter((p) => p.length > 0);
   return fc.array(fc.tuple(fc.constantFrom(...paths), fc.oneof(prototypeTrap, hostile, fc.constant(undefined))), { minLength: 1, maxLength: 2 }).map((changes) => {
     let body: unknown = base;
@@ -175,6 +175,8 @@ export const nearlyValidBody = (route: string): fc.Arbitrary<string> => {
     return text;
   });
 };
+
+export const nearlyValidBody = (route: string): fc.Arbitrary<string> => mutatedJson(richBodies[route] ?? openaiChat);
 
 // ---- request targets ----
 

@@ -6,8 +6,14 @@
 // which is faster when there is little to scan.
 import { TextEncoder } from 'node:util';
 
-// Below this many bytes the quadratic scan is cheaper than the heap (a few µs either way).
+// Shorter pieces (nearly all real text) keep gpt-tokenizer's merge and cache as they are: its
+// quadratic scan costs microseconds at this length, and parity with tiktoken stays as tested.
 const linearFromBytes = 256;
+
+// A heap entry is rank * 2^32 + start, so the smallest number is the lowest rank, leftmost first.
+// Ranks stay below 2^21 (o200k_base has about 200k), which keeps entries exact in a double.
+const positionSpan = 2 ** 32;
+const maxRanks = 2 ** 21;
 
 interface MergeCore {
   // Index = rank; a string for tokens that are valid UTF-8, their bytes otherwise.
@@ -26,7 +32,7 @@ interface ByteRanks {
 // Writes the UTF-8 bytes of a string; tokens stored as strings are valid UTF-8 (no lone surrogates).
 function writeUtf8(text: string, out: Uint8Array, at: number): number {
   for (let i = 0; i < text.length; i++) {
-    let c = text.codePointAt(i)!;
+    const c = text.codePointAt(i)!;
     if (c > 0xffff) i += 1;
     if (c < 0x80) out[at++] = c;
     else if (c < 0x800) {
@@ -41,7 +47,6 @@ function writeUtf8(text: string, out: Uint8Array, at: number): number {
       out[at++] = 0x80 | ((c >> 12) & 63);
       out[at++] = 0x80 | ((c >> 6) & 63);
       out[at++] = 0x80 | (c & 63);
-      c = 0;
     }
   }
   return at;
@@ -54,6 +59,7 @@ function fnv1a(bytes: Uint8Array, from: number, to: number): number {
 }
 
 function createByteRanks(decoder: MergeCore['bytePairRankDecoder']): ByteRanks {
+  if (decoder.length >= maxRanks) throw new Error(`linear-merge.ts packs ranks below ${maxRanks} into heap entries; this encoding has ${decoder.length}`);
   // Four bytes per UTF-16 unit is more than any token needs.
   let capacity = 0;
   for (const token of decoder) capacity += token === undefined ? 0 : typeof token === 'string' ? token.length * 4 : token.length;
@@ -92,21 +98,17 @@ function createByteRanks(decoder: MergeCore['bytePairRankDecoder']): ByteRanks {
   };
 }
 
-// A heap entry is rank * 2^32 + start, so the smallest number is the lowest rank, leftmost first.
-// Ranks stay below 2^21 (o200k_base has about 200k), which keeps entries exact in a double.
-const positionSpan = 2 ** 32;
 
 function mergeLinear(ranks: ByteRanks, piece: Uint8Array): number[] {
   const n = piece.length;
   // Parts form a linked list by start offset; a part runs from its start to next[start].
   const next = new Int32Array(n + 1);
   const prev = new Int32Array(n + 1);
-  const rank = new Float64Array(n + 1);
-  const alive = new Uint8Array(n + 1);
+  // Rank of the pair starting at each part; -1 when it has none, -2 once the part is merged away.
+  const rank = new Int32Array(n + 1);
   for (let i = 0; i <= n; i++) {
     next[i] = i + 1;
     prev[i] = i - 1;
-    alive[i] = 1;
   }
   // A binary heap in a typed array (doubles stay unboxed), grown by doubling when stale entries pile up.
   let heap = new Float64Array(n + 1);
@@ -156,9 +158,9 @@ function mergeLinear(ranks: ByteRanks, piece: Uint8Array): number[] {
     const start = entry % positionSpan;
     // Entries go stale when their part was merged away or its pair changed; a pair's rank names
     // its bytes, so an entry whose rank still matches is the pair it was queued for.
-    if (!alive[start] || rank[start] !== (entry - start) / positionSpan) continue;
+    if (rank[start] !== (entry - start) / positionSpan) continue;
     const gone = next[start]!;
-    alive[gone] = 0;
+    rank[gone] = -2;
     next[start] = next[gone]!;
     prev[next[gone]!] = start;
     rankPair(start);

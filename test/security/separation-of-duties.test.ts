@@ -124,6 +124,12 @@ describe('a manager cannot move teams to escape budgets', () => {
     expect(await f.call('PUT', `/teams/${f.teams.ml}/members/${f.users.mgr}`, f.tokens.manager)).toMatchObject(forbidden);
   });
 
+  it('a manager cannot move their own user out of their team, nor lift their own key policy or role', async () => {
+    expect(await f.call('PATCH', `/users/${f.users.mgr}`, f.tokens.manager, { teamId: null })).toMatchObject(forbidden);
+    expect(await f.call('PATCH', `/users/${f.users.mgr}`, f.tokens.manager, { teamId: f.teams.ml })).toMatchObject(forbidden);
+    expect(await f.call('PATCH', `/users/${f.users.mgr}`, f.tokens.manager, { keyPolicy: null })).toMatchObject(forbidden);
+  });
+
   it('an admin keeps full rights', async () => {
     expect(await f.call('PATCH', `/teams/${lab}`, f.tokens.admin, { parentId: null })).toMatchObject({ status: 200, body: { parentId: null } });
     expect(await f.call('PATCH', `/teams/${lab}`, f.tokens.admin, { parentId: f.teams.research })).toMatchObject({ status: 200 });

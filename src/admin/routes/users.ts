@@ -56,6 +56,9 @@ export const userRoutes = [
     body: patchBody({ name: name.optional(), email, teamId: id.nullable().optional(), role: role.optional(), keyPolicy: keyPolicy.nullable().optional() }),
     async handle({ db, bus, access, change, params, body }) {
       await access.assertUser('users:write', await getUser(db, params.id!));
+      // Moving out of one's team escapes its budgets; lifting one's own key policy or role escapes
+      // the limits set for one: both are for someone above.
+      if (body.teamId !== undefined || body.keyPolicy !== undefined || body.role !== undefined) await access.assertNotSelf('users:write', params.id!);
       if (body.teamId) await access.assertTeam('teams:write', await getTeam(db, body.teamId));
       assertMayGrant(access.actor.role, body.role);
       return updateUser(db, bus, change, params.id!, body);

@@ -34,7 +34,8 @@ export function createAccess(db: Db, actor: Actor): Access {
   // The org, own team and (for managers) team subtree the actor acts within, from their user.
   const loadHome = () =>
     (home ??= (async () => {
-      if (!actor.userId) return { orgId: null, teamId: null, teamIds: [] };
+      // A userless actor other than an admin (an org-claim JWT) is held to its claimed org.
+      if (!actor.userId) return { orgId: actor.role === 'admin' ? null : (actor.orgId ?? null), teamId: null, teamIds: [] };
       const user = await getUser(db, actor.userId).catch(() => undefined);
       if (!user) return { orgId: null, teamId: null, teamIds: [] };
       return { orgId: actor.role === 'admin' ? null : user.orgId, teamId: user.teamId, teamIds: user.teamId ? await teamSubtree(db, user.teamId) : [] };

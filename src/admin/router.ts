@@ -6,7 +6,6 @@ import type { Actor } from '../control/actor.js';
 import type { Db } from '../db/database.js';
 import { GatewayError } from '../errors/catalogue.js';
 import { createAccess } from './access.js';
-import { confinedOrg, confineToOrg } from './org-confined-access.js';
 import { reachOf } from './rbac.js';
 import { RawReply, type AdminSettings, type Route } from './route.js';
 
@@ -82,12 +81,11 @@ export function createAdminRouter(deps: AdminRouterDeps): AdminRouter {
     const actor = request.actor;
     if (!reachOf(actor.role, route.permission)) throw new GatewayError('forbidden', `The ${actor.role} role may not ${route.permission.replace(':', ' ')}.`);
     const access = createAccess(deps.db, actor);
-    const org = confinedOrg(actor);
     const result = await route.handle({
       db: deps.db,
       bus: deps.bus,
       settings: deps.settings,
-      access: org ? confineToOrg(access, org) : access,
+      access,
       change: { actor, requestId: request.requestId },
       params: found.params!,
       body: parse(route.body, request.body ?? {}, 'body'),

@@ -3,7 +3,7 @@
 //   "[mock chunks=5 delay_ms=200 status=429 prompt_tokens=12 no_usage hang hang_body reset_after=2]"
 // Hostile directives for the security suite: usage_delay_ms (hold the usage-bearing event back),
 // completion_tokens (reported output, reasoning included), pad_bytes (a huge non-streamed body with
-// usage last), fill (one token per allowed output token, per choice) and echo_credentials (an
+// usage last, or a huge first stream event), fill (one token per allowed output token, per choice) and echo_credentials (an
 // error body that quotes the credential headers it received). `n` and `best_of` give that many
 // choices on non-streamed chat and completions; `background: true` answers a queued response.
 // Run standalone: node --import ./bin/typescript.js bench/mock-upstream.ts [port]
@@ -207,7 +207,9 @@ function* streamEvents(shape: Shape, model: string, b: MockBehaviour, body: Reco
   if (shape === 'chat' || shape === 'completions') {
     const usageField = includeUsage ? { usage: null } : {};
     for (let i = 0; i < b.chunks; i++) {
-      const choice = shape === 'chat' ? { index: 0, delta: i === 0 ? { role: 'assistant', content: token(i) } : { content: token(i) }, finish_reason: null } : { index: 0, text: token(i), finish_reason: null };
+      // pad_bytes makes the first chunk one huge event.
+      const content = i === 0 ? token(i) + 'x'.repeat(b.padBytes) : token(i);
+      const choice = shape === 'chat' ? { index: 0, delta: i === 0 ? { role: 'assistant', content } : { content }, finish_reason: null } : { index: 0, text: content, finish_reason: null };
       yield { text: sse({ id: 'chatcmpl-mock', object: shape === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model, choices: [choice], ...usageField }), content: true };
     }
     const last = shape === 'chat' ? { index: 0, delta: {}, finish_reason: 'stop' } : { index: 0, text: '', finish_reason: 'stop' };

@@ -172,11 +172,17 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
       resolve({ status, errorCode, stream, usage, partialUsage, reachedUpstream, clientGone, measured, ttfbMs, deliveredText: () => text });
     };
 
+    // One drain listener while paused, however many writes the socket refused meanwhile.
+    let paused = false;
     const write = (chunk: Buffer) => {
       if (clientGone) return;
-      if (!res.write(chunk)) {
+      if (!res.write(chunk) && !paused) {
+        paused = true;
         controller?.pause();
-        res.once('drain', () => controller?.resume());
+        res.once('drain', () => {
+          paused = false;
+          controller?.resume();
+        });
       }
     };
 
@@ -244,6 +250,13 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
         const events = sse.splitter.push(chunk);
         if (!req.hideUsageEvent) write(chunk);
         for (const raw of events) {
+          // Pieces of an event past the splitter's cap are relayed but neither parsed nor kept,
+          // so the output they carry can no longer be counted.
+          if (sse.splitter.isOversized(raw)) {
+            if (req.hideUsageEvent) write(raw);
+            measured = false;
+            continue;
+          }
           const event = parseSseEvent(raw);
           sse.reader.onEvent(event);
           retainText(req.provider.deliveredText(req.endpoint, [event], undefined));

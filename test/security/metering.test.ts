@@ -152,6 +152,18 @@ describe('metering gaps', () => {
     expect(row.completion).toBeGreaterThanOrEqual(16_000);
   });
 
+  it('a stream event past the splitter cap, without usage, is charged the reservation, not the text around it', async () => {
+    const hugo = await open.newKey({ user: 'huge-event-hugo' });
+    const res = await post(open, hugo.key, '/v1/chat/completions', {
+      model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, max_tokens: 3_000,
+      messages: [{ role: 'user', content: '[mock chunks=5 pad_bytes=2000000 no_usage]' }],
+    });
+    expect(res.statusCode).toBe(200);
+    expect((await res.body.text()).length).toBeGreaterThan(2_000_000);
+    const row = await chargedOnce(open, hugo.userId);
+    expect(row.completion).toBeGreaterThanOrEqual(3_000);
+  });
+
   it('a background response cannot be started while budgets apply', async () => {
     const bea = await budgeted.newKey({ user: 'bg-bea' });
     const res = await post(budgeted, bea.key, '/v1/responses', { model: 'gpt-4o-mini', background: true, input: 'write a novel' });

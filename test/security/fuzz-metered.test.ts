@@ -78,7 +78,7 @@ describe('hostile input on the metered routes', () => {
           await healthAnswers();
         },
       ),
-      runs(600),
+      runs(1000),
     );
   }, 60_000);
 

@@ -8,7 +8,7 @@ import { Readable, type Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createProxyServer } from 'http-proxy-3';
 import { GatewayError } from '../errors/catalogue.js';
-import { bodyRequestHeaders, clientResponseHeaders, forwardedRequestHeaders, pickHeaders, websocketRequestHeaders } from './headers.js';
+import { bodyRequestHeaders, clientResponseHeaders, droppedResponseHeaders, forwardedRequestHeaders, pickHeaders, websocketRequestHeaders } from './headers.js';
 import type { Upstream } from './upstreams.js';
 
 export interface PassthroughCall {
@@ -38,6 +38,7 @@ export interface PassthroughOptions {
 
 // A create answer is a small JSON object; anything larger is relayed without being parsed.
 const maxCreatedAnswerBytes = 1024 * 1024;
+const handshakeResponseHeaders: ReadonlySet<string> = new Set(['connection', 'upgrade']);
 const timeoutCodes = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 async function* limited(body: AsyncIterable<Buffer>, maxBytes: number): AsyncGenerator<Buffer> {
@@ -65,7 +66,10 @@ export function createPassthrough({ credentials, onWsError }: PassthroughOptions
   // side half-open cannot outlive the client (or a drain).
   const sockets = new Set<Duplex>();
   proxy.on('proxyReqWs', (proxyReq, _req, socket) => {
-    proxyReq.once('upgrade', (_res, proxySocket: Duplex) => {
+    // Runs before http-proxy-3 copies the handshake answer to the client: the same answer headers
+    // stay behind as on every other path, except the two the handshake itself needs.
+    proxyReq.once('upgrade', (proxyRes: IncomingMessage, proxySocket: Duplex) => {
+      for (const name of droppedResponseHeaders) if (!handshakeResponseHeaders.has(name)) delete proxyRes.headers[name];
       sockets.add(proxySocket);
       proxySocket.once('close', () => {
         sockets.delete(proxySocket);

@@ -47,9 +47,11 @@ function startProvider(): Promise<void> {
       send(404, { error: { code: 'unknown_url' } });
     });
   });
-  provider.on('upgrade', (_req, socket) => {
+  provider.on('upgrade', (req, socket) => {
     upgrades++;
-    socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n');
+    seen.push({ method: 'UPGRADE', path: req.url ?? '', headers: req.headers });
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nset-cookie: provider-session=secret\r\nopenai-organization: org-shared\r\n\r\n');
+    socket.end();
   });
   return new Promise((resolve) => provider.listen(0, '127.0.0.1', () => {
     const address = provider.address();
@@ -170,6 +172,17 @@ describe('client identity headers do not reach the provider, provider cookies do
     expect(res.headers['openai-organization']).toBeUndefined();
     expect(res.headers['x-upstream-request-id']).toBe('req_upstream');
     expect(res.headers['x-request-id']).not.toBe('req_upstream');
+  });
+
+  it('filters the websocket handshake both ways', async () => {
+    const res = await rawRequest(open.url, 'GET', '/v1/realtime?model=gpt-4o-realtime', { ...bearer(open.key), ...upgradeHeaders, cookie: 'session=victim', 'openai-organization': 'org-victim', 'x-forwarded-for': '10.0.0.1' });
+    expect(res.status).toBe(101);
+    expect(res.headers['set-cookie']).toBeUndefined();
+    expect(res.headers['openai-organization']).toBeUndefined();
+    const upstream = seen.at(-1)!;
+    expect(upstream).toMatchObject({ method: 'UPGRADE', path: '/v1/realtime?model=gpt-4o-realtime' });
+    expect(upstream.headers.authorization).toBe('Bearer sk-upstream-openai');
+    for (const name of ['cookie', 'openai-organization', 'x-forwarded-for']) expect(upstream.headers[name]).toBeUndefined();
   });
 
   it('refuses an upload past server.maxBodyBytes with 413', async () => {

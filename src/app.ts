@@ -69,13 +69,14 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   });
   const adminKey = options.adminKey ?? process.env.TOLLGATE_ADMIN_KEY;
   if (adminKey) await registerBootstrapKey(database.db, { actor: { type: 'cli', id: 'TOLLGATE_ADMIN_KEY', role: 'admin', userId: null }, requestId: 'startup' }, adminKey);
-  const admin = createAdminApi(database.db, bus, config.admin);
+  const metrics = createMetrics();
+  const admin = createAdminApi(database.db, bus, config.admin, { logger, metrics });
   const lastUsed = createLastUsedTracker(database.db, config.admin.lastUsedFlushMs, (err) => logger.warn({ err }, 'last_used_at flush failed'));
   const upstreams = createUpstreams(config);
-  const metrics = createMetrics();
   const pool = createTokenizerPool({
     maxThreads: config.tokens.poolThreads || Math.max(1, availableParallelism() - 1),
     maxQueue: config.tokens.poolMaxQueue,
+    taskTimeoutMs: config.tokens.poolTaskTimeoutMs,
   });
   const counter = createPromptCounter({ inlineMaxChars: config.tokens.inlineMaxChars, pool });
   const usage = startUsagePipeline({ config, database, redis, registry: metrics.registry, logger });

@@ -124,6 +124,9 @@ export const configSchema = z.object({
       // 0 means one thread fewer than the machine's cores (at least one).
       poolThreads: z.number().int().nonnegative().default(0),
       poolMaxQueue: positiveInt.default(256),
+      // A count still unfinished this long after it was queued is charged the text's UTF-8 byte
+      // length instead (never below the true count).
+      poolTaskTimeoutMs: positiveInt.default(5_000),
     })
     .prefault({}),
   budget: budgetConfigSchema.prefault({}),

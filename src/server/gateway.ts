@@ -6,7 +6,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { Duplex } from 'node:stream';
 import { authenticate, authorize } from '../auth/authenticate.js';
 import type { Principal } from '../auth/principal.js';
-import { GatewayError } from '../errors/catalogue.js';
+import { type ErrorCode, GatewayError } from '../errors/catalogue.js';
 import { parseJsonBody } from '../http/parse-json.js';
 import { type DialectName, errorDialects, providers } from '../providers/index.js';
 import type { Ownership } from '../proxy/ownership.js';
@@ -63,10 +63,14 @@ export interface Gateway {
   drain(drainMs: number): Promise<void>;
 }
 
-function upgradeRefusal(error: GatewayError): string {
+// A whole error answer written straight to a socket the HTTP server no longer (or never) manages:
+// refused upgrades and requests Node's parser could not read.
+function rawErrorAnswer(error: GatewayError): string {
   const body = JSON.stringify(errorDialects.openai.render(error));
-  return `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+  return `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${randomUUID()}\r\nconnection: close\r\n\r\n${body}`;
 }
+
+const parserErrors: Readonly<Record<string, ErrorCode>> = { HPE_HEADER_OVERFLOW: 'headers_too_large', ERR_HTTP_REQUEST_TIMEOUT: 'request_timeout' };
 
 interface RouteContext {
   req: IncomingMessage;
@@ -259,7 +263,21 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   // Upgraded sockets leave the HTTP server's keep-alive bookkeeping, so drain tracks them itself.
   const upgraded = new Set<Duplex>();
-  const refuse = (socket: Duplex, error: GatewayError) => socket.end(upgradeRefusal(error), () => socket.destroy());
+  const refuse = (socket: Duplex, error: GatewayError) => socket.end(rawErrorAnswer(error), () => socket.destroy());
+
+  // Node answers what its parser refuses with a bare status line; clients get the catalogue's
+  // shape instead, unless an answer on that socket has already started.
+  const onClientError = (err: NodeJS.ErrnoException, socket: Duplex) => {
+    const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+    if (err.code === 'ECONNRESET' || !socket.writable || answering) {
+      socket.destroy();
+      return;
+    }
+    const code = parserErrors[err.code ?? ''] ?? 'invalid_http';
+    refuse(socket, new GatewayError(code, code === 'invalid_http' ? `The request is not valid HTTP/1.1 (${err.code ?? 'parse error'}).` : undefined));
+  };
+  server.on('clientError', onClientError);
+  opsServer?.on('clientError', onClientError);
 
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const { path, search } = parseRequestTarget(req.url);

@@ -12,6 +12,7 @@ import type { Admission, Meter } from '../metering/meter.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { providers } from '../providers/index.js';
 import type { JsonObject, Provider } from '../providers/provider.js';
+import { forwardedRequestHeaders, pickHeaders } from '../proxy/headers.js';
 import { createRedactor, providerSecrets } from '../proxy/redact.js';
 import { relay } from '../proxy/relay.js';
 import { createRetentionBudget } from '../proxy/retention.js';
@@ -29,9 +30,6 @@ export interface MeteredRequestDeps {
   metrics: Metrics;
   logger: Logger;
 }
-
-// Client headers worth forwarding; everything else (cookies, the Tollgate key) stays here.
-const forwardedHeaders = ['accept', 'anthropic-version', 'anthropic-beta', 'openai-beta', 'user-agent'] as const;
 
 export interface RoutedModel {
   model: CatalogModel;
@@ -94,12 +92,12 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
       const prepared = provider.prepareBody(route.endpoint, outgoing, model.upstreamModel, modelName);
       const sendBody = prepared.body ?? (outgoing === body ? undefined : outgoing);
       const target = provider.target(upstream.config, route.endpoint, model.upstreamModel);
-      const headers: Record<string, string> = { 'content-type': 'application/json', 'accept-encoding': 'identity' };
-      for (const name of forwardedHeaders) {
-        const value = req.headers[name];
-        if (typeof value === 'string') headers[name] = value;
-      }
-      Object.assign(headers, target.headers);
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        'accept-encoding': 'identity',
+        ...pickHeaders(req.headers, forwardedRequestHeaders),
+        ...target.headers,
+      };
 
       const responseHeaders = { ...admission.headers, 'x-request-id': requestId };
       const forwardedMs = performance.now();

@@ -30,6 +30,9 @@ export const usageEvents = pgTable(
     latencyMs: counter('latency_ms'),
     ttfbMs: bigint('ttfb_ms', { mode: 'number' }),
     estimated: boolean('estimated').notNull(),
+    // An allowed pass-through call (no model, no tokens, no cost; model holds its endpoint family).
+    // Budget rebuilds skip these rows: live counters never charged them.
+    unmetered: boolean('unmetered').notNull().default(false),
     sessionId: text('session_id'),
     tags: jsonb('tags').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
   },
@@ -62,6 +65,8 @@ export const usageRollupsHourly = pgTable(
     errorRequests: counter('error_requests'),
     // Requests whose counts came from Tollgate's tokenizer rather than the provider.
     estimatedRequests: counter('estimated_requests'),
+    // Pass-through calls, which `requests` includes (rollups add up to the events table).
+    unmeteredRequests: counter('unmetered_requests').default(0),
     promptTokens: counter('prompt_tokens'),
     cachedTokens: counter('cached_tokens'),
     completionTokens: counter('completion_tokens'),

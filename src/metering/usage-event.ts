@@ -86,6 +86,7 @@ export async function buildUsageEvent(outcome: MeterOutcome, ctx: EventContext, 
     latencyMs: outcome.latencyMs,
     ttfbMs: outcome.ttfbMs,
     estimated,
+    unmetered: false,
     sessionId: ctx.sessionId,
     tags: ctx.tags,
   };

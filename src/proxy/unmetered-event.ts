@@ -1,10 +1,8 @@
 // The ledger row of an allowed pass-through call: who called which endpoint family, and how it
-// ended, with no tokens and no cost because nothing was metered. The model column carries
-// `unmetered:<family>` until the usage event has a flag of its own.
+// ended, flagged `unmetered` with no tokens and no cost because nothing was metered. Budget
+// rebuilds skip the flagged rows, as live charging never counted these calls.
 import type { UsageEvent } from '../usage/event.js';
 import type { UnmeteredCall } from '../server/gateway.js';
-
-export const unmeteredModelPrefix = 'unmetered:';
 
 export function unmeteredUsageEvent(call: UnmeteredCall, nowMs: number): UsageEvent {
   const { principal } = call;
@@ -16,7 +14,9 @@ export function unmeteredUsageEvent(call: UnmeteredCall, nowMs: number): UsageEv
     userId: principal.userId,
     keyId: principal.keyId,
     provider: call.provider,
-    model: `${unmeteredModelPrefix}${call.family}`,
+    // No model served the call; the column (not null, a rollup key) names the endpoint family,
+    // so reports break pass-through traffic down by family.
+    model: call.family,
     promptTokens: 0,
     cachedTokens: 0,
     completionTokens: 0,
@@ -28,6 +28,7 @@ export function unmeteredUsageEvent(call: UnmeteredCall, nowMs: number): UsageEv
     latencyMs: call.latencyMs,
     ttfbMs: null,
     estimated: false,
+    unmetered: true,
     sessionId: null,
     tags: {},
   };

@@ -25,8 +25,12 @@ export const usageEventSchema = z.object({
   ttfbMs: count.nullable(),
   // True when any count came from Tollgate's own tokenizer rather than the provider's usage.
   estimated: z.boolean(),
+  // True for an allowed pass-through call: recorded for the audit trail, never charged to a
+  // budget. Absent means metered, so entries written before the flag existed still parse.
+  unmetered: z.boolean().default(false),
   sessionId: z.string().nullable(),
   tags: z.record(z.string(), z.string()),
 });
 
-export type UsageEvent = z.infer<typeof usageEventSchema>;
+// What producers build (unmetered may be left out); the flusher's parse fills the default in.
+export type UsageEvent = z.input<typeof usageEventSchema>;

@@ -1,6 +1,8 @@
 // What the usage ledger says a budget bucket has used in its window: the source a lost budget
 // counter is rebuilt from (Redis restarted empty, or the embedded process restarted). A team's
-// bucket counts the events of the team and of every team below it, as charging does.
+// bucket counts the events of the team and of every team below it, as charging does. Pass-through
+// calls (unmetered rows) are left out, as live charging leaves them out: a rebuild must give back
+// the counter the store would have held.
 import { sql, type SQL } from 'drizzle-orm';
 import type { LedgerTotals } from '../budget/engine.js';
 import type { BucketPlan } from '../budget/store.js';
@@ -36,7 +38,7 @@ export function ledgerTotals(db: Db): LedgerTotals {
         const fromMs = bucket.ledgerFromMs ?? untilMs;
         const result = await db.execute(sql`
           select ${amountOf[bucket.measure]}::bigint as total from usage_events
-          where org_id = ${orgId} and ${scopeFilter(bucket)}
+          where org_id = ${orgId} and not unmetered and ${scopeFilter(bucket)}
             and time >= timestamptz 'epoch' + ${fromMs}::bigint * interval '1 millisecond'
             and time <= timestamptz 'epoch' + ${untilMs}::bigint * interval '1 millisecond'`);
         return Number((result as unknown as { rows: Array<{ total: string | number }> }).rows[0]!.total);

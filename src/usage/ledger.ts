@@ -1,7 +1,8 @@
 // Writes usage events to Postgres exactly once: one statement inserts the batch with
 // ON CONFLICT (request_id) DO NOTHING and adds to the hourly rollups only the rows that insert
 // returned, so a redelivered batch (crash between commit and XACK, a claimed entry) changes
-// neither the events nor the rollups.
+// neither the events nor the rollups. Pass-through calls (unmetered) are rows like any other and
+// count as requests in the rollups, so rollups add up to the events; unmetered_requests tells them apart.
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import type { UsageEvent } from './event.js';
@@ -55,26 +56,26 @@ async function insertBatch(db: Db, events: readonly UsageEvent[]): Promise<numbe
         provider text, model text, "promptTokens" bigint, "cachedTokens" bigint,
         "completionTokens" bigint, "reasoningTokens" bigint, "costMicros" bigint, status integer,
         "errorCode" text, stream boolean, "latencyMs" bigint, "ttfbMs" bigint, estimated boolean,
-        "sessionId" text, tags jsonb)
+        unmetered boolean, "sessionId" text, tags jsonb)
     ), inserted as (
       insert into usage_events (request_id, time, org_id, team_id, user_id, key_id, provider, model,
         prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_micros, status,
-        error_code, stream, latency_ms, ttfb_ms, estimated, session_id, tags)
+        error_code, stream, latency_ms, ttfb_ms, estimated, unmetered, session_id, tags)
       select "requestId", timestamptz 'epoch' + "timeMs" * interval '1 millisecond', "orgId",
         "teamId", "userId", "keyId", provider, model, "promptTokens", "cachedTokens",
         "completionTokens", "reasoningTokens", "costMicros", status, "errorCode", stream,
-        "latencyMs", "ttfbMs", estimated, "sessionId", tags
+        "latencyMs", "ttfbMs", estimated, coalesce(unmetered, false), "sessionId", tags
       from input
       on conflict (request_id) do nothing
       returning *
     ), rolled as (
       insert into usage_rollups_hourly as r (hour, org_id, team_id, user_id, key_id, provider, model,
-        requests, error_requests, estimated_requests, prompt_tokens, cached_tokens,
+        requests, error_requests, estimated_requests, unmetered_requests, prompt_tokens, cached_tokens,
         completion_tokens, reasoning_tokens, cost_micros, latency_ms_sum)
       select date_bin('1 hour', time, timestamptz '2000-01-01T00:00:00Z') as hour, org_id, team_id,
         user_id, key_id, provider, model, count(*),
         count(*) filter (where status >= 400 or error_code is not null),
-        count(*) filter (where estimated), sum(prompt_tokens), sum(cached_tokens),
+        count(*) filter (where estimated), count(*) filter (where unmetered), sum(prompt_tokens), sum(cached_tokens),
         sum(completion_tokens), sum(reasoning_tokens), sum(cost_micros), sum(latency_ms)
       from inserted
       group by 1, org_id, team_id, user_id, key_id, provider, model
@@ -83,6 +84,7 @@ async function insertBatch(db: Db, events: readonly UsageEvent[]): Promise<numbe
         requests = r.requests + excluded.requests,
         error_requests = r.error_requests + excluded.error_requests,
         estimated_requests = r.estimated_requests + excluded.estimated_requests,
+        unmetered_requests = r.unmetered_requests + excluded.unmetered_requests,
         prompt_tokens = r.prompt_tokens + excluded.prompt_tokens,
         cached_tokens = r.cached_tokens + excluded.cached_tokens,
         completion_tokens = r.completion_tokens + excluded.completion_tokens,

@@ -228,10 +228,11 @@ describe('every allowed pass-through call is counted and recorded', () => {
     const metrics = await rawRequest(open.url, 'GET', '/metrics');
     expect(metrics.text).toMatch(/tollgate_passthrough_requests_total\{family="files",outcome="200"\} [1-9]/);
     const rows = async () => {
-      const result = await open.app.database.db.execute(sql`select model, status, cost_micros from usage_events where request_id = ${res.headers['x-request-id']!}`);
-      return (result as unknown as { rows: Array<{ model: string; status: number; cost_micros: number | string }> }).rows;
+      const result = await open.app.database.db.execute(sql`select model, unmetered, status, cost_micros from usage_events where request_id = ${res.headers['x-request-id']!}`);
+      return (result as unknown as { rows: Array<{ model: string; unmetered: boolean; status: number; cost_micros: number | string }> }).rows;
     };
     await expect.poll(async () => (await rows()).length, { timeout: 3_000 }).toBe(1);
-    expect((await rows())[0]).toMatchObject({ model: 'unmetered:files', status: 200 });
+    expect((await rows())[0]).toMatchObject({ model: 'files', unmetered: true, status: 200 });
+    expect(Number((await rows())[0]!.cost_micros)).toBe(0);
   });
 });

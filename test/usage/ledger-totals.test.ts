@@ -57,6 +57,8 @@ for (const backend of backends) {
         at(5, -30, { teamId: 'vision', userId: 'u1', keyId: 'k1' }),
         at(6, 90, { teamId: 'vision', userId: 'u1', keyId: 'k1' }),
         at(7, 0, { orgId: 'org-b', teamId: null, userId: 'u1', keyId: 'k1' }),
+        // A pass-through call: its row is in the ledger, but live counters never charged it.
+        at(8, 20, { teamId: 'vision', userId: 'u1', keyId: 'k1', unmetered: true }),
       ]);
     });
 
@@ -64,7 +66,7 @@ for (const backend of backends) {
       await db?.drop();
     });
 
-    it('sums each scope and measure over the window, a team with every team below it', async () => {
+    it('sums each scope and measure over the window, a team with every team below it, skipping unmetered calls', async () => {
       const totals = ledgerTotals(db.database.db);
       const buckets = [
         bucket('key', 'k1', 'tokens', hour),

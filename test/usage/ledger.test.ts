@@ -36,11 +36,18 @@ for (const backend of backends) {
     });
 
     it('stores every field of an event', async () => {
-      const event = makeEvent(6, { sessionId: 'sess-x', ttfbMs: 42, estimated: true, errorCode: 'upstream_error', status: 502 });
+      const event = makeEvent(6, { sessionId: 'sess-x', ttfbMs: 42, estimated: true, unmetered: true, errorCode: 'upstream_error', status: 502 });
       await writeUsageEvents(database.db, [event]);
       const [row] = await database.db.select().from(usageEvents);
       const { timeMs, ...fields } = event;
       expect(row).toEqual({ ...fields, time: new Date(timeMs) });
+    });
+
+    it('stores the unmetered flag of a pass-through call, and false for an event that does not set it', async () => {
+      const { unmetered: _omitted, ...legacy } = makeEvent(2);
+      await writeUsageEvents(database.db, [makeEvent(1, { unmetered: true, model: 'files', promptTokens: 0, completionTokens: 0, costMicros: 0 }), legacy]);
+      const flags = await database.db.select({ requestId: usageEvents.requestId, unmetered: usageEvents.unmetered }).from(usageEvents).orderBy(usageEvents.requestId);
+      expect(flags).toEqual([{ requestId: 'req-1', unmetered: true }, { requestId: 'req-2', unmetered: false }]);
     });
 
     it('adds a redelivered batch neither to the events nor to the rollups', async () => {
@@ -67,7 +74,7 @@ for (const backend of backends) {
       expect(totals.rollups).toEqual(expectedTotals(range(0, 180)));
     });
 
-    it('rolls up by UTC hour, org, team, user, key, provider and model, with no-team events in one row', async () => {
+    it('rolls up by UTC hour, org, team, user, key, provider and model, with no-team events in one row and unmetered calls counted apart', async () => {
       const hour = Date.UTC(2025, 0, 1, 10);
       const base = { orgId: 'org-r', teamId: null, userId: 'u', keyId: 'k', provider: 'openai', model: 'm', status: 200, errorCode: null, estimated: false };
       await writeUsageEvents(database.db, [
@@ -75,16 +82,19 @@ for (const backend of backends) {
         makeEvent(2, { ...base, timeMs: hour + 3_599_999 }),
         makeEvent(3, { ...base, timeMs: hour + 3_600_000 }),
         makeEvent(4, { ...base, timeMs: hour + 10, status: 429, errorCode: 'budget_exceeded', estimated: true }),
+        makeEvent(5, { ...base, timeMs: hour + 20, unmetered: true }),
       ]);
       const result = await database.db
         .select({ hour: usageRollupsHourly.hour, teamId: usageRollupsHourly.teamId, requests: usageRollupsHourly.requests,
-          errorRequests: usageRollupsHourly.errorRequests, estimatedRequests: usageRollupsHourly.estimatedRequests })
+          errorRequests: usageRollupsHourly.errorRequests, estimatedRequests: usageRollupsHourly.estimatedRequests,
+          unmeteredRequests: usageRollupsHourly.unmeteredRequests })
         .from(usageRollupsHourly)
         .where(eq(usageRollupsHourly.orgId, 'org-r'))
         .orderBy(usageRollupsHourly.hour);
       expect(result).toEqual([
-        { hour: new Date(hour), teamId: null, requests: 3, errorRequests: 1, estimatedRequests: 1 },
-        { hour: new Date(hour + 3_600_000), teamId: null, requests: 1, errorRequests: 0, estimatedRequests: 0 },
+        // A pass-through call is a request (rollups add up to the events) and is counted apart.
+        { hour: new Date(hour), teamId: null, requests: 4, errorRequests: 1, estimatedRequests: 1, unmeteredRequests: 1 },
+        { hour: new Date(hour + 3_600_000), teamId: null, requests: 1, errorRequests: 0, estimatedRequests: 0, unmeteredRequests: 0 },
       ]);
     });
 

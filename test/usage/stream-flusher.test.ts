@@ -92,6 +92,15 @@ describe.skipIf(!ready)('usage stream flusher', () => {
     await waitFor(async () => (await flushedRows()) === 10, 5_000, 'the new org flushed');
   });
 
+  it('keeps the unmetered flag of an entry, and reads an entry written without one as metered', async () => {
+    const { unmetered: _omitted, ...legacy } = makeEvent(2, { requestId: 'metered' });
+    await send([makeEvent(1, { requestId: 'passthrough', unmetered: true }), legacy as UsageEvent]);
+    await startFlusher();
+    await waitFor(async () => (await flushedRows()) === 2, 5_000, 'both events flushed');
+    const result = await testDb.database.db.execute(sql`select request_id, unmetered from usage_events order by request_id`);
+    expect((result as unknown as { rows: unknown[] }).rows).toEqual([{ request_id: 'metered', unmetered: false }, { request_id: 'passthrough', unmetered: true }]);
+  });
+
   it('rewrites a dead consumer\'s committed but unacknowledged batch without counting it twice', async () => {
     const sent = events(0, 120);
     await send(sent);

@@ -114,6 +114,7 @@ export function makeEvent(n: number, overrides: Partial<UsageEvent> = {}): Usage
     latencyMs: 200 + (n % 50),
     ttfbMs: n % 2 === 1 ? 80 : null,
     estimated: n % 13 === 0,
+    unmetered: false,
     sessionId: n % 5 === 0 ? `sess-${n}` : null,
     tags: n % 6 === 0 ? { feature: 'chat' } : {},
     ...overrides,

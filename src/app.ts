@@ -1,12 +1,12 @@
 // The composition root: opens the stores a configuration names, builds the request path and
 // starts listening. The CLI's `serve` and the end-to-end tests both start Tollgate through here.
 import { availableParallelism } from 'node:os';
-import { Redis } from 'ioredis';
 import { createLocalInvalidationBus, createRedisInvalidationBus, type InvalidationBus } from './auth/invalidation.js';
 import { createPrincipalCache, type PrincipalCache } from './auth/principal-cache.js';
 import type { RuntimeConfig } from './config/load.js';
 import { openDatabase, type Database } from './db/database.js';
 import { createLogger, type Logger } from './log/logger.js';
+import { connectRedis, type RedisClient } from './redis/connect.js';
 import { createBudgetMeter } from './metering/budget-meter.js';
 import { watchBudgetRules } from './metering/budget-rules.js';
 import { startBudgets } from './metering/budgets.js';
@@ -32,7 +32,7 @@ export interface App {
   readonly opsPort: number | undefined;
   readonly config: RuntimeConfig;
   readonly database: Database;
-  readonly redis: Redis | undefined;
+  readonly redis: RedisClient | undefined;
   readonly bus: InvalidationBus;
   readonly principals: PrincipalCache;
   readonly logger: Logger;
@@ -45,11 +45,6 @@ export interface StartOptions {
   adminKey?: string | undefined;
 }
 
-export function connectRedis(url: string): Redis {
-  // Few retries and a command timeout: a budget check must fail fast (503) rather than hang.
-  return new Redis(url, { maxRetriesPerRequest: 2, connectTimeout: 2_000, commandTimeout: 1_000, enableAutoPipelining: true });
-}
-
 export async function startApp(config: RuntimeConfig, options: StartOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.log.level);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
@@ -58,7 +53,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   if (database.kind === 'pglite') await database.migrate();
   else await database.assertMigrated();
 
-  const redis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
+  const redis = connectRedis(config);
   redis?.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const bus = redis ? createRedisInvalidationBus(redis, config.redisKeyPrefix) : createLocalInvalidationBus();
   const principals = await createPrincipalCache({

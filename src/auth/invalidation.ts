@@ -1,8 +1,8 @@
 // Tells every replica that principals changed. With Redis, a pub/sub channel; without it (one
 // embedded process), an in-process emitter. Messages name what to reload, never key material.
 import { EventEmitter } from 'node:events';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import type { RedisClient } from '../redis/connect.js';
 
 export const invalidationSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('key'), id: z.string() }),
@@ -37,10 +37,11 @@ export function createLocalInvalidationBus(): InvalidationBus {
 }
 
 // `publisher` is the shared command connection; a subscriber connection is duplicated from it
-// because a Redis connection in subscribe mode can run no other command.
-export function createRedisInvalidationBus(publisher: Redis, keyPrefix: string): InvalidationBus {
+// because a Redis connection in subscribe mode can run no other command. On a Redis Cluster a
+// PUBLISH reaches every node, and ioredis keeps the subscription on one node of its choosing.
+export function createRedisInvalidationBus(publisher: RedisClient, keyPrefix: string): InvalidationBus {
   const channel = invalidationChannel(keyPrefix);
-  let subscriber: Redis | undefined;
+  let subscriber: RedisClient | undefined;
   return {
     async publish(message) {
       await publisher.publish(channel, JSON.stringify(message));
@@ -58,6 +59,9 @@ export function createRedisInvalidationBus(publisher: Redis, keyPrefix: string):
         if (connectedBefore) listener({ kind: 'all' });
         connectedBefore = true;
       });
+      // A Cluster moves its subscription to another node without a new 'ready' when the node it
+      // used leaves; the node leaving the pool is the sign that messages may have been missed.
+      subscriber.on('-node', () => listener({ kind: 'all' }));
       subscriber.on('message', (ch: string, text: string) => {
         if (ch !== channel) return;
         let json: unknown;

@@ -1,12 +1,16 @@
 // The Redis budget store: Lua scripts (lua/*.lua) registered with defineCommand, so each call is
-// one EVALSHA. Reserve sends the buckets once; the reservation record keeps them, so settle sends
-// only the usage (fewer bytes to encode here and to parse in Redis, and settle adjusts exactly what
-// reserve debited). Reserve is on the request's path and goes at once; settles and unbudgeted
-// usage events come after the answer, so those finishing together share one call per org. Give
-// it a client with enableAutoPipelining so concurrent reserves share round trips, and with a short
-// commandTimeout so a hung Redis fails requests instead of queueing them.
+// one EVALSHA. Every script declares every key it touches in KEYS (Redis Cluster routes by them,
+// and servers that check key access refuse undeclared ones); all of an org's keys share its {org}
+// hash tag, so each call lands on one slot. Reserve sends the buckets once; the reservation record
+// keeps them, so settle adjusts exactly what reserve debited even if budgets changed since: settle
+// and the reaper read the records first to learn which keys to declare. Reserve is on the
+// request's path and goes at once; settles and unbudgeted usage events come after the answer, so
+// those finishing together share one read and one call per org. Give it a client with
+// enableAutoPipelining so concurrent reserves share round trips, and with a short commandTimeout
+// so a hung Redis (or Cluster node) fails requests instead of queueing them.
 import { readFileSync } from 'node:fs';
-import type { Cluster, Redis, Result } from 'ioredis';
+import type { Result } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import { createBatcher } from './batcher.js';
 import { epochKey, leaseSetKey, reservationKey, usageStreamKey } from './keys.js';
 import {
@@ -40,7 +44,7 @@ const luaFile = (name: string): string => readFileSync(new URL(`./lua/${name}.lu
 const script = (name: string): string => luaFile('lib') + luaFile(name);
 
 export interface RedisBudgetStoreOptions {
-  readonly redis: Redis | Cluster;
+  readonly redis: RedisClient;
   // Must match the prefix the planner used for bucket keys (config redisKeyPrefix).
   readonly keyPrefix: string;
   readonly recordRetentionMs: number;
@@ -52,10 +56,22 @@ const settleStatus = { 1: 'settled', 3: 'late', 2: 'duplicate', 0: 'unknown' } a
 
 const measureCode = { tokens: 't', costMicros: 'c', requests: 'r', inflight: 'f' } as const;
 
-// One bucket as reserve.lua reads it and the record keeps it: a four-character spec (kind,
-// measure, clamp, sliding expiry), the numbers, then the key last (a session id may hold spaces).
+// One bucket as reserve.lua reads it: a four-character spec (kind, measure, clamp, sliding
+// expiry), then the numbers; its key travels in KEYS. The record keeps the line with the key
+// appended last (a session id may hold spaces).
 const bucketLine = (b: BucketPlan): string =>
-  `\n${b.kind === 'counter' ? 'c' : 'g'}${measureCode[b.measure]}${b.clamp ? '1' : '0'}${b.sliding ? '1' : '0'} ${b.limit} ${b.ttlMs} ${b.periodMs} ${b.warnAt} ${b.criticalAt} ${b.key}`;
+  `\n${b.kind === 'counter' ? 'c' : 'g'}${measureCode[b.measure]}${b.clamp ? '1' : '0'}${b.sliding ? '1' : '0'} ${b.limit} ${b.ttlMs} ${b.periodMs} ${b.warnAt} ${b.criticalAt}`;
+
+// The bucket keys a stored record names (see lua/reserve.lua): each line after the header, past
+// its six fields.
+function recordKeys(record: string | null, into: Set<string>): void {
+  if (!record) return;
+  for (const line of record.split('\n').slice(1)) {
+    let at = -1;
+    for (let field = 0; field < 6; field++) at = line.indexOf(' ', at + 1);
+    if (at >= 0) into.add(line.slice(at + 1));
+  }
+}
 
 // Bounds one batched call, so a burst does not become one huge script run that blocks Redis.
 const maxBatch = 128;
@@ -93,11 +109,12 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
       throw new BudgetStoreUnavailableError(`budget store ${what} failed: ${(err as Error).message}`, { cause: err });
     }
   };
-  redis.defineCommand('tollgateReserve', { numberOfKeys: 3, lua: script('reserve') });
-  redis.defineCommand('tollgateRestore', { numberOfKeys: 1, lua: luaFile('restore') });
-  redis.defineCommand('tollgateSettle', { numberOfKeys: 2, lua: script('settle') });
+  // Scripts whose key count varies take it as their first argument.
+  redis.defineCommand('tollgateReserve', { lua: script('reserve') });
+  redis.defineCommand('tollgateRestore', { lua: luaFile('restore') });
+  redis.defineCommand('tollgateSettle', { lua: script('settle') });
   redis.defineCommand('tollgateRenew', { numberOfKeys: 2, lua: script('renew') });
-  redis.defineCommand('tollgateReap', { numberOfKeys: 1, lua: script('reap') });
+  redis.defineCommand('tollgateReap', { lua: script('reap') });
   redis.defineCommand('tollgateAppend', { numberOfKeys: 1, lua: luaFile('append') });
   const appends = createBatcher<string, void>({
     windowMs: batchWindowMs,
@@ -112,8 +129,12 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
     windowMs: batchWindowMs,
     maxItems: maxBatch,
     run: async (orgId, batch) => {
-      const args: Array<string | number> = [leaseSetKey(keyPrefix, orgId), usageStreamKey(keyPrefix, orgId), recordRetentionMs];
-      for (const req of batch) args.push(reservationKey(keyPrefix, orgId, req.id), req.id, req.nowMs, req.actualTokens, req.actualCostMicros, JSON.stringify(req.event));
+      const records = batch.map((req) => reservationKey(keyPrefix, orgId, req.id));
+      const bucketKeys = new Set<string>();
+      for (const record of await redis.mget(...records)) recordKeys(record, bucketKeys);
+      const keys = [leaseSetKey(keyPrefix, orgId), usageStreamKey(keyPrefix, orgId), ...records, ...bucketKeys];
+      const args: Array<string | number> = [keys.length, ...keys, recordRetentionMs];
+      for (const req of batch) args.push(req.id, req.nowMs, req.actualTokens, req.actualCostMicros, JSON.stringify(req.event));
       return parseSettleReply(await redis.tollgateSettle(...args), batch.length);
     },
   });
@@ -133,9 +154,11 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
       }
       return guarded('reserve', async () => {
         const reply = await redis.tollgateReserve(
+          3 + n,
           reservationKey(keyPrefix, req.orgId, req.id),
           leaseSetKey(keyPrefix, req.orgId),
           epochKey(keyPrefix, req.orgId),
+          ...buckets.map((b) => b.key),
           req.id,
           req.nowMs,
           req.deadlineMs,
@@ -174,19 +197,28 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
       return guarded('settle', () => settles.add(req.orgId, req));
     },
 
+    // Reads the expired leases and their records, then returns them in one call that declares
+    // every key; the script checks each record again, so a settle in between is not undone.
     reapExpired(orgId, nowMs, maxCount) {
-      return guarded('reap', () =>
-        redis.tollgateReap(leaseSetKey(keyPrefix, orgId), nowMs, maxCount, recordRetentionMs, reservationKey(keyPrefix, orgId, '')),
-      );
+      return guarded('reap', async () => {
+        const leases = leaseSetKey(keyPrefix, orgId);
+        const ids = await redis.zrangebyscore(leases, '-inf', nowMs, 'LIMIT', 0, maxCount);
+        if (ids.length === 0) return 0;
+        const records = ids.map((id) => reservationKey(keyPrefix, orgId, id));
+        const bucketKeys = new Set<string>();
+        for (const record of await redis.mget(...records)) recordKeys(record, bucketKeys);
+        const keys = [leases, ...records, ...bucketKeys];
+        return redis.tollgateReap(keys.length, ...keys, nowMs, recordRetentionMs, ...ids);
+      });
     },
 
     appendUsage(event) {
       return guarded('append usage', () => appends.add(usageStreamKey(keyPrefix, event.orgId), JSON.stringify(event)));
     },
 
-    restore(orgId, counters) {
-      const args: Array<string | number> = [epochKey(keyPrefix, orgId)];
-      for (const c of counters) args.push(c.key, c.used, c.ttlMs);
+    restore(_orgId, counters) {
+      const args: Array<string | number> = [counters.length, ...counters.map((c) => c.key)];
+      for (const c of counters) args.push(c.used, c.ttlMs);
       return guarded('restore', async () => {
         await redis.tollgateRestore(...args);
       });

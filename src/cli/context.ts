@@ -1,9 +1,9 @@
 // Opens what offline CLI commands need: config, the database and the invalidation bus (Redis
 // when configured, so running replicas hear about changes made from the command line).
-import { connectRedis } from '../app.js';
 import { createLocalInvalidationBus, createRedisInvalidationBus, type InvalidationBus } from '../auth/invalidation.js';
 import { loadConfig, type RuntimeConfig } from '../config/load.js';
 import { openDatabase, type Database } from '../db/database.js';
+import { connectRedis } from '../redis/connect.js';
 
 export interface Offline {
   config: RuntimeConfig;
@@ -17,7 +17,7 @@ export async function openOffline(): Promise<Offline> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   if (database.kind === 'pglite') await database.migrate();
   else await database.assertMigrated();
-  const redis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
+  const redis = connectRedis(config);
   const bus = redis ? createRedisInvalidationBus(redis, config.redisKeyPrefix) : createLocalInvalidationBus();
   return {
     config,

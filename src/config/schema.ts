@@ -60,6 +60,9 @@ export const configSchema = z.object({
       maxConnections: positiveInt.default(10_000),
       // When set, /health, /ready and /metrics are served on this port, and /metrics leaves the main one.
       opsPort: z.number().int().min(0).max(65_535).optional(),
+      // Gateway processes sharing the port (`serve --workers`); unset means one per core when both
+      // Redis and Postgres are configured, one when embedded (PGlite belongs to one process).
+      workers: z.number().int().min(1).max(256).optional(),
     })
     .prefault({}),
   log: z
@@ -67,6 +70,8 @@ export const configSchema = z.object({
     .prefault({}),
   dataDir: z.string().default('./data'),
   redisUrl: z.string().optional(),
+  // A Redis Cluster given as host:port,host:port (REDIS_CLUSTER_NODES); the same as redis+cluster:// in redisUrl.
+  redisClusterNodes: z.string().optional(),
   databaseUrl: z.string().optional(),
   // Prefix for every Redis key and channel, so several deployments (or test files) can share one Redis.
   redisKeyPrefix: z.string().default('tg:'),

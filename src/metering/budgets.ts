@@ -1,6 +1,5 @@
 // The budget engine of this process: the Redis store when Redis is configured, the in-process
 // twin otherwise, the rules from config, and the reaper that returns expired leases.
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createBudgetEngine, type BudgetEngine, type LedgerTotals } from '../budget/engine.js';
 import { createMemoryBudgetStore } from '../budget/memory-store.js';
@@ -11,6 +10,7 @@ import type { BudgetConfig } from '../budget/rules.js';
 import type { RuntimeConfig } from '../config/load.js';
 import { GatewayError } from '../errors/catalogue.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { RedisClient } from '../redis/connect.js';
 import type { UsagePipeline } from './usage-pipeline.js';
 import type { CounterReading } from './usage-status.js';
 
@@ -26,7 +26,7 @@ export interface Budgets {
 
 export interface BudgetsOptions {
   config: RuntimeConfig;
-  redis: Redis | undefined;
+  redis: RedisClient | undefined;
   usage: UsagePipeline;
   logger: Logger;
   listOrgIds: () => Promise<readonly string[]>;

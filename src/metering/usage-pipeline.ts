@@ -1,11 +1,11 @@
 // Where usage events go after settle. With Redis, settle itself appends them to the per-org
 // streams and the flusher moves them to Postgres; the in-process queue only takes what could not
 // reach Redis (fail-open, settle during an outage). Embedded, the queue is the whole pipeline.
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { RuntimeConfig } from '../config/load.js';
 import type { Database } from '../db/database.js';
+import type { RedisClient } from '../redis/connect.js';
 import { createEmbeddedUsageQueue } from '../usage/embedded-queue.js';
 import type { UsageEvent } from '../usage/event.js';
 import { isLagging } from '../usage/lag.js';
@@ -22,7 +22,7 @@ export interface UsagePipeline {
 export interface UsagePipelineOptions {
   config: RuntimeConfig;
   database: Database;
-  redis: Redis | undefined;
+  redis: RedisClient | undefined;
   registry: Registry;
   logger: Logger;
 }

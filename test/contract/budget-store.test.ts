@@ -1,7 +1,7 @@
 // One contract for the budget engine, run against real Redis (Lua scripts) and the in-process twin:
 // both must give the same answers for every metric, window, scope chain, clamp, lease and crossing.
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { type Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CatalogModel } from '../../src/config/catalog.js';
 import { createBudgetEngine, type BudgetEngine, type LedgerTotals, type Reservation, type ReserveOutcome } from '../../src/budget/engine.js';
@@ -13,12 +13,17 @@ import { createRedisBudgetStore } from '../../src/budget/redis-store.js';
 import { budgetConfigSchema, type BudgetConfigInput } from '../../src/budget/rules.js';
 import type { BudgetStore } from '../../src/budget/store.js';
 import type { UsageEvent } from '../../src/usage/event.js';
+import { type RedisClusterFixture, redisServerProblem, startRedisCluster } from '../helpers/redis-cluster.js';
 import { redisAvailable, redisUrl } from '../helpers/services.js';
 
 // Redis db 11 and a random prefix: other suites share this Redis.
 const redisDb = 11;
 const prefix = `tgtest:budget:${randomBytes(4).toString('hex')}:`;
 const redisUp = await redisAvailable();
+// A 3-master Redis Cluster of this file's own: every org's keys must stay in its slot.
+const clusterProblem = redisServerProblem();
+if (clusterProblem) process.stdout.write(`skipping the Redis Cluster backend: ${clusterProblem}\n`);
+const redisCluster: RedisClusterFixture | undefined = clusterProblem ? undefined : await startRedisCluster();
 
 const model: CatalogModel = {
   name: 'test-model',
@@ -62,6 +67,7 @@ interface Backend {
 }
 
 let redis: Redis | undefined;
+let clusterClient: Cluster | undefined;
 
 const backends: Backend[] = [
   {
@@ -92,12 +98,23 @@ const backends: Backend[] = [
       };
     },
   },
-  {
-    name: 'redis',
-    available: redisUp,
+  redisBackend('redis', redisUp, () => redis!),
+  redisBackend('redis cluster', redisCluster !== undefined, () => clusterClient!),
+];
+
+// Keys matching a pattern on every master (one node, unless it is a cluster).
+async function keysMatching(client: Redis | Cluster, pattern: string): Promise<string[]> {
+  const nodes = 'nodes' in client ? client.nodes('master') : [client];
+  return (await Promise.all(nodes.map((n) => n.keys(pattern)))).flat();
+}
+
+function redisBackend(name: string, available: boolean, connection: () => Redis | Cluster): Backend {
+  return {
+    name,
+    available,
     harness(input) {
       const config = budgetConfigSchema.parse(input);
-      const client = redis!;
+      const client = connection();
       // Events the flusher had written to Postgres before Redis lost its data.
       const flushed: UsageEvent[] = [];
       const events = async (orgId: string) => {
@@ -112,19 +129,21 @@ const backends: Backend[] = [
         events,
         async loseState(orgId) {
           flushed.push(...(await events(orgId)));
-          const keys = await client.keys(`${orgTag(prefix, orgId)}*`);
+          const keys = await keysMatching(client, `${orgTag(prefix, orgId)}*`);
           if (keys.length > 0) await client.unlink(...keys);
         },
       };
     },
-  },
-];
+  };
+}
 
 beforeAll(() => {
   if (redisUp) redis = new Redis(redisUrl, { db: redisDb, enableAutoPipelining: true, maxRetriesPerRequest: 1 });
+  clusterClient = redisCluster?.client();
 });
 
 afterAll(async () => {
+  await redisCluster?.stop();
   if (!redis) return;
   const keys: string[] = [];
   let cursor = '0';

@@ -1,13 +1,14 @@
 -- Reserve: check every bucket that applies to a request and debit all of them, or none.
--- KEYS[1] reservation record, KEYS[2] the org's lease set, KEYS[3] the org's epoch.
+-- KEYS[1] reservation record, KEYS[2] the org's lease set, KEYS[3] the org's epoch, then one key
+--     per bucket in ARGV[10]'s order (every key is declared, as Redis Cluster and servers that
+--     check key access require; all carry the record's {org} hash tag, hence its slot).
 -- ARGV[1] id, [2] nowMs, [3] deadlineMs, [4] recordRetentionMs, [5] promptTokens,
 --     [6] promptCostNumerator, [7] outputPerMTokMicros, [8] maxOutputTokens, [9] minOutputTokens,
 --     [10] the buckets, one line each, every line starting with "\n":
---     "spec limit ttlMs periodMs warnAt criticalAt key". spec is four characters: kind (c counter,
+--     "spec limit ttlMs periodMs warnAt criticalAt". spec is four characters: kind (c counter,
 --     g gcra), measure (t tokens, c cost micros, r requests, f in flight), clamp (1/0), sliding
---     expiry (1/0). The bucket keys travel here rather than in KEYS: the record keeps these lines
---     verbatim, and settle and the reaper adjust exactly the keys they name (all carry the record's
---     {org} hash tag, hence its Cluster slot), so settle sends no bucket at all.
+--     expiry (1/0). The record keeps each line with its key appended, so settle and the reaper
+--     (which read the record to learn which keys to declare) adjust exactly what reserve debited.
 --     [11] per bucket, space-separated: when the ledger could rebuild it from (its window's start),
 --     or '-' when it cannot.
 -- Returns {status, outputTokens, then per bucket: remaining, wait, amount}. status 1 reserved,
@@ -17,7 +18,7 @@
 -- until full again, or until the request fits when refused, -1 if it never fits.
 --
 -- The record is one string: "o out deadlineMs nowMs promptTokens promptCostNumerator
--- outputPerMTokMicros" followed by ARGV[10]; settle.lua and reap.lua derive each bucket's amount
+-- outputPerMTokMicros" followed by the bucket lines with their keys; settle.lua and reap.lua derive each bucket's amount
 -- from it (amounts are a function of the output tokens). Redis calls cost more than Lua work here,
 -- so the record is one SET with PX, and a bucket costs two calls (read, debit).
 
@@ -36,9 +37,11 @@ end
 local keys, counter, measure, clamp, sliding, limit, ttlMs, periodUs = {}, {}, {}, {}, {}, {}, {}, {}
 local n = 0
 -- [^ ] rather than %d: Lua's pattern matcher is slow per character, and this is most of the parse.
-for kind, m, c, s, lim, ttl, period, key in string.gmatch(ARGV[10], '\n(.)(.)(.)(.) ([^ ]+) ([^ ]+) ([^ ]+) [^ ]+ [^ ]+ ([^\n]+)') do
+local lines = {}
+for line, kind, m, c, s, lim, ttl, period in string.gmatch(ARGV[10], '(\n(.)(.)(.)(.) ([^ ]+) ([^ ]+) ([^ ]+) [^ \n]+ [^ \n]+)') do
   n = n + 1
-  keys[n] = key
+  keys[n] = KEYS[3 + n]
+  lines[n] = line .. ' ' .. keys[n]
   counter[n] = kind == 'c'
   measure[n] = m
   clamp[n] = c == '1'
@@ -152,7 +155,7 @@ for i = 1, n do
     redis.call('SET', keys[i], int(newTat[i]), 'PX', int(math.max(1, ceilDiv(newTat[i] - nowUs, 1000))))
   end
 end
-redis.call('SET', rec, 'o ' .. int(out) .. ' ' .. ARGV[3] .. ' ' .. ARGV[2] .. ' ' .. ARGV[5] .. ' ' .. ARGV[6] .. ' ' .. ARGV[7] .. ARGV[10],
+redis.call('SET', rec, 'o ' .. int(out) .. ' ' .. ARGV[3] .. ' ' .. ARGV[2] .. ' ' .. ARGV[5] .. ' ' .. ARGV[6] .. ' ' .. ARGV[7] .. table.concat(lines),
   'PX', int(tonumber(ARGV[3]) - nowMs + tonumber(ARGV[4])))
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 return result

@@ -2,11 +2,15 @@
 -- threshold crossings once per bucket and window, and append each usage event to the org's
 -- stream, all in one step. Idempotent by reservation id. One call settles a batch of one org's
 -- reservations (the store groups settles that finish close together), each on its own.
--- KEYS[1] the org's lease set, KEYS[2] the org's usage stream.
--- ARGV[1] recordRetentionMs, then six per reservation: record key, id, nowMs, actualTokens,
---     actualCostMicros, usage event JSON. The record keys carry the org's hash tag (same slot).
+-- KEYS[1] the org's lease set, KEYS[2] the org's usage stream, then the reservations' record keys
+--     (one per reservation, in ARGV's order), then every bucket key those records name. All carry
+--     the org's hash tag (same slot).
+-- ARGV[1] recordRetentionMs, then five per reservation: id, nowMs, actualTokens,
+--     actualCostMicros, usage event JSON.
 -- The buckets, their keys and what was reserved on each come from the record reserve.lua wrote
--- (see there), so settle adjusts exactly what reserve debited even if budgets changed since.
+-- (see there), so settle adjusts exactly what reserve debited even if budgets changed since. The
+-- caller read the records to declare their keys; a record naming a key it did not declare fails
+-- the call rather than touch an undeclared key.
 -- Returns, per reservation in order: status, crossing count n, then n × (bucket index in
 -- reserve's order from 1, level, used). status 1 settled, 3 late (the reaper had returned the
 -- reservation: only actual usage is charged), 2 duplicate, 0 unknown (no record: only the event
@@ -15,6 +19,9 @@
 
 local leases, stream = KEYS[1], KEYS[2]
 local retention = ARGV[1]
+local count = (#ARGV - 1) / 5
+local declared = {}
+for i = 3 + count, #KEYS do declared[KEYS[i]] = true end
 local reply = {}
 
 -- Appends one reservation's answer to reply: status, then its crossings (counted once done).
@@ -104,7 +111,17 @@ local function settle(rec, id, nowMs, actualTokensS, actualCostS, event)
   redis.call('XADD', stream, '*', 'e', event)
 end
 
-for i = 2, #ARGV, 6 do
-  settle(ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3], ARGV[i + 4], ARGV[i + 5])
+-- Checked before anything is written, so a failed call changes nothing.
+for j = 1, count do
+  local record = redis.call('GET', KEYS[2 + j])
+  if record then
+    for key in string.gmatch(record, '\n.... [^ ]+ [^ ]+ [^ ]+ [^ ]+ [^ ]+ ([^\n]+)') do
+      if not declared[key] then return redis.error_reply('settle: bucket key not declared: ' .. key) end
+    end
+  end
+end
+for j = 1, count do
+  local at = 2 + (j - 1) * 5
+  settle(KEYS[2 + j], ARGV[at], tonumber(ARGV[at + 1]), ARGV[at + 2], ARGV[at + 3], ARGV[at + 4])
 end
 return reply

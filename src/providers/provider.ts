@@ -21,7 +21,8 @@ export interface PreparedBody {
 
 export interface StreamUsageReader {
   onEvent(event: SseEvent): void;
-  // The latest usage the stream reported, final or not.
+  // The most the stream has reported so far, each kind of token at its largest report (see
+  // largerUsage), final or not.
   usage(): Usage | undefined;
   // True once the event that closes the count has arrived: before it, usage() is a lower bound
   // (Anthropic's message_start says output_tokens: 1 whatever follows).
@@ -63,6 +64,12 @@ export const asObject = (value: unknown): JsonObject | undefined =>
 
 export const asCount = (value: unknown): number =>
   typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
+
+// Text for a value taken from a client's or upstream's JSON. String() and template literals call
+// the value's own `toString`, and a parsed object can carry a `toString` key that is no function
+// ({"toString":1}), which throws; objects and arrays are written as the JSON they came as instead.
+export const asText = (value: unknown): string =>
+  typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : (JSON.stringify(value) ?? '');
 
 export const parseJson = (text: string): unknown => {
   try {

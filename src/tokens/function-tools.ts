@@ -2,6 +2,7 @@
 // tokens with tiktoken", section 7), which matches the API's prompt_tokens for its examples.
 import { z } from 'zod';
 import type { Encoding } from '../config/catalog.js';
+import { asText } from '../providers/provider.js';
 import type { PlanBuilder } from './prompt-plan.js';
 
 export const functionDefinitionSchema = z.looseObject({
@@ -27,7 +28,7 @@ const cl100kOverhead: ToolOverhead = { ...o200kOverhead, perFunction: 10 };
 type Schema = Record<string, unknown>;
 const isSchema = (value: unknown): value is Schema => typeof value === 'object' && value !== null && !Array.isArray(value);
 const withoutFinalDot = (text: string): string => (text.endsWith('.') ? text.slice(0, -1) : text);
-const typeName = (type: unknown): string => (Array.isArray(type) ? type.join(' | ') : typeof type === 'string' ? type : '');
+const typeName = (type: unknown): string => (Array.isArray(type) ? type.map(asText).join(' | ') : typeof type === 'string' ? type : '');
 
 export function planFunctionTools(functions: readonly FunctionDefinition[], encoding: Encoding, plan: PlanBuilder): void {
   if (functions.length === 0) return;
@@ -45,7 +46,7 @@ export function planFunctionTools(functions: readonly FunctionDefinition[], enco
         plan.fixed(overhead.enumStart);
         for (const item of property.enum) {
           plan.fixed(overhead.perEnumItem);
-          plan.text(String(item));
+          plan.text(asText(item));
         }
       }
       const description = typeof property.description === 'string' ? property.description : '';

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type { Catalog, CatalogModel, Encoding } from '../config/catalog.js';
 import { GatewayError } from '../errors/catalogue.js';
+import { asText } from '../providers/provider.js';
 import type { Endpoint } from '../providers/types.js';
 import { parseBody } from './parse-body.js';
 import type { PromptCounter } from './prompt-counter.js';
@@ -30,7 +31,7 @@ const requestSchema = z.looseObject({
 // Content blocks only Anthropic's Messages API has.
 const anthropicBlockTypes = new Set(['tool_use', 'tool_result', 'image', 'document', 'thinking', 'redacted_thinking']);
 
-const blockType = (block: unknown): string => (typeof block === 'object' && block !== null && 'type' in block ? String(block.type) : '');
+const blockType = (block: unknown): string => (typeof block === 'object' && block !== null && 'type' in block ? asText(block.type) : '');
 
 function hasAnthropicBlocks(messages: unknown): boolean {
   return (

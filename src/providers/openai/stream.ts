@@ -1,8 +1,8 @@
 // OpenAI streaming: usage arrives in the final chat/completions chunk (when
 // stream_options.include_usage is set) or in the Responses API's terminal event.
 import type { SseEvent } from '../../proxy/sse.js';
-import { asObject, parseJson, type StreamUsageReader } from '../provider.js';
-import type { Endpoint, Usage } from '../types.js';
+import { asObject, asText, parseJson, type StreamUsageReader } from '../provider.js';
+import { largerUsage, type Endpoint, type Usage } from '../types.js';
 import { usageFromObject } from './usage.js';
 
 // Cheap pre-check so the common chunk (`"usage":null` or none) is never JSON-parsed.
@@ -17,13 +17,14 @@ export function streamUsageReader(endpoint: Endpoint): StreamUsageReader {
           if (event.event !== undefined && !responsesTerminal.has(event.event)) return;
           if (!hasUsageObject.test(event.data)) return;
           const json = asObject(parseJson(event.data));
-          if (json && responsesTerminal.has(String(json.type))) usage = usageFromObject(asObject(json.response)?.usage) ?? usage;
+          if (json && responsesTerminal.has(asText(json.type))) usage = largerUsage(usage, usageFromObject(asObject(json.response)?.usage));
         }
       : (event: SseEvent) => {
           if (!hasUsageObject.test(event.data)) return;
-          usage = usageFromObject(asObject(parseJson(event.data))?.usage) ?? usage;
+          usage = largerUsage(usage, usageFromObject(asObject(parseJson(event.data))?.usage));
         };
-  // OpenAI reports usage once, in the stream's last chunk or terminal event.
+  // OpenAI reports usage once, in the stream's last chunk or terminal event; should more reports
+  // come (cumulative, repeated or zeroed), the bill is the largest of them.
   return { onEvent, usage: () => usage, final: () => usage !== undefined };
 }
 

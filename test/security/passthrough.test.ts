@@ -24,6 +24,7 @@ let upgrades = 0;
 function startProvider(): Promise<void> {
   let next = 0;
   const files = new Map<string, string>();
+  const responses = new Set<string>();
   provider = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -44,6 +45,21 @@ function startProvider(): Promise<void> {
       if (req.method === 'GET' && id && files.has(id)) return send(200, { id, object: 'file' });
       if (req.method === 'DELETE' && id && files.delete(id)) return send(200, { id, deleted: true });
       if (req.method === 'POST' && path === '/images/generations') return send(200, { data: [{ url: 'https://img' }] });
+      // The Responses API: the metered create (plain or streamed) stores the response; reads name it.
+      if (req.method === 'POST' && path === '/responses') {
+        const asked = JSON.parse(Buffer.concat(chunks).toString()) as { model: string; stream?: boolean };
+        const response = { id: `resp_${++next}`, object: 'response', status: 'completed', model: asked.model, output: [], usage: { input_tokens: 3, output_tokens: 2, total_tokens: 5 } };
+        responses.add(response.id);
+        if (!asked.stream) return send(200, response);
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(`event: response.created\ndata: ${JSON.stringify({ type: 'response.created', response: { ...response, status: 'in_progress', usage: null } })}\n\n`);
+        res.end(`event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', response })}\n\n`);
+        return;
+      }
+      if (path.startsWith('/responses/') && id && responses.has(id)) {
+        if (req.method === 'DELETE') return send(200, { id, object: 'response', deleted: true });
+        return send(200, path.endsWith('/input_items') ? { object: 'list', data: [] } : { id, object: 'response' });
+      }
       send(404, { error: { code: 'unknown_url' } });
     });
   });
@@ -67,6 +83,9 @@ const routes = [
   { method: 'DELETE', path: '/v1/files/:id', family: 'files', cost: 'free', owned: 'files' },
   { method: 'POST', path: '/v1/images/generations', family: 'images', cost: 'paid' },
   { method: 'GET', path: '/v1/realtime', family: 'realtime', cost: 'paid', websocket: true },
+  { method: 'GET', path: '/v1/responses/:id', family: 'responses', cost: 'free', owned: 'responses' },
+  { method: 'GET', path: '/v1/responses/:id/input_items', family: 'responses', cost: 'free', owned: 'responses' },
+  { method: 'DELETE', path: '/v1/responses/:id', family: 'responses', cost: 'free', owned: 'responses' },
 ];
 const allowlist = { mode: 'allowlist', routes };
 
@@ -152,6 +171,29 @@ describe("a key cannot list, read or delete another org's stored objects", () =>
     expect(() => loadConfig({ env: {}, overrides: { 'server.passthrough': { mode: 'allowlist', routes: [{ method: 'GET', path: '/v1/files', family: 'files', cost: 'free' }] } } })).toThrow(/lists files of every tenant/);
     expect(() => loadConfig({ env: {}, overrides: { 'server.passthrough': { mode: 'allowlist', routes: [{ method: 'POST', path: '/v1/images/generations', family: 'images', cost: 'free' }] } } })).toThrow(/cost must be paid/);
     expect(() => loadConfig({ env: {}, overrides: { 'server.passthrough': { mode: 'allowlist', routes: [{ method: 'POST', path: '/v1/chat/completions', family: 'chat', cost: 'free' }] } } })).toThrow(/served by the gateway itself/);
+  });
+});
+
+describe('a response created on the metered path can be read by its org only', () => {
+  it.each([
+    ['plain', false],
+    ['streamed', true],
+  ])('serves the creator its %s response and answers another org not_found', async (_kind, stream) => {
+    const created = await rawRequest(open.url, 'POST', '/v1/responses', { ...bearer(open.key), 'content-type': 'application/json' }, JSON.stringify({ model: 'gpt-4o-mini', input: 'hi', stream }));
+    expect(created.status).toBe(200);
+    const responseId = /"id":"(resp_\d+)"/.exec(created.text)![1]!;
+    // Ownership is recorded after the answer, off the hot path: the creator's read may race it briefly.
+    await expect.poll(async () => (await rawRequest(open.url, 'GET', `/v1/responses/${responseId}`, bearer(open.key))).status, { timeout: 3_000 }).toBe(200);
+    const mine = await rawRequest(open.url, 'GET', `/v1/responses/${responseId}/input_items`, bearer(open.key));
+    expect(mine.json).toEqual({ object: 'list', data: [] });
+    const rival = await open.newKey({ org: 'rival', user: `mallory-${responseId}` });
+    const before = seen.length;
+    for (const [method, path] of [['GET', `/v1/responses/${responseId}`], ['GET', `/v1/responses/${responseId}/input_items`], ['DELETE', `/v1/responses/${responseId}`]] as const) {
+      const res = await rawRequest(open.url, method, path, bearer(rival.key));
+      expect(res.status).toBe(404);
+      expect(res.json).toMatchObject({ error: { code: 'not_found' } });
+    }
+    expect(seen.length).toBe(before);
   });
 });
 

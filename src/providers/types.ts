@@ -15,3 +15,22 @@ export interface Usage {
 }
 
 export const emptyUsage = (): Usage => ({ promptTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 0, reasoningTokens: 0 });
+
+// The larger of two usage reports, kind of token by kind of token, for an upstream that reports
+// more than once: a later report may repeat, complete or (hostile or buggy) undercut an earlier
+// one, and the bill must never fall below any of them. Input is split into its disjoint, separately
+// priced parts first: cached reads are a discount, so taking the larger cached count of the same
+// prompt tokens would lower the charge; adding the larger of each part back up cannot.
+export function largerUsage(a: Usage | undefined, b: Usage | undefined): Usage | undefined {
+  if (!a || !b) return a ?? b;
+  const uncached = (u: Usage) => Math.max(0, u.promptTokens - u.cachedTokens - u.cacheWriteTokens);
+  const cachedTokens = Math.max(a.cachedTokens, b.cachedTokens);
+  const cacheWriteTokens = Math.max(a.cacheWriteTokens, b.cacheWriteTokens);
+  return {
+    promptTokens: Math.max(uncached(a), uncached(b)) + cachedTokens + cacheWriteTokens,
+    cachedTokens,
+    cacheWriteTokens,
+    completionTokens: Math.max(a.completionTokens, b.completionTokens),
+    reasoningTokens: Math.max(a.reasoningTokens, b.reasoningTokens),
+  };
+}

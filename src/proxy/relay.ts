@@ -74,6 +74,10 @@ const usageMember = 'usage';
 
 const timeoutCodes = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
+// The type/subtype of a Content-Type, lowercased: media types are case-insensitive (RFC 9110
+// 8.3.1), so `Text/Event-Stream; charset=utf-8` is still a stream whose usage must be read.
+const mediaType = (value: string | string[] | undefined): string => ((Array.isArray(value) ? value[0] : value) ?? '').split(';', 1)[0]!.trim().toLowerCase();
+
 export class ClientDisconnectedError extends Error {
   override name = 'ClientDisconnectedError';
 }
@@ -210,8 +214,7 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
       },
       onResponseStart(_c, statusCode, upstreamHeaders) {
         status = statusCode;
-        const contentType = String(upstreamHeaders['content-type'] ?? '');
-        const stream = statusCode < 300 && contentType.startsWith('text/event-stream');
+        const stream = statusCode < 300 && mediaType(upstreamHeaders['content-type']) === 'text/event-stream';
         if (stream) sse = { splitter: createSseSplitter(), reader: req.provider.streamUsageReader(req.endpoint) };
         const headers: Record<string, string | string[]> = {};
         for (const [name, value] of Object.entries(upstreamHeaders)) {

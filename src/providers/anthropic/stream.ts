@@ -2,7 +2,7 @@
 // cumulative output count (and, on newer API versions, updated input counts).
 import type { SseEvent } from '../../proxy/sse.js';
 import { asObject, parseJson, type StreamUsageReader } from '../provider.js';
-import type { Endpoint, Usage } from '../types.js';
+import { largerUsage, type Endpoint, type Usage } from '../types.js';
 import { usageFromObject } from './usage.js';
 
 export function streamUsageReader(_endpoint: Endpoint): StreamUsageReader {
@@ -13,21 +13,13 @@ export function streamUsageReader(_endpoint: Endpoint): StreamUsageReader {
     const type = event.event;
     if (type !== undefined && type !== 'message_start' && type !== 'message_delta') return;
     const json = asObject(parseJson(event.data));
-    if (json?.type === 'message_start') {
-      usage = usageFromObject(asObject(json.message)?.usage);
-    } else if (json?.type === 'message_delta') {
-      const delta = asObject(json.usage);
-      if (!delta) return;
-      // Fields absent from the delta keep their message_start values.
-      const merged = usageFromObject({
-        input_tokens: delta.input_tokens ?? (usage ? usage.promptTokens - usage.cachedTokens - usage.cacheWriteTokens : 0),
-        cache_read_input_tokens: delta.cache_read_input_tokens ?? usage?.cachedTokens,
-        cache_creation_input_tokens: delta.cache_creation_input_tokens ?? usage?.cacheWriteTokens,
-        output_tokens: delta.output_tokens ?? usage?.completionTokens,
-      });
-      usage = merged ?? usage;
-      final = merged !== undefined;
-    }
+    const reported = json?.type === 'message_start' ? asObject(json.message)?.usage : json?.type === 'message_delta' ? json.usage : undefined;
+    const report = usageFromObject(reported);
+    if (!report) return;
+    // Counts are cumulative, so the largest of each is the bill: a field absent from a delta
+    // reads as 0 and keeps message_start's value, and a later, smaller report cannot lower it.
+    usage = largerUsage(usage, report);
+    if (json?.type === 'message_delta') final = true;
   };
   return { onEvent, usage: () => usage, final: () => final };
 }

@@ -1,0 +1,122 @@
+// `tollgate serve --workers 2` on Redis and Postgres: two gateway processes behind one port,
+// budgets exact across them, a crashed worker replaced, and SIGTERM draining every one of them.
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Cluster, startCluster } from '../helpers/cluster.js';
+import { type GatewayProcess, runCli, spawnGateway } from '../helpers/processes.js';
+import { postgresAvailable, redisAvailable } from '../helpers/services.js';
+import { smallChat } from '../helpers/requests.js';
+
+const ready = (await redisAvailable()) && (await postgresAvailable());
+const drainTimeoutMs = 2_000;
+const requestsPerKey = 20;
+
+// Each request on a connection of its own, so the primary hands it to the next worker.
+async function chat(url: string, key: string, body: object = smallChat) {
+  const res = await request(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    reset: true,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.statusCode, text: await res.body.text() };
+}
+
+const logLines = (g: GatewayProcess) =>
+  g.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; pid?: number; opsPort?: number });
+const listeningPids = (g: GatewayProcess) => logLines(g).filter((l) => l.msg === 'tollgate listening').map((l) => l.pid!);
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('serve --workers on embedded stores', () => {
+  it('refuses more than one worker and says what it needs', async () => {
+    const result = await runCli(['serve', '--workers', '2'], { REDIS_URL: '', DATABASE_URL: '' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--workers 2 needs REDIS_URL and DATABASE_URL/);
+  });
+});
+
+describe.skipIf(!ready)('serve --workers 2 on Redis and Postgres', () => {
+  let cluster: Cluster;
+  let gateway: GatewayProcess;
+
+  beforeAll(async () => {
+    cluster = await startCluster('workers', 0, {
+      TOLLGATE_SERVER__WORKERS: '2',
+      TOLLGATE_SERVER__OPS_PORT: '0',
+      TOLLGATE_SERVER__DRAIN_TIMEOUT_MS: String(drainTimeoutMs),
+      TOLLGATE_BUDGET__BUDGETS: JSON.stringify([{ scope: 'key', scopeId: '*', metric: 'requests', window: 'total', limit: requestsPerKey }]),
+    });
+    gateway = await spawnGateway(cluster.env);
+    cluster.gateways.push(gateway);
+    // spawnGateway returns on the first worker's "listening" line; wait for the second.
+    for (const until = Date.now() + 20_000; listeningPids(gateway).length < 2 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
+  }, 60_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('answers requests from two different worker processes on one port, and the ops port too', async () => {
+    const { key } = await cluster.key('alice');
+    await expect.poll(async () => (await chat(gateway.url, key)).status, { timeout: 2_000, interval: 50 }).toBe(200);
+    for (let i = 0; i < 8; i++) expect((await chat(gateway.url, key)).status).toBe(200);
+    const workers = new Set(listeningPids(gateway));
+    expect(workers.size).toBe(2);
+    expect(workers.has(gateway.child.pid!)).toBe(false);
+    // Request log lines are flushed in blocks; poll until both workers' lines are out.
+    await expect
+      .poll(() => new Set(logLines(gateway).filter((l) => l.msg === 'request').map((l) => l.pid)), { timeout: 2_000, interval: 100 })
+      .toEqual(workers);
+
+    const opsPort = logLines(gateway).find((l) => l.msg === 'tollgate listening')!.opsPort!;
+    for (let i = 0; i < 4; i++) {
+      const res = await request(`http://127.0.0.1:${opsPort}/ready`, { reset: true });
+      expect(res.statusCode).toBe(200);
+      await res.body.dump();
+    }
+  });
+
+  it('keeps a budget exact across workers: a key allowed 20 requests gets exactly 20 of 60 concurrent ones', async () => {
+    const { key } = await cluster.key('bob');
+    const results = await Promise.all(Array.from({ length: requestsPerKey * 3 }, () => chat(gateway.url, key)));
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(requestsPerKey);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(requestsPerKey * 2);
+    expect(JSON.parse(results.find((r) => r.status === 429)!.text)).toMatchObject({ error: { code: 'budget_exceeded' } });
+  });
+
+  it('replaces a worker that dies unexpectedly', async () => {
+    const [victim] = listeningPids(gateway);
+    process.kill(victim!, 'SIGKILL');
+    await expect.poll(() => listeningPids(gateway).length, { timeout: 10_000, interval: 100 }).toBe(3);
+    const { key } = await cluster.key('carol');
+    await expect.poll(async () => (await chat(gateway.url, key)).status, { timeout: 2_000, interval: 50 }).toBe(200);
+  });
+
+  it('drains every worker on SIGTERM: an open stream finishes and all processes exit within the drain bound', async () => {
+    const { key } = await cluster.key('dave');
+    await expect.poll(async () => (await chat(gateway.url, key)).status, { timeout: 2_000, interval: 50 }).toBe(200);
+    const workers = listeningPids(gateway).filter(alive);
+    expect(workers).toHaveLength(2);
+    const res = await request(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...smallChat, stream: true, messages: [{ role: 'user', content: '[mock chunks=6 delay_ms=100]' }] }),
+    });
+    const stoppedAt = performance.now();
+    const exit = gateway.stop('SIGTERM');
+    const text = await res.body.text();
+    expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    expect(await exit).toBe(0);
+    expect(performance.now() - stoppedAt).toBeLessThan(drainTimeoutMs + 5_000);
+    expect(workers.filter(alive)).toEqual([]);
+    cluster.gateways.length = 0;
+  });
+});

@@ -52,9 +52,19 @@ export function planAnthropicPrompt(body: unknown): PromptPlan {
   return plan.build();
 }
 
+// Content nested in tool_result and document blocks is past the body schema, so each item is
+// checked here: one that is no block (null, a number) is counted as its JSON, as unknown blocks are.
+const isBlock = (value: unknown): value is Block =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as { type?: unknown }).type === 'string';
+
 function planContent(content: unknown, plan: PlanBuilder): void {
   if (typeof content === 'string') plan.text(content);
-  else if (Array.isArray(content)) for (const block of content as Block[]) planBlock(block, plan);
+  else if (Array.isArray(content)) {
+    for (const block of content) {
+      if (isBlock(block)) planBlock(block, plan);
+      else plan.text(JSON.stringify(block));
+    }
+  }
 }
 
 const str = (value: unknown): string => (typeof value === 'string' ? value : '');

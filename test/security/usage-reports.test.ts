@@ -46,6 +46,28 @@ describe('a counted value that is an object with its own toString key', () => {
   });
 });
 
+// Anthropic nests content inside blocks (tool_result, document) that the body schema does not
+// reach; what is nested there must be counted or refused, never dereferenced blindly.
+describe('a nested Anthropic content item that is not a block', () => {
+  const nested = [null, 'text', 7, [], { type: 7 }];
+  const body = (item: unknown) => ({
+    model: 'claude-haiku-4-5',
+    max_tokens: 16,
+    messages: [
+      { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'f', input: {} }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: [item] }, { type: 'document', source: { type: 'content', content: [item] } }] },
+    ],
+  });
+
+  it.each(nested.map((item) => [JSON.stringify(item), item]))('(%s) cannot crash /v1/messages/count_tokens or /v1/token_count into a 500', async (_what, item) => {
+    for (const target of ['/v1/messages/count_tokens', '/v1/token_count']) {
+      const res = await rawRequest(gw.url, { method: 'POST', target, headers: headers(), body: JSON.stringify(body(item)) });
+      if (res.status === 200) expect(JSON.parse(res.body), target).toMatchObject(target === '/v1/token_count' ? { prompt_tokens: expect.any(Number) } : { input_tokens: expect.any(Number) });
+      else expect({ target, status: res.status, body: JSON.parse(res.body) }).toMatchObject({ target, status: 400, body: { error: { code: 'invalid_request' } } });
+    }
+  });
+});
+
 interface LedgerRow {
   prompt: number;
   completion: number;

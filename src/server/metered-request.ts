@@ -13,10 +13,12 @@ import type { Metrics } from '../metrics/metrics.js';
 import { providers } from '../providers/index.js';
 import type { JsonObject, Provider } from '../providers/provider.js';
 import { forwardedRequestHeaders, pickHeaders } from '../proxy/headers.js';
+import type { Ownership } from '../proxy/ownership.js';
 import { createRedactor, providerSecrets } from '../proxy/redact.js';
 import { relay } from '../proxy/relay.js';
 import { createRetentionBudget } from '../proxy/retention.js';
 import type { Upstream, Upstreams } from '../proxy/upstreams.js';
+import { withCreatedResponseId } from './created-response.js';
 import { readBody } from './read-body.js';
 import { parseRequestBody } from './request-schema.js';
 import type { MeteredRoute } from './routes.js';
@@ -29,6 +31,8 @@ export interface MeteredRequestDeps {
   meter: Meter;
   metrics: Metrics;
   logger: Logger;
+  // Responses created here belong to the caller's org (read back through the pass-through).
+  ownership: Ownership;
 }
 
 export interface RoutedModel {
@@ -52,10 +56,16 @@ export function isAllowed(principal: Principal, model: CatalogModel): boolean {
 }
 
 export function createMeteredHandler(deps: MeteredRequestDeps) {
-  const { config, principals, upstreams, meter, metrics, logger } = deps;
+  const { config, principals, upstreams, meter, metrics, logger, ownership } = deps;
   const retention = createRetentionBudget(config.upstream.maxRetainedBytes);
   const redact = createRedactor(providerSecrets(config.providers.values()));
   const drain = { ms: config.upstream.disconnectDrainMs, bytes: config.upstream.disconnectDrainBytes };
+
+  // Not awaited: the answer never waits on Postgres. A failed write leaves the response readable
+  // by nobody through the gateway, which is the safe side; the log says which.
+  const recordOwner = (orgId: string, provider: string, objectId: string, requestId: string): void => {
+    ownership.record(orgId, { provider, kind: 'responses', objectId }).catch((err: unknown) => logger.error({ requestId, objectId, err }, 'recording the owner of a created response failed'));
+  };
 
   return async function handleMetered(req: IncomingMessage, res: ServerResponse, route: MeteredRoute, requestId: string): Promise<void> {
     const startedMs = performance.now();
@@ -99,9 +109,11 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
         ...target.headers,
       };
 
-      const responseHeaders = { ...admission.headers, 'x-request-id': requestId };
+      const relayed = route.endpoint === 'responses' ? withCreatedResponseId(provider, (objectId) => recordOwner(principal.orgId, upstream.name, objectId, requestId)) : provider;
       const forwardedMs = performance.now();
       metrics.overheadSeconds.observe((forwardedMs - startedMs) / 1000);
+      // The gateway's own time before forwarding, so a load test can tell it from the upstream's.
+      const responseHeaders = { ...admission.headers, 'x-request-id': requestId, 'x-tollgate-overhead-ms': (forwardedMs - startedMs).toFixed(2) };
       const outcome = await relay(
         {
           pool: upstream.pool,
@@ -110,7 +122,7 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
           // The client's own bytes go upstream unless the gateway had to change the body.
           body: sendBody ? JSON.stringify(sendBody) : raw,
           endpoint: route.endpoint,
-          provider,
+          provider: relayed,
           hideUsageEvent: prepared.hideUsageEvent,
           responseHeaders,
           sendError: (error) => sendError(res, route.dialect, error, responseHeaders),
@@ -142,7 +154,7 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
       // An admission that was granted but never used gives its reservation back.
       await admission?.settle({ status: error.status, errorCode: error.code, stream: false, usage: undefined, partialUsage: undefined, reachedUpstream: false, clientGone: false, measured: true, latencyMs: Math.round(performance.now() - startedMs), ttfbMs: null, deliveredText: () => '' }).catch((e: unknown) => logger.error({ requestId, err: e }, 'settle failed'));
       metrics.requests.inc({ route: route.endpoint, model: modelLabel, status: String(error.status) });
-      sendError(res, route.dialect, error, { 'x-request-id': requestId });
+      sendError(res, route.dialect, error, { 'x-request-id': requestId, 'x-tollgate-overhead-ms': (performance.now() - startedMs).toFixed(2) });
     }
   };
 }

@@ -5,6 +5,7 @@ import { ConfigError } from '../config/load.js';
 import type { Command } from './command.js';
 import { keysCreate, keysRevoke, UsageError } from './commands/keys.js';
 import { migrate } from './commands/migrate.js';
+import { loadtest } from './commands/loadtest.js';
 import { serve } from './commands/serve.js';
 import { adminBootstrap } from './commands/admin.js';
 import { auditExport, auditList } from './commands/audit.js';
@@ -27,6 +28,7 @@ export const commands: readonly Command[] = [
   quotaList, quotaRequest, quotaApprove, quotaDeny,
   auditList, auditExport,
   usage,
+  loadtest,
 ];
 
 function help(): string {

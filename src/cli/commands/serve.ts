@@ -10,7 +10,7 @@ import { UsageError } from './keys.js';
 // --workers, else server.workers, else one per core when the stores are shared; embedded stores
 // (PGlite, the in-process budget twin) belong to one process, so they never get more than one.
 export function workerCount(config: RuntimeConfig, flag: string | undefined): number {
-  const shared = Boolean(config.redisUrl) && Boolean(config.databaseUrl);
+  const shared = Boolean(config.redisUrl || config.redisClusterNodes) && Boolean(config.databaseUrl);
   const asked = flag === undefined ? config.server.workers : Number(flag);
   if (asked === undefined) return shared ? availableParallelism() : 1;
   if (!Number.isInteger(asked) || asked < 1 || asked > 256) throw new UsageError('--workers must be a whole number from 1 to 256');

@@ -1,11 +1,15 @@
 // `tollgate serve --workers 2` on Redis and Postgres: two gateway processes behind one port,
 // budgets exact across them, a crashed worker replaced, and SIGTERM draining every one of them.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cluster, startCluster } from '../helpers/cluster.js';
 import { type GatewayProcess, runCli, spawnGateway } from '../helpers/processes.js';
 import { postgresAvailable, redisAvailable } from '../helpers/services.js';
 import { smallChat } from '../helpers/requests.js';
+import { usableCores } from '../../src/cluster/cores.js';
 
 const ready = (await redisAvailable()) && (await postgresAvailable());
 const drainTimeoutMs = 2_000;
@@ -33,6 +37,24 @@ const alive = (pid: number) => {
     return false;
   }
 };
+
+describe('the default worker count', () => {
+  it('follows a cgroup CPU quota below the visible cores, and the visible cores without one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-cpu-max-'));
+    const cpuMax = (text: string) => {
+      writeFileSync(join(dir, 'cpu.max'), text);
+      return usableCores(join(dir, 'cpu.max'));
+    };
+    try {
+      expect(cpuMax('50000 100000\n')).toBe(1);
+      expect(cpuMax('100000000 100000\n')).toBe(availableParallelism());
+      expect(cpuMax('max 100000\n')).toBe(availableParallelism());
+      expect(usableCores(join(dir, 'absent'))).toBe(availableParallelism());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('serve --workers on embedded stores', () => {
   it('refuses more than one worker and says what it needs', async () => {

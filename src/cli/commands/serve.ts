@@ -1,18 +1,18 @@
 import cluster from 'node:cluster';
-import { availableParallelism } from 'node:os';
 import { startApp } from '../../app.js';
+import { usableCores } from '../../cluster/cores.js';
 import { runWorkers } from '../../cluster/workers.js';
 import { loadConfig, type RuntimeConfig } from '../../config/load.js';
 import { createLogger } from '../../log/logger.js';
 import type { Command } from '../command.js';
 import { UsageError } from './keys.js';
 
-// --workers, else server.workers, else one per core when the stores are shared; embedded stores
+// --workers, else server.workers, else one per usable core when the stores are shared; embedded stores
 // (PGlite, the in-process budget twin) belong to one process, so they never get more than one.
 export function workerCount(config: RuntimeConfig, flag: string | undefined): number {
   const shared = Boolean(config.redisUrl || config.redisClusterNodes) && Boolean(config.databaseUrl);
   const asked = flag === undefined ? config.server.workers : Number(flag);
-  if (asked === undefined) return shared ? availableParallelism() : 1;
+  if (asked === undefined) return shared ? usableCores() : 1;
   if (!Number.isInteger(asked) || asked < 1 || asked > 256) throw new UsageError('--workers must be a whole number from 1 to 256');
   if (asked > 1 && !shared) {
     throw new UsageError(`--workers ${asked} needs REDIS_URL and DATABASE_URL: the embedded database and budget counters belong to one process`);

@@ -1,5 +1,6 @@
 // Gateway overhead against two baselines measured in the same run: straight to the mock
-// upstream, and through the bare undici pass-through proxy. Each server runs in its own process;
+// upstream, and through the bare undici pass-through proxy; and what a second worker process
+// (`serve --workers 2`) adds to throughput. Each server runs in its own process;
 // autocannon runs here. Run: node --import ./bin/typescript.js bench/proxy.ts [--duration 10] [--rounds 5]
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -88,11 +89,15 @@ interface Figures {
 
 // CPU seconds a process has used (user + system), from /proc: on a shared two-core machine the
 // throughput of one process depends on what else runs, its CPU per request does not.
+// The children count too: `serve --workers 2` does its work in two worker processes.
 function cpuSeconds(pid: number | undefined): number {
   if (pid === undefined) return Number.NaN;
+  const children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return [pid, ...children].reduce((total, p) => {
+      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return total + (Number(fields[11]) + Number(fields[12])) / 100;
+    }, 0);
   } catch {
     return Number.NaN;
   }
@@ -154,7 +159,7 @@ async function measureLoaded(
   return figures;
 }
 
-const ports = { mock: 19101, bare: 19102, embedded: 19103, gateway: 19104, budgeted: 19105 };
+const ports = { mock: 19101, bare: 19102, embedded: 19103, gateway: 19104, budgeted: 19105, workers2: 19106 };
 const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-'));
 const postgresUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const benchDb = `tollgate_bench_${process.pid}`;
@@ -165,6 +170,8 @@ const production = {
   REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
   DATABASE_URL: Object.assign(new URL(postgresUrl), { pathname: `/${benchDb}` }).toString(),
   TOLLGATE_REDIS_KEY_PREFIX: `tgbench:${process.pid}:`,
+  // One process unless a variant asks for more (the default on Redis + Postgres is one per core).
+  TOLLGATE_SERVER__WORKERS: '1',
 };
 // Five buckets per request, the typical set (key and user tokens per day, user and org cost per
 // month, key requests per minute), with limits high enough that nothing is refused: only the cost
@@ -182,6 +189,7 @@ const variants = {
   embedded: { ...common, TOLLGATE_DATA_DIR: dataDir, PORT: String(ports.embedded) },
   gateway: { ...production, PORT: String(ports.gateway) },
   budgeted: { ...production, ...budgetsEnv, PORT: String(ports.budgeted) },
+  workers2: { ...production, TOLLGATE_SERVER__WORKERS: '2', PORT: String(ports.workers2) },
 };
 
 async function postgres(statement: string): Promise<void> {
@@ -213,6 +221,7 @@ try {
     embedded: `http://127.0.0.1:${ports.embedded}`,
     gateway: `http://127.0.0.1:${ports.gateway}`,
     budgeted: `http://127.0.0.1:${ports.budgeted}`,
+    workers2: `http://127.0.0.1:${ports.workers2}`,
   };
   const keyOf = (name: string) => (name === 'embedded' ? keys.embedded! : keys.production!);
   // Warm up JIT and keep-alive pools so the first target measured is not penalised.
@@ -232,7 +241,7 @@ try {
     process.stdout.write(`${name.padEnd(10)} ${String(c).padStart(5)} ${f.rps.toFixed(0).padStart(8)} ${f.p50.toFixed(3).padStart(9)} ${f.p99.toFixed(3).padStart(8)} ${String(f.errors).padStart(8)}\n`);
   }
   const one = { bare: get('bare', 1), gateway: get('gateway', 1), direct: get('direct', 1), budgeted: get('budgeted', 1), embedded: get('embedded', 1) };
-  const fifty = { bare: get('bare', 50), gateway: get('gateway', 50), budgeted: get('budgeted', 50), embedded: get('embedded', 50) };
+  const fifty = { bare: get('bare', 50), gateway: get('gateway', 50), budgeted: get('budgeted', 50), embedded: get('embedded', 50), workers2: get('workers2', 50) };
   const added = (f: Figures, base: Figures) => `p50 ${(f.p50 - base.p50).toFixed(3)} ms, p99 ${(f.p99 - base.p99).toFixed(3)} ms`;
   const share = (f: Figures) => `${((f.rps / fifty.bare.rps) * 100).toFixed(0)}%`;
   process.stdout.write(`\nadded latency at 1 connection, against the bare proxy:\n`);
@@ -240,9 +249,12 @@ try {
   process.stdout.write(`  gateway with 5 Redis budget buckets     ${added(one.budgeted, one.bare)}  (${added(one.budgeted, one.gateway)} more than without budgets)\n`);
   process.stdout.write(`  embedded (in-process store, PGlite)     ${added(one.embedded, one.bare)}\n`);
   process.stdout.write(`throughput at 50 connections as a share of the bare proxy: gateway ${share(fifty.gateway)}, with budgets ${share(fifty.budgeted)}, embedded ${share(fifty.embedded)}\n`);
+  // On this two-core machine autocannon, the mock upstream and Redis share the cores with the
+  // workers, so this shows what a second worker buys when cores are contended, not a core's worth.
+  process.stdout.write(`workers (Redis + Postgres, no budgets): 2 workers ${share(fifty.workers2)} of the bare proxy, ${(fifty.workers2.rps / fifty.gateway.rps).toFixed(2)}x one worker\n`);
   const cpu = (f: Figures) => `${f.cpuUs!.toFixed(0)} µs (${(f.cpuUs! / fifty.bare.cpuUs!).toFixed(1)}x bare) + redis-server ${f.redisCpuUs!.toFixed(0)} µs`;
   process.stdout.write(`CPU per request at 50 connections, server process (bare proxy ${fifty.bare.cpuUs!.toFixed(0)} µs, redis-server ${fifty.bare.redisCpuUs!.toFixed(0)} µs):\n`);
-  process.stdout.write(`  gateway ${cpu(fifty.gateway)}\n  with budgets ${cpu(fifty.budgeted)}\n  embedded ${cpu(fifty.embedded)}\n`);
+  process.stdout.write(`  gateway ${cpu(fifty.gateway)}\n  with budgets ${cpu(fifty.budgeted)}\n  embedded ${cpu(fifty.embedded)}\n  2 workers ${cpu(fifty.workers2)}\n`);
 } finally {
   for (const child of children) child.kill('SIGTERM');
   rmSync(dataDir, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cluster, startCluster } from '../helpers/cluster.js';
 import { type GatewayProcess, runCli, spawnGateway } from '../helpers/processes.js';
-import { postgresAvailable, redisAvailable } from '../helpers/services.js';
+import { createTestDatabase, postgresAvailable, redisAvailable, redisUrl } from '../helpers/services.js';
 import { smallChat } from '../helpers/requests.js';
 import { usableCores } from '../../src/cluster/cores.js';
 
@@ -62,6 +62,21 @@ describe('serve --workers on embedded stores', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--workers 2 needs REDIS_URL and DATABASE_URL/);
   });
+});
+
+describe.skipIf(!ready)('serve --workers 2 on an unmigrated database', () => {
+  it('stops with exit 1 and says how to migrate, instead of restarting workers that cannot start', async () => {
+    const database = await createTestDatabase('workers-unmigrated');
+    try {
+      const startedAt = performance.now();
+      const result = await runCli(['serve', '--workers', '2'], { DATABASE_URL: database.url, REDIS_URL: redisUrl, PORT: '0', HOST: '127.0.0.1' });
+      expect(result.code).toBe(1);
+      expect(result.stdout + result.stderr).toMatch(/tollgate migrate/);
+      expect(performance.now() - startedAt).toBeLessThan(15_000);
+    } finally {
+      await database.drop();
+    }
+  }, 30_000);
 });
 
 describe.skipIf(!ready)('serve --workers 2 on Redis and Postgres', () => {

@@ -34,20 +34,23 @@ export const serve: Command = {
       logger.flush();
       return code;
     }
-    // Workers say which of them logged a line (which pid answered a request, which one crashed).
-    const logger = cluster.isWorker ? createLogger(config.log.level).child({ worker: cluster.worker!.id, pid: process.pid }) : undefined;
-    const app = await startApp(config, { logger });
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        app.logger.info({ signal }, 'shutting down: draining open requests');
-        resolve();
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-    });
-    await app.close();
-    app.logger.flush();
-    // The channel to the primary would keep a drained worker alive.
-    cluster.worker?.disconnect();
+    try {
+      // Workers say which of them logged a line (which pid answered a request, which one crashed).
+      const logger = cluster.isWorker ? createLogger(config.log.level).child({ worker: cluster.worker!.id, pid: process.pid }) : undefined;
+      const app = await startApp(config, { logger });
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          app.logger.info({ signal }, 'shutting down: draining open requests');
+          resolve();
+        };
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+      await app.close();
+      app.logger.flush();
+    } finally {
+      // The channel to the primary would keep a drained worker, or one that failed to start, alive.
+      cluster.worker?.disconnect();
+    }
   },
 };

@@ -84,6 +84,7 @@ function applyEnv(raw: Record<string, unknown>, env: Env): void {
     ['HOST', ['server', 'host'], String],
     ['TOLLGATE_DATA_DIR', ['dataDir'], String],
     ['REDIS_URL', ['redisUrl'], String],
+    ['REDIS_CLUSTER_NODES', ['redisClusterNodes'], String],
     ['DATABASE_URL', ['databaseUrl'], String],
     ['LOG_LEVEL', ['log', 'level'], String],
     ['OPENAI_API_KEY', ['providers', 'openai', 'apiKey'], String],

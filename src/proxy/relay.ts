@@ -10,6 +10,7 @@ import { GatewayError } from '../errors/catalogue.js';
 import type { Provider, StreamUsageReader } from '../providers/provider.js';
 import type { Endpoint, Usage } from '../providers/types.js';
 import { createMemberScanner, type MemberScanner } from './json-member-scanner.js';
+import { droppedResponseHeaders } from './headers.js';
 import type { Redact } from './redact.js';
 import type { RetentionBudget } from './retention.js';
 import { createSseSplitter, parseSseEvent, type SseSplitter } from './sse.js';
@@ -52,18 +53,6 @@ export interface RelayOutcome {
   // Everything the model produced, for counting when the upstream reported no usage.
   deliveredText(): string;
 }
-
-const droppedResponseHeaders = new Set([
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'upgrade',
-  'proxy-connection',
-  'x-request-id',
-  'set-cookie',
-  'openai-organization',
-  'openai-project',
-]);
 
 // Past this much, one answer keeps no copy for usage extraction (a usage scan instead).
 const maxRetainedBytes = 16 * 1024 * 1024;

@@ -4,3 +4,4 @@ export * from './usage.js';
 export * from './budgets.js';
 export * from './control.js';
 export * from './ownership.js';
+export * from './alerts.js';

@@ -86,6 +86,7 @@ function applyEnv(raw: Record<string, unknown>, env: Env): void {
     ['REDIS_URL', ['redisUrl'], String],
     ['REDIS_CLUSTER_NODES', ['redisClusterNodes'], String],
     ['DATABASE_URL', ['databaseUrl'], String],
+    ['SMTP_URL', ['alerts', 'smtpUrl'], String],
     ['LOG_LEVEL', ['log', 'level'], String],
     ['OPENAI_API_KEY', ['providers', 'openai', 'apiKey'], String],
     ['OPENAI_BASE_URL', ['providers', 'openai', 'baseUrl'], String],

@@ -1,5 +1,6 @@
 // The shape of config/tollgate.yaml after env overrides: every option, its default and its limits.
 import { z } from 'zod';
+import { alertsSchema } from '../alerts/config.js';
 import { budgetConfigSchema } from '../budget/rules.js';
 import { passthroughSchema } from '../proxy/passthrough-routes.js';
 import { usageSchema } from '../usage/config.js';
@@ -136,6 +137,7 @@ export const configSchema = z.object({
     .prefault({}),
   budget: budgetConfigSchema.prefault({}),
   usage: usageSchema,
+  alerts: alertsSchema,
   providers: z.record(z.string(), providerSchema).default({}),
   catalogFile: z.string().optional(),
   models: z.record(z.string(), modelSchema.partial()).default({}),

@@ -6,6 +6,7 @@
 // Budgets stay exact across workers because they live in Redis, as they do across pods.
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from '../log/logger.js';
+import { serveScrapes } from './metrics.js';
 
 export interface WorkersOptions {
   count: number;
@@ -54,6 +55,7 @@ export function runWorkers({ count, drainTimeoutMs, logger }: WorkersOptions): P
     }, delayMs);
   });
 
+  serveScrapes((worker) => listened.has(worker));
   for (let i = 0; i < count; i++) fork();
   logger.info({ workers: count, pid: process.pid }, 'tollgate primary started');
 

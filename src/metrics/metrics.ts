@@ -1,6 +1,7 @@
 // Prometheus metrics for the data plane, on a registry of their own (no global state, so tests
 // and several gateways in one process do not collide).
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createScrape } from '../cluster/metrics.js';
 
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -9,6 +10,8 @@ export function createMetrics() {
   collectDefaultMetrics({ register: registry });
   return {
     registry,
+    // The text of GET /metrics: this process's registry, or every worker's under `serve --workers`.
+    scrape: createScrape(registry),
     requests: new Counter({
       name: 'tollgate_requests_total',
       help: 'Requests answered, by route, model and status.',

@@ -157,7 +157,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     health: ({ res }) => sendJson(res, 200, { status: 'ok' }),
     ready: ({ res }) => ready(res),
     async metrics({ res }) {
-      const text = await metrics.registry.metrics();
+      const text = await metrics.scrape();
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
       res.end(text);
     },

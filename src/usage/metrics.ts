@@ -13,14 +13,16 @@ export interface UsageMetrics {
   batchDuration: Histogram;
 }
 
+// The stream gauges measure the shared streams, so every worker of a process group reports the same
+// value and their merged scrape takes the largest rather than the sum.
 // Idempotent per registry, so a flusher restarted in the same process (tests, reloads) reuses
 // the series instead of failing on a duplicate name.
 export function createUsageMetrics(registry: Registry): UsageMetrics {
   const once = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
   const registers = [registry];
   return {
-    streamLength: once('tollgate_usage_stream_length', () => new Gauge({ name: 'tollgate_usage_stream_length', help: 'Entries held in the usage streams (all orgs), flushed or not yet trimmed.', registers })),
-    oldestPendingAge: once('tollgate_usage_oldest_pending_age_seconds', () => new Gauge({ name: 'tollgate_usage_oldest_pending_age_seconds', help: 'Age of the oldest usage event not yet committed to Postgres.', registers })),
+    streamLength: once('tollgate_usage_stream_length', () => new Gauge({ name: 'tollgate_usage_stream_length', help: 'Entries held in the usage streams (all orgs), flushed or not yet trimmed.', aggregator: 'max', registers })),
+    oldestPendingAge: once('tollgate_usage_oldest_pending_age_seconds', () => new Gauge({ name: 'tollgate_usage_oldest_pending_age_seconds', help: 'Age of the oldest usage event not yet committed to Postgres.', aggregator: 'max', registers })),
     queueLength: once('tollgate_usage_queue_length', () => new Gauge({ name: 'tollgate_usage_queue_length', help: 'Usage events waiting in the embedded in-process queue.', registers })),
     flushed: once('tollgate_usage_events_flushed_total', () => new Counter({ name: 'tollgate_usage_events_flushed_total', help: 'Usage events written to the ledger.', registers })),
     duplicates: once('tollgate_usage_events_duplicate_total', () => new Counter({ name: 'tollgate_usage_events_duplicate_total', help: 'Redelivered usage events skipped because the ledger already had them.', registers })),

@@ -27,7 +27,7 @@ async function chat(url: string, key: string, body: object = smallChat) {
 }
 
 const logLines = (g: GatewayProcess) =>
-  g.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; pid?: number; opsPort?: number });
+  g.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; pid?: number; opsPort?: number; status?: number });
 const listeningPids = (g: GatewayProcess) => logLines(g).filter((l) => l.msg === 'tollgate listening').map((l) => l.pid!);
 const alive = (pid: number) => {
   try {
@@ -37,6 +37,19 @@ const alive = (pid: number) => {
     return false;
   }
 };
+
+// One GET /metrics: the 200s counted in tollgate_requests_total, and how many workers it merged.
+async function scrape(port: number) {
+  const res = await request(`http://127.0.0.1:${port}/metrics`, { reset: true });
+  const text = await res.body.text();
+  expect(res.statusCode, text).toBe(200);
+  const sample = (pattern: RegExp) => [...text.matchAll(pattern)].reduce((n, m) => n + Number(m[1]), 0);
+  return {
+    ok: sample(/^tollgate_requests_total\{[^}]*status="200"[^}]*\} (\d+)$/gm),
+    workers: sample(/^tollgate_workers_scraped (\d+)$/gm),
+    text,
+  };
+}
 
 describe('the default worker count', () => {
   it('follows a cgroup CPU quota below the visible cores, and the visible cores without one', () => {
@@ -117,6 +130,28 @@ describe.skipIf(!ready)('serve --workers 2 on Redis and Postgres', () => {
       const res = await request(`http://127.0.0.1:${opsPort}/ready`, { reset: true });
       expect(res.statusCode).toBe(200);
       await res.body.dump();
+    }
+  });
+
+  it('counts every worker in one scrape of /metrics: requests spread over both add up to the total', async () => {
+    const { key } = await cluster.key('erin');
+    await expect.poll(async () => (await chat(gateway.url, key)).status, { timeout: 2_000, interval: 50 }).toBe(200);
+    const opsPort = logLines(gateway).find((l) => l.msg === 'tollgate listening')!.opsPort!;
+    const before = await scrape(opsPort);
+    expect(before.workers).toBe(2);
+    const logsBefore = logLines(gateway).length;
+    const sent = 12;
+    for (let i = 0; i < sent; i++) expect((await chat(gateway.url, key)).status).toBe(200);
+    // A request's log line is written after it is counted: once all are out, all are counted.
+    const answered = () => logLines(gateway).slice(logsBefore).filter((l) => l.msg === 'request' && l.status === 200);
+    await expect.poll(() => answered().length, { timeout: 5_000, interval: 100 }).toBe(sent);
+    expect(new Set(answered().map((l) => l.pid)).size).toBe(2);
+    // Every scrape, whichever worker takes it, sees all of them; histograms merge bucket by bucket.
+    for (let i = 0; i < 4; i++) {
+      const after = await scrape(opsPort);
+      expect(after.ok - before.ok).toBe(sent);
+      expect(after.workers).toBe(2);
+      expect(after.text).toMatch(/^tollgate_gateway_overhead_seconds_count \d+$/m);
     }
   });
 

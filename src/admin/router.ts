@@ -55,7 +55,8 @@ function match(segments: string[], parts: string[]): Record<string, string> | un
   return params;
 }
 
-function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'body' | 'query'): T {
+// Also for a handler's own check of a path parameter, so a bad one is a 400 like a bad body.
+export function parseInput<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'body' | 'query' | 'path'): T {
   if (!schema) return undefined as T;
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
@@ -88,8 +89,8 @@ export function createAdminRouter(deps: AdminRouterDeps): AdminRouter {
       access,
       change: { actor, requestId: request.requestId },
       params: found.params!,
-      body: parse(route.body, request.body ?? {}, 'body'),
-      query: parse(route.query, request.query, 'query'),
+      body: parseInput(route.body, request.body ?? {}, 'body'),
+      query: parseInput(route.query, request.query, 'query'),
     });
     const status = route.status ?? 200;
     return result instanceof RawReply ? { status, raw: result } : { status, body: result };

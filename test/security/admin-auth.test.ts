@@ -219,6 +219,12 @@ describe('bad input on admin routes', () => {
     expect(bodyOf(viaGateway)).toMatchObject({ error: { code: expect.stringMatching(/^invalid_(request|path)$/) } });
   });
 
+  it('a budget template name outside the naming rule is a 400 naming the path, not a 500 (found by the fuzz suite)', async () => {
+    const res = await f.call('PUT', `/budget-templates/${encodeURIComponent('ru&>')}`, f.tokens.admin, { rules: [{ metric: 'tokens', window: 'day', limit: 10 }] });
+    expect(res.status, res.text).toBe(400);
+    expect(res.body).toMatchObject({ error: { code: 'invalid_request', message: expect.stringMatching(/^path: /) } });
+  });
+
   it('an empty PATCH is a 400 invalid_request, not a 500', async () => {
     for (const path of [`/keys/${f.devKeyId}`, `/users/${f.users.dev}`]) {
       const res = await f.call('PATCH', path, f.tokens.admin, {});

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { resolveScope } from '../../control/budgets.js';
 import { applyTemplate, deleteTemplate, getTemplate, listTemplates, putTemplate } from '../../control/templates.js';
 import { route } from '../route.js';
+import { parseInput } from '../router.js';
 import { id } from '../schemas.js';
 
 const percent = z.number().int().min(1).max(100);
@@ -27,7 +28,7 @@ export const templateRoutes = [
       })
       .refine((t) => t.warnPct <= t.criticalPct, { message: 'warnPct must not exceed criticalPct', path: ['warnPct'] }),
     async handle({ db, change, params, body }) {
-      templateName.parse(params.name);
+      parseInput(templateName, params.name, 'path');
       return putTemplate(db, change, { name: params.name!, ...body });
     },
   }),

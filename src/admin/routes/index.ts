@@ -8,6 +8,7 @@ import { orgRoutes } from './orgs.js';
 import { quotaRoutes } from './quota-requests.js';
 import { teamRoutes } from './teams.js';
 import { templateRoutes } from './templates.js';
+import { usageRoutes } from './usage.js';
 import { userRoutes } from './users.js';
 
 export const adminRoutes: readonly Route[] = [
@@ -20,4 +21,5 @@ export const adminRoutes: readonly Route[] = [
   ...templateRoutes,
   ...quotaRoutes,
   ...auditRoutes,
+  ...usageRoutes,
 ];

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { parseGrouping, parseTagFilters, splitList, type Filters } from '../../analytics/dimensions.js';
+import { queryUsage } from '../../analytics/query.js';
+import { route } from '../route.js';
+
+// A word list parsed by `parse`, whose error message becomes the zod issue.
+const parsedText = <T>(parse: (text: string) => T | string) =>
+  z
+    .string()
+    .max(4_000)
+    .transform((text, ctx) => {
+      const parsed = parse(text);
+      if (typeof parsed !== 'string') return parsed;
+      ctx.addIssue({ code: 'custom', message: parsed });
+      return z.NEVER;
+    });
+
+const list = z.string().max(4_000).transform(splitList).optional();
+
+export const timeZone = z
+  .string()
+  .max(64)
+  .default('UTC')
+  .refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone such as Europe/Berlin or Asia/Kolkata');
+
+// A local calendar day (the whole day in tz) or an instant with its offset.
+export const rangeEnd = z.union([z.iso.date(), z.iso.datetime({ offset: true })]);
+
+// Filters on the dimensions a query can group by; each takes a comma-separated list.
+export const filterFields = {
+  org: list,
+  team: list,
+  user: list,
+  key: list,
+  provider: list,
+  model: list,
+  tag: parsedText(parseTagFilters).optional(),
+};
+
+export const toFilters = (q: { [K in keyof typeof filterFields]?: z.output<(typeof filterFields)[K]> }): Filters => {
+  const { tag, ...columns } = q;
+  return { ...Object.fromEntries(Object.entries(columns).filter(([, v]) => v !== undefined)), ...(tag ? { tags: tag } : {}) };
+};
+
+const usageQuery = z.object({
+  from: rangeEnd,
+  to: rangeEnd,
+  tz: timeZone,
+  groupBy: parsedText(parseGrouping).default({ dimensions: [], bucket: null }),
+  ...filterFields,
+  source: z.enum(['auto', 'events']).default('auto'),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
+});
+
+export const usageRoutes = [
+  route({
+    method: 'GET', path: '/usage', tag: 'usage', summary: 'Usage totals grouped by org, team, user, key, provider, model, tag:NAME and hour/day/week/month in a time zone', permission: 'usage:read',
+    query: usageQuery,
+    async handle({ db, access, query }) {
+      const { from, to, tz, groupBy, source, limit, ...filters } = query;
+      return queryUsage(db, await access.visibility('usage:read'), { from, to, tz, ...groupBy, filters: toFilters(filters), source, limit });
+    },
+  }),
+];

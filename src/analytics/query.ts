@@ -1,0 +1,268 @@
+// Usage queries over the ledger: totals grouped by any dimensions and a time bucket in an IANA zone,
+// filtered and limited to what the caller may see. Exactness first: the hourly rollups answer only
+// when every bucket and both ends of the range fall on UTC hour boundaries (checked by Postgres with
+// the same time zone data that buckets the rows); anything else (a +05:30 or +05:45 day, tags,
+// latency percentiles) reads the raw events.
+import { sql, type SQL } from 'drizzle-orm';
+import type { Visibility } from '../control/visibility.js';
+import type { Db } from '../db/database.js';
+import { GatewayError } from '../errors/catalogue.js';
+import { type ColumnDimension, type Dimension, type Filters, type Grouping, isTagDimension, type TimeBucket } from './dimensions.js';
+
+export interface UsageQuery extends Grouping {
+  // A calendar day 'YYYY-MM-DD' (local to tz; `to` includes its whole day) or an ISO instant with
+  // an offset (`to` excluded).
+  readonly from: string;
+  readonly to: string;
+  readonly tz: string;
+  readonly filters: Filters;
+  // 'events' reads raw events even when rollups would do, for latency percentiles.
+  readonly source: 'auto' | 'events';
+  // Most grouped rows returned; totals always cover every row.
+  readonly limit: number;
+}
+
+export interface UsageMeasures {
+  requests: number;
+  errors: number;
+  estimatedRequests: number;
+  unmeteredRequests: number;
+  // Prompt tokens, cached reads and cache writes included; cache writes are not stored apart.
+  inputTokens: number;
+  cachedTokens: number;
+  // Reasoning tokens included.
+  outputTokens: number;
+  reasoningTokens: number;
+  costMicros: number;
+  // Share of requests whose counts came from Tollgate's tokenizer, 0..1.
+  estimatedShare: number;
+  latencyMsMean: number | null;
+  // Only when the raw events were read (rollups keep the sum alone).
+  latencyMsP50: number | null;
+  latencyMsP95: number | null;
+}
+
+export type UsageRow = UsageMeasures & {
+  // Start of the bucket as a local ISO time with its offset, e.g. 2026-11-01T00:00:00+05:30.
+  bucket?: string;
+  bucketStartMs?: number;
+} & Partial<Record<Dimension, string | null>>;
+
+export interface UsageResult {
+  from: string;
+  to: string;
+  fromMs: number;
+  toMs: number;
+  tz: string;
+  groupBy: readonly Dimension[];
+  bucket: TimeBucket | null;
+  source: 'rollups' | 'events';
+  rows: UsageRow[];
+  totals: UsageMeasures;
+  truncated: boolean;
+}
+
+const maxRangeDays = 1_100;
+const isDay = (v: string) => /^\d{4}-\d{2}-\d{2}$/.test(v);
+
+const column: Record<ColumnDimension, SQL> = {
+  org: sql`org_id`,
+  team: sql`team_id`,
+  user: sql`user_id`,
+  key: sql`key_id`,
+  provider: sql`provider`,
+  model: sql`model`,
+};
+
+// Per-row measures under one set of names, so the outer aggregation is the same for both sources.
+const sources = {
+  rollups: {
+    table: sql`usage_rollups_hourly`,
+    time: sql`hour`,
+    measures: sql`requests, error_requests as errors, estimated_requests as estimated, unmetered_requests as unmetered,
+      prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_micros, latency_ms_sum as latency_ms`,
+  },
+  events: {
+    table: sql`usage_events`,
+    time: sql`time`,
+    measures: sql`1 as requests, (status >= 400 or error_code is not null)::int as errors, estimated::int as estimated,
+      unmetered::int as unmetered, prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_micros, latency_ms`,
+  },
+} as const;
+
+const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;
+
+const dayStart = (day: string, tz: string) => sql`(${day}::date)::timestamp at time zone ${tz}`;
+const rangeStart = (v: string, tz: string) => (isDay(v) ? dayStart(v, tz) : sql`${v}::timestamptz`);
+const rangeEnd = (v: string, tz: string) => (isDay(v) ? sql`(${v}::date + 1)::timestamp at time zone ${tz}` : sql`${v}::timestamptz`);
+
+// Postgres refuses a zone it does not know with SQLSTATE 22023; that is the caller's mistake.
+async function run<T>(db: Db, query: SQL, tz: string): Promise<T[]> {
+  try {
+    return rowsOf<T>(await db.execute(query));
+  } catch (error) {
+    const text = String((error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message);
+    if (/time zone .* not recognized/i.test(text)) throw new GatewayError('invalid_request', `tz: ${tz} is not a time zone the database knows.`, 'tz');
+    throw error;
+  }
+}
+
+interface Plan {
+  fromMs: number;
+  toMs: number;
+  hourAligned: boolean;
+}
+
+// The range as instants, and whether UTC hours can stand in for it: both ends on the hour and no
+// bucket boundary inside any hour of the range.
+async function planRange(db: Db, q: UsageQuery): Promise<Plan> {
+  const bucketCheck = q.bucket
+    ? sql`(select coalesce(bool_and(date_trunc(${q.bucket}, h, ${q.tz}) = date_trunc(${q.bucket}, h + interval '1 hour' - interval '1 millisecond', ${q.tz})), true)
+        from generate_series(f, t - interval '1 hour', interval '1 hour') h)`
+    : sql`true`;
+  const [row] = await run<{ from_ms: string; to_ms: string; aligned: boolean | null }>(
+    db,
+    sql`select (extract(epoch from f) * 1000)::bigint as from_ms, (extract(epoch from t) * 1000)::bigint as to_ms,
+      case when t <= f or t - f > ${`${maxRangeDays} days`}::interval then null
+        else extract(epoch from f) % 3600 = 0 and extract(epoch from t) % 3600 = 0 and ${bucketCheck} end as aligned
+    from (select ${rangeStart(q.from, q.tz)} as f, ${rangeEnd(q.to, q.tz)} as t) r`,
+    q.tz,
+  );
+  const fromMs = Number(row!.from_ms);
+  const toMs = Number(row!.to_ms);
+  if (toMs <= fromMs) throw new GatewayError('invalid_request', `to must be after from (${q.from} .. ${q.to}).`, 'to');
+  if (row!.aligned === null) throw new GatewayError('invalid_request', `The range may span at most ${maxRangeDays} days.`, 'to');
+  return { fromMs, toMs, hourAligned: row!.aligned };
+}
+
+const inList = (col: SQL, values: readonly string[]) => (values.length === 0 ? sql`false` : sql`${col} in ${values}`);
+
+// A team and every team below it (union, not union all: a hand-made parent cycle ends).
+const teamsUnder = (ids: readonly string[]) =>
+  ids.length === 0 ? sql`false` : sql`team_id in (with recursive below(id) as (select id from teams where id in ${ids} union select t.id from teams t join below on t.parent_id = below.id) select id from below)`;
+
+function conditions(q: UsageQuery, visible: Visibility, time: SQL, plan: Plan): SQL[] {
+  const where: SQL[] = [
+    sql`${time} >= timestamptz 'epoch' + ${plan.fromMs}::bigint * interval '1 millisecond'`,
+    sql`${time} < timestamptz 'epoch' + ${plan.toMs}::bigint * interval '1 millisecond'`,
+  ];
+  if (visible.orgId) where.push(sql`org_id = ${visible.orgId}`);
+  if (visible.teamIds) where.push(inList(sql`team_id`, visible.teamIds));
+  if (visible.userId !== null) where.push(sql`user_id = ${visible.userId}`);
+  const { tags = [], team, ...columns } = q.filters;
+  if (team) where.push(teamsUnder(team));
+  for (const [dimension, values] of Object.entries(columns) as Array<[ColumnDimension, readonly string[] | undefined]>) {
+    if (values) where.push(inList(column[dimension], values));
+  }
+  for (const tag of tags) where.push(sql`tags ->> ${tag.name} = ${tag.value}`);
+  return where;
+}
+
+const usesTags = (q: UsageQuery) => q.dimensions.some(isTagDimension) || (q.filters.tags?.length ?? 0) > 0;
+
+const dimensionSql = (d: Dimension): SQL => (isTagDimension(d) ? sql`tags ->> ${d.slice(4)}` : column[d]);
+
+interface RawRow {
+  is_total: number;
+  bucket_ms: string | null;
+  bucket_local: string | null;
+  bucket_offset_s: number | null;
+  requests: string;
+  errors: string;
+  estimated: string;
+  unmetered: string;
+  input_tokens: string;
+  cached_tokens: string;
+  output_tokens: string;
+  reasoning_tokens: string;
+  cost_micros: string;
+  latency_ms: string;
+  p50: string | null;
+  p95: string | null;
+  [dimension: `d${number}`]: string | null;
+}
+
+const offsetText = (seconds: number) => {
+  const abs = Math.abs(seconds);
+  return `${seconds < 0 ? '-' : '+'}${String(Math.floor(abs / 3600)).padStart(2, '0')}:${String(Math.floor((abs % 3600) / 60)).padStart(2, '0')}`;
+};
+
+function measures(r: RawRow): UsageMeasures {
+  const requests = Number(r.requests);
+  const estimatedRequests = Number(r.estimated);
+  return {
+    requests,
+    errors: Number(r.errors),
+    estimatedRequests,
+    unmeteredRequests: Number(r.unmetered),
+    inputTokens: Number(r.input_tokens),
+    cachedTokens: Number(r.cached_tokens),
+    outputTokens: Number(r.output_tokens),
+    reasoningTokens: Number(r.reasoning_tokens),
+    costMicros: Number(r.cost_micros),
+    estimatedShare: requests === 0 ? 0 : Math.round((estimatedRequests / requests) * 10_000) / 10_000,
+    latencyMsMean: requests === 0 ? null : Math.round(Number(r.latency_ms) / requests),
+    latencyMsP50: r.p50 === null ? null : Number(r.p50),
+    latencyMsP95: r.p95 === null ? null : Number(r.p95),
+  };
+}
+
+export async function queryUsage(db: Db, visible: Visibility, q: UsageQuery): Promise<UsageResult> {
+  const plan = await planRange(db, q);
+  const sourceName = q.source === 'auto' && plan.hourAligned && !usesTags(q) ? 'rollups' : 'events';
+  const source = sources[sourceName];
+  const dims = q.dimensions.map((d, i) => sql`${dimensionSql(d)} as ${sql.raw(`d${i}`)}`);
+  const keys = [...(q.bucket ? [sql.raw('b')] : []), ...q.dimensions.map((_, i) => sql.raw(`d${i}`))];
+  const bucketSql = q.bucket ? sql`date_trunc(${q.bucket}, ${source.time}, ${q.tz}) as b,` : sql``;
+  const bucketColumns = q.bucket
+    ? sql`(extract(epoch from b) * 1000)::bigint as bucket_ms, to_char(b at time zone ${q.tz}, 'YYYY-MM-DD"T"HH24:MI:SS') as bucket_local,
+        extract(epoch from (b at time zone ${q.tz}) - (b at time zone 'UTC'))::int as bucket_offset_s`
+    : sql`null::bigint as bucket_ms, null as bucket_local, null::int as bucket_offset_s`;
+  const percentiles =
+    sourceName === 'events'
+      ? sql`percentile_disc(0.5) within group (order by latency_ms) as p50, percentile_disc(0.95) within group (order by latency_ms) as p95`
+      : sql`null as p50, null as p95`;
+  const grouping = keys.length === 0 ? sql`` : sql`group by grouping sets ((${sql.join(keys, sql`, `)}), ())`;
+  // grouping() is non-zero only on the grand total row, which comes first; then rows by time and cost.
+  const isTotal = keys.length === 0 ? sql`1` : sql`grouping(${sql.join(keys, sql`, `)})`;
+  const select = [
+    sql`${isTotal} as is_total`,
+    bucketColumns,
+    ...q.dimensions.map((_, i) => sql.raw(`d${i}`)),
+    sql`coalesce(sum(requests), 0)::bigint as requests, coalesce(sum(errors), 0)::bigint as errors,
+        coalesce(sum(estimated), 0)::bigint as estimated, coalesce(sum(unmetered), 0)::bigint as unmetered,
+        coalesce(sum(prompt_tokens), 0)::bigint as input_tokens, coalesce(sum(cached_tokens), 0)::bigint as cached_tokens,
+        coalesce(sum(completion_tokens), 0)::bigint as output_tokens, coalesce(sum(reasoning_tokens), 0)::bigint as reasoning_tokens,
+        coalesce(sum(cost_micros), 0)::bigint as cost_micros, coalesce(sum(latency_ms), 0)::bigint as latency_ms`,
+    percentiles,
+  ];
+  const rows = await run<RawRow>(
+    db,
+    sql`select ${sql.join(select, sql`, `)}
+      from (select ${bucketSql} ${sql.join([...dims, source.measures], sql`, `)}
+        from ${source.table} where ${sql.join(conditions(q, visible, source.time, plan), sql` and `)}) s
+      ${grouping}
+      order by ${sql.join([sql`is_total desc, bucket_ms nulls first, cost_micros desc, requests desc`, ...q.dimensions.map((_, i) => sql.raw(`d${i}`))], sql`, `)}
+      limit ${q.limit + 2}`,
+    q.tz,
+  );
+  const [total, ...grouped] = rows;
+  const kept = keys.length === 0 ? [] : grouped.slice(0, q.limit);
+  return {
+    from: q.from,
+    to: q.to,
+    fromMs: plan.fromMs,
+    toMs: plan.toMs,
+    tz: q.tz,
+    groupBy: q.dimensions,
+    bucket: q.bucket,
+    source: sourceName,
+    rows: kept.map((r) => ({
+      ...(q.bucket ? { bucket: `${r.bucket_local}${offsetText(r.bucket_offset_s!)}`, bucketStartMs: Number(r.bucket_ms) } : {}),
+      ...Object.fromEntries(q.dimensions.map((d, i) => [d, r[`d${i}`] ?? null])),
+      ...measures(r),
+    })),
+    totals: measures(total!),
+    truncated: grouped.length > q.limit,
+  };
+}

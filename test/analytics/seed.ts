@@ -69,7 +69,7 @@ export function seedEvents(count: number): UsageEvent[] {
     const w = pick(seedWindows);
     times.push(w.fromMs + Math.floor(random() * (w.toMs - w.fromMs)));
   }
-  return times.map((timeMs, i) => {
+  return times.map((timeMs, i): UsageEvent => {
     const user = pick(seedIds.users);
     const { provider, model } = pick(models);
     const promptTokens = Math.floor(random() * 5_000);

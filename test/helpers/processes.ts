@@ -30,9 +30,11 @@ export interface GatewayProcess {
 }
 
 // Starts `tollgate serve` on a free port and resolves once its "listening" log line appears.
+// One process per gateway unless env asks for more workers: on Redis and Postgres the default is one
+// per core, and a test's replicas are meant to be separate gateways, not each a whole machine's worth.
 export function spawnGateway(env: Record<string, string>, timeoutMs = 20_000): Promise<GatewayProcess> {
   const child = spawn(process.execPath, [bin, 'serve'], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', TOLLGATE_SERVER__WORKERS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -60,6 +60,8 @@ export interface Crossing {
   readonly limit: number;
   // Unique per bucket and window (the Redis key): alerts dedupe on it.
   readonly bucketKey: string;
+  // When the bucket's window ends (its alerts resolve then); null for windows that never end.
+  readonly resetAtMs: number | null;
 }
 
 export interface SettleOutcome {
@@ -148,7 +150,7 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
         status: result.status,
         crossings: result.crossings.map(({ index, level, used }) => {
           const { bucket } = reservation.debits[index]!;
-          return { bucket: bucket.ref, level, used, limit: bucket.limit, bucketKey: bucket.key };
+          return { bucket: bucket.ref, level, used, limit: bucket.limit, bucketKey: bucket.key, resetAtMs: bucket.resetAtMs };
         }),
       };
     } catch (err) {

@@ -90,7 +90,9 @@ export function connectRedis(config: { readonly redisUrl?: string | undefined; r
       });
     case 'cluster':
       return new Cluster(target.nodes.map((n): ClusterNode => ({ ...n })), {
-        enableAutoPipelining: true,
+        // No auto-pipelining: ioredis groups a tick's commands by the slot of their first argument,
+        // which for a script with a variable key count is the count, so reserves of orgs on
+        // different masters were sent as one pipeline and refused ("same slots allocation group").
         // Replicas may lag: budgets read and write the masters only.
         scaleReads: 'master',
         // A node that is down fails its own slots' commands (503, or served when fail-open) within

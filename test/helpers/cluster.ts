@@ -31,7 +31,15 @@ export async function startCluster(label: string, replicas: number, extraEnv: Re
   const migrated = await runCli(['migrate'], env);
   expect(migrated.code, migrated.stderr).toBe(0);
   const gateways: GatewayProcess[] = [];
-  for (let i = 0; i < replicas; i++) gateways.push(await spawnGateway(env));
+  try {
+    for (let i = 0; i < replicas; i++) gateways.push(await spawnGateway(env));
+  } catch (err) {
+    // The suite never gets this deployment to stop: stop what started.
+    await Promise.all(gateways.map((g) => g.stop('SIGKILL')));
+    await mock.close();
+    await database.drop();
+    throw err;
+  }
   return {
     mock,
     databaseUrl: database.url,

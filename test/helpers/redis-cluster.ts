@@ -1,6 +1,6 @@
-// Redis topologies a suite runs itself, on free loopback ports, with no persistence: a 3-master
-// Redis Cluster (nodes killed and restarted by PID to test a node going away) and a Sentinel
-// group (one master, one replica, one sentinel). Every server is stopped by its PID.
+// Redis topologies a suite runs itself, on free loopback ports: a 3-master Redis Cluster (nodes
+// killed and restarted by PID to test a node going away) and a Sentinel group (one master, one
+// replica, one sentinel). No persistence unless asked for. Every server is stopped by its PID.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,8 +19,10 @@ export interface RedisServer {
 }
 
 // A redis-server on a fixed port with the given arguments; start() again after kill() restarts it
-// with the same arguments (a cluster node keeps its nodes-<port>.conf, so it rejoins).
-function redisServer(port: number, args: readonly string[], dir: string, sentinel = false): RedisServer {
+// with the same arguments (a cluster node keeps its nodes-<port>.conf, so it rejoins). Persistent:
+// an append-only file of its own, written before each reply, so a SIGKILL loses nothing acknowledged.
+function redisServer(port: number, args: readonly string[], dir: string, options: { sentinel?: boolean; persistent?: boolean } = {}): RedisServer {
+  const persistence = options.persistent ? ['--appendonly', 'yes', '--appenddirname', `aof-${port}`] : ['--appendonly', 'no'];
   let child: ChildProcess | undefined;
   let exited: Promise<unknown> = Promise.resolve();
   const alive = () => child !== undefined && child.exitCode === null && child.signalCode === null;
@@ -31,7 +33,7 @@ function redisServer(port: number, args: readonly string[], dir: string, sentine
     },
     async start() {
       if (alive()) return;
-      child = spawn('redis-server', [...args, ...(sentinel ? ['--sentinel'] : []), '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: 'ignore' });
+      child = spawn('redis-server', [...args, ...(options.sentinel ? ['--sentinel'] : []), '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--daemonize', 'no'], { stdio: 'ignore' });
       exited = new Promise((resolve) => child!.once('exit', resolve));
       const deadline = Date.now() + 5_000;
       for (;;) {
@@ -75,18 +77,26 @@ export interface RedisClusterFixture {
   stop(): Promise<void>;
 }
 
-export async function startRedisCluster(masters = 3): Promise<RedisClusterFixture> {
+// Stops what started so far when the rest fails, so a broken start leaves no server behind.
+async function orStop<T>(servers: readonly RedisServer[], dir: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    await Promise.all(servers.map((s) => s.kill()));
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+export async function startRedisCluster(masters = 3, options: { persistent?: boolean } = {}): Promise<RedisClusterFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-redis-cluster-'));
   const ports: number[] = [];
   for (let i = 0; i < masters; i++) ports.push(await freePort());
   // Without full coverage the other masters keep serving while one is down; node-timeout decides
   // how soon they notice.
   const nodes = ports.map((port) =>
-    redisServer(port, ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000', '--cluster-require-full-coverage', 'no'], dir),
+    redisServer(port, ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000', '--cluster-require-full-coverage', 'no'], dir, options),
   );
-  await Promise.all(nodes.map((n) => n.start()));
-  const created = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
-  if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
   const clients: Cluster[] = [];
 
   async function settled(): Promise<void> {
@@ -104,13 +114,19 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterFixtur
       }
     }
   }
-  await settled();
+  await orStop(nodes, dir, async () => {
+    await Promise.all(nodes.map((n) => n.start()));
+    const created = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+    if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
+    await settled();
+  });
 
   const fixture: RedisClusterFixture = {
     url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`,
     nodes,
     client() {
-      const client = new Cluster(ports.map((port) => ({ host: '127.0.0.1', port })), { enableAutoPipelining: true, redisOptions: { maxRetriesPerRequest: 1 } });
+      // Without auto-pipelining, as the gateway's (see src/redis/connect.ts).
+      const client = new Cluster(ports.map((port) => ({ host: '127.0.0.1', port })), { redisOptions: { maxRetriesPerRequest: 1 } });
       client.on('error', () => {});
       clients.push(client);
       return client;
@@ -162,10 +178,12 @@ export async function startRedisSentinel(): Promise<RedisSentinelFixture> {
     `sentinel parallel-syncs ${masterName} 1`,
     '',
   ].join('\n'));
-  const sentinel = redisServer(sentinelPort, [conf], dir, true);
-  await master.start();
-  await replica.start();
-  await sentinel.start();
+  const sentinel = redisServer(sentinelPort, [conf], dir, { sentinel: true });
+  await orStop([master, replica, sentinel], dir, async () => {
+    await master.start();
+    await replica.start();
+    await sentinel.start();
+  });
   return {
     url: `redis+sentinel://127.0.0.1:${sentinelPort}/${masterName}`,
     masterName,

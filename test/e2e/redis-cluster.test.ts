@@ -1,0 +1,204 @@
+// Gateway replicas on a 3-master Redis Cluster of the suite's own (loopback ports, append-only
+// files): six orgs spread over the masters, every org's budget admits exactly its limit, the
+// flusher moves every org's stream to the ledger, and a master killed under load fails its orgs
+// closed (503 budget_unavailable) while the others keep serving, then serves again by itself.
+import pg from 'pg';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAdminApi } from '../../src/admin/index.js';
+import { createRedisInvalidationBus } from '../../src/auth/invalidation.js';
+import { usageStreamKey } from '../../src/budget/keys.js';
+import { routerClient } from '../../src/cli/admin-client.js';
+import { createKeyFor } from '../../src/cli/commands/keys.js';
+import { loadConfig } from '../../src/config/load.js';
+import { openDatabase } from '../../src/db/database.js';
+import { connectRedis } from '../../src/redis/connect.js';
+import { type Cluster as Deployment, startCluster } from '../helpers/cluster.js';
+import { type RedisClusterFixture, type RedisServer, redisServerProblem, startRedisCluster } from '../helpers/redis-cluster.js';
+import { postgresAvailable } from '../helpers/services.js';
+
+const serverProblem = redisServerProblem();
+if (serverProblem) process.stdout.write(`skipping: ${serverProblem}\n`);
+const ready = !serverProblem && (await postgresAvailable());
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const leaseMs = 3_000;
+const reaperIntervalMs = 500;
+// Requests per user and session: each org has one user, and each test its own session.
+const limit = 60;
+
+interface Org {
+  name: string;
+  key: string;
+  orgId: string;
+  node: RedisServer;
+}
+
+interface Outcome {
+  // e.g. '200', '429 budget_exceeded', '503 budget_unavailable'
+  result: string;
+  startedAtMs: number;
+  durationMs: number;
+}
+
+async function send(url: string, key: string, session: string): Promise<Outcome> {
+  const startedAtMs = performance.now();
+  const res = await request(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-session-id': session },
+    body: JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  const body = (await res.body.json()) as { error?: { code?: string } };
+  const result = res.statusCode === 200 ? '200' : `${res.statusCode} ${body.error?.code}`;
+  return { result, startedAtMs, durationMs: performance.now() - startedAtMs };
+}
+
+const tally = (outcomes: readonly Outcome[]) => outcomes.reduce<Record<string, number>>((t, o) => ({ ...t, [o.result]: (t[o.result] ?? 0) + 1 }), {});
+
+describe.skipIf(!ready)('gateway replicas on a 3-master Redis Cluster', () => {
+  let redis: RedisClusterFixture;
+  let deployment: Deployment;
+  const orgs: Org[] = [];
+  let gatewayAt: (i: number) => string;
+
+  async function ledgerCount(orgId: string, session: string): Promise<number> {
+    const client = new pg.Client({ connectionString: deployment.databaseUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ n: number }>('select count(*)::int as n from usage_events where org_id = $1 and session_id = $2', [orgId, session]);
+      return rows[0]!.n;
+    } finally {
+      await client.end();
+    }
+  }
+
+  // Keys are made through the admin routes in this process (as `tollgate keys create` does, a CLI
+  // process each being slow here); the invalidation goes to the replicas over the cluster.
+  async function createOrgs(count: number): Promise<void> {
+    const config = loadConfig({ env: deployment.env });
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: '' });
+    const publisher = connectRedis(config)!;
+    const bus = createRedisInvalidationBus(publisher, config.redisKeyPrefix);
+    const admin = routerClient(createAdminApi(database.db, bus, config.admin).router, { type: 'cli', id: 'test', role: 'admin', userId: null });
+    try {
+      for (let i = 0; i < count; i++) {
+        const name = `org-${orgs.length}`;
+        const { key, orgId } = await createKeyFor(admin, { org: name, user: `${name}-user` });
+        orgs.push({ name, key, orgId, node: await redis.nodeOf(usageStreamKey(deployment.prefix, orgId)) });
+      }
+    } finally {
+      await bus.close();
+      publisher.disconnect();
+      await database.close();
+    }
+  }
+
+  const mastersUsed = () => new Set(orgs.map((o) => o.node.port)).size;
+
+  beforeAll(async () => {
+    redis = await startRedisCluster(3, { persistent: true });
+    deployment = await startCluster('redis_cluster', 3, {
+      REDIS_URL: redis.url,
+      TOLLGATE_SERVER__WORKERS: '1',
+      TOLLGATE_BUDGET__LEASE_MS: String(leaseMs),
+      TOLLGATE_BUDGET__REAPER_INTERVAL_MS: String(reaperIntervalMs),
+      TOLLGATE_USAGE__FLUSH_INTERVAL_MS: '50',
+      TOLLGATE_USAGE__ORG_REFRESH_MS: '500',
+      TOLLGATE_BUDGET__BUDGETS: JSON.stringify([{ scope: 'user', scopeId: '*', metric: 'requests', window: 'session', limit, requireSession: true }]),
+    });
+    const { gateways } = deployment;
+    gatewayAt = (i) => gateways[i % gateways.length]!.url;
+    // Org ids are random, so their slots are: six sit on one master once in 243 runs; twelve, never.
+    await createOrgs(6);
+    if (mastersUsed() < 2) await createOrgs(6);
+  }, 120_000);
+
+  afterAll(async () => {
+    await deployment?.stop();
+    await redis?.stop();
+  });
+
+  it('spreads the orgs over the masters by their {org} hash tag, and every replica serves every org', async () => {
+    expect(orgs.length).toBeGreaterThanOrEqual(6);
+    expect(mastersUsed()).toBeGreaterThanOrEqual(2);
+    // New keys reach every replica through the invalidation channel.
+    for (const org of orgs) {
+      for (const g of deployment.gateways) await expect.poll(async () => (await send(g.url, org.key, 'warmup')).result, { timeout: 5_000, interval: 100 }).toBe('200');
+    }
+  });
+
+  it("admits exactly each org's limit out of concurrent requests over three replicas, and the ledger holds every admitted request", async () => {
+    const perOrg = limit + 40;
+    // Twenty in flight per org at any time, over three replicas.
+    const outcomes = await Promise.all(orgs.map(async (org) => {
+      const mine: Outcome[] = [];
+      let next = 0;
+      await Promise.all(Array.from({ length: 20 }, async () => {
+        for (let i = next++; i < perOrg; i = next++) mine.push(await send(gatewayAt(i), org.key, 'burst'));
+      }));
+      return mine;
+    }));
+    for (const perOrgOutcomes of outcomes) expect(tally(perOrgOutcomes)).toEqual({ 200: limit, '429 budget_exceeded': perOrg - limit });
+    for (const org of orgs) await expect.poll(() => ledgerCount(org.orgId, 'burst'), { timeout: 15_000, interval: 250 }).toBe(limit);
+  });
+
+  it('fails the orgs of a killed master closed while the others keep serving, recovers when it returns, and never overspends', async () => {
+    const orgsOn = (node: RedisServer) => orgs.filter((o) => o.node === node).length;
+    // The master holding the most orgs goes away.
+    const victim = [...new Set(orgs.map((o) => o.node))].sort((a, b) => orgsOn(b) - orgsOn(a))[0]!;
+    const onVictim = (org: Org) => org.node === victim;
+
+    // Each org sends one request at a time, ten a second, until its session budget has refused three.
+    const outcomes = new Map<string, Outcome[]>(orgs.map((o) => [o.name, []]));
+    const deadline = performance.now() + 45_000;
+    const drive = async (org: Org) => {
+      const mine = outcomes.get(org.name)!;
+      for (let i = 0; mine.filter((o) => o.result === '429 budget_exceeded').length < 3 && performance.now() < deadline; i++) {
+        mine.push(await send(gatewayAt(i), org.key, 'kill'));
+        await sleep(100);
+      }
+    };
+    const load = Promise.all(orgs.map(drive));
+
+    await sleep(1_500);
+    await victim.kill();
+    const killedAtMs = performance.now();
+    // Long enough for the other masters to mark it failed (cluster-node-timeout 2 s).
+    await sleep(4_000);
+    await victim.start();
+    const restartedAtMs = performance.now();
+    await load;
+
+    const during = (o: Outcome) => o.startedAtMs >= killedAtMs && o.startedAtMs + o.durationMs <= restartedAtMs;
+    for (const org of orgs) {
+      const mine = outcomes.get(org.name)!;
+      const served = mine.filter((o) => o.result === '200').length;
+      // Exactly the limit over the whole run: nothing was admitted twice or lost from a counter.
+      expect({ org: org.name, served }).toEqual({ org: org.name, served: limit });
+      expect(mine.every((o) => ['200', '429 budget_exceeded', '503 budget_unavailable'].includes(o.result)), JSON.stringify(tally(mine))).toBe(true);
+      if (onVictim(org)) {
+        // Closed while the master was away, and never slowly: no request waits for the node.
+        expect(mine.filter(during).length).toBeGreaterThan(0);
+        expect(mine.filter(during).every((o) => o.result === '503 budget_unavailable')).toBe(true);
+        expect(Math.max(...mine.filter((o) => o.result.startsWith('503')).map((o) => o.durationMs))).toBeLessThan(3_000);
+      } else {
+        expect(mine.some((o) => during(o) && o.result === '200')).toBe(true);
+        expect(tally(mine)['503 budget_unavailable']).toBeUndefined();
+      }
+    }
+
+    // Reservations of requests in flight when the master died are returned by now; the budget
+    // still refuses, so none of them was refunded after being served.
+    await sleep(leaseMs + reaperIntervalMs * 2);
+    for (const org of orgs) expect((await send(gatewayAt(0), org.key, 'kill')).result).toBe('429 budget_exceeded');
+    for (const org of orgs) await expect.poll(() => ledgerCount(org.orgId, 'kill'), { timeout: 15_000, interval: 250 }).toBe(limit);
+
+    const victimOutcomes = orgs.filter(onVictim).flatMap((o) => outcomes.get(o.name)!);
+    const firstServedAfter = Math.min(...victimOutcomes.filter((o) => o.startedAtMs >= restartedAtMs && o.result === '200').map((o) => o.startedAtMs));
+    process.stdout.write(
+      `redis-cluster: ${orgs.filter(onVictim).length} of ${orgs.length} orgs on the killed master; ` +
+        `${victimOutcomes.filter((o) => o.result.startsWith('503')).length} answered 503 (slowest ${Math.round(Math.max(...victimOutcomes.filter((o) => o.result.startsWith('503')).map((o) => o.durationMs)))} ms); ` +
+        `served again ${Math.round(firstServedAfter - restartedAtMs)} ms after the restart\n`,
+    );
+  }, 90_000);
+});

@@ -12,6 +12,7 @@ import { watchBudgetRules } from './metering/budget-rules.js';
 import { startBudgets } from './metering/budgets.js';
 import { startUsagePipeline } from './metering/usage-pipeline.js';
 import { usageStatus } from './metering/usage-status.js';
+import { usageHistory } from './analytics/usage-history.js';
 import { ledgerTotals } from './usage/ledger-totals.js';
 import { orgIdsFrom } from './usage/org-ids.js';
 import { createMetrics } from './metrics/metrics.js';
@@ -59,8 +60,12 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   const principals = await createPrincipalCache({
     db: database.db,
     bus,
-    refreshMs: config.auth.cacheRefreshMs,
-    onError: (err) => logger.error({ err }, 'principal cache reload failed'),
+    maxEntries: config.auth.cacheMaxEntries,
+    negativeMaxEntries: config.auth.negativeCacheMaxEntries,
+    negativeTtlMs: config.auth.negativeCacheTtlMs,
+    changePollMs: config.auth.changePollMs,
+    lookupTimeoutMs: config.auth.lookupTimeoutMs,
+    onError: (err) => logger.error({ err }, 'principal cache update failed'),
   });
   const adminKey = options.adminKey ?? process.env.TOLLGATE_ADMIN_KEY;
   if (adminKey) await registerBootstrapKey(database.db, { actor: { type: 'cli', id: 'TOLLGATE_ADMIN_KEY', role: 'admin', userId: null }, requestId: 'startup' }, adminKey);
@@ -97,6 +102,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
     readiness,
     admin: admin.http,
     usageStatus: (principal, sessionId) => usageStatus(usageStatusDeps, principal, sessionId, Date.now()),
+    usageHistory: (principal, query) => usageHistory(database.db, principal, query, Date.now()),
     ownership: createOwnership(database.db),
     // Any bucket at all, a session one included (hence a stand-in session id), counts as a budget.
     budgetApplies: (principal) => budgets.plan(principal, 'passthrough', Date.now()).length > 0,

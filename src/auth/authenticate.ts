@@ -1,5 +1,5 @@
 // Turns request headers into a Principal or a GatewayError, and checks the principal's scopes.
-// Pure apart from the cache lookup.
+// Pure apart from the cache lookup, which asks Postgres only for a key not yet in the cache.
 import type { IncomingHttpHeaders } from 'node:http';
 import { GatewayError } from '../errors/catalogue.js';
 import type { EndpointFamily } from '../server/families.js';
@@ -18,10 +18,16 @@ export function credentialFrom(headers: IncomingHttpHeaders): string | undefined
   return undefined;
 }
 
-export function authenticate(headers: IncomingHttpHeaders, cache: PrincipalCache, nowMs: number): Principal {
+export async function authenticate(headers: IncomingHttpHeaders, cache: PrincipalCache, nowMs: number): Promise<Principal> {
   const credential = credentialFrom(headers);
   if (!credential) throw new GatewayError('missing_api_key');
-  const principal = cache.get(hashKey(credential));
+  let principal: Principal | undefined;
+  try {
+    principal = await cache.get(hashKey(credential));
+  } catch {
+    // A key not in the cache could not be checked: saying "invalid" would make clients drop a good key.
+    throw new GatewayError('auth_unavailable');
+  }
   if (!principal || !principal.userActive) throw new GatewayError('invalid_api_key');
   if (principal.revoked) throw new GatewayError('revoked_api_key');
   if (principal.expiresAtMs !== null && principal.expiresAtMs <= nowMs) throw new GatewayError('expired_api_key');

@@ -1,7 +1,7 @@
-// Reads principals from Postgres: all at once (startup, periodic backstop) or those of one key or
-// user (after an invalidation message). Never called on the request path.
-import { eq, type SQL } from 'drizzle-orm';
-import { apiKeys, teams, users } from '../../drizzle/schema/index.js';
+// Reads principals from Postgres: those of a batch of key hashes (cache misses), of one key or of
+// one user (after an invalidation message), each in one query with the team chain walked in SQL.
+// Also pages through every key hash once, to build the filter of valid hashes.
+import { type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import type { Principal } from './principal.js';
 
@@ -10,51 +10,81 @@ export interface LoadedPrincipal {
   principal: Principal;
 }
 
-export type PrincipalFilter = { kind: 'all' } | { kind: 'key'; id: string } | { kind: 'user'; id: string };
+export type PrincipalFilter = { kind: 'hashes'; hashes: readonly string[] } | { kind: 'key'; id: string } | { kind: 'user'; id: string };
 
-function teamChain(teamId: string | null, parents: ReadonlyMap<string, string | null>): string[] {
-  const chain: string[] = [];
-  // The visited check stops a parent cycle someone made by hand in the database.
-  for (let id = teamId; id && !chain.includes(id); id = parents.get(id) ?? null) chain.push(id);
-  return chain;
+interface PrincipalRow {
+  id: string;
+  hash: string;
+  org_id: string;
+  user_id: string;
+  allowed_models: string[] | null;
+  scopes: string[];
+  expires_at: Date | string | null;
+  revoked: boolean;
+  user_active: boolean;
+  team_ids: string[];
 }
 
+// Both drivers answer db.execute with { rows }.
+export const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;
+
+const whereOf = (filter: PrincipalFilter): SQL =>
+  filter.kind === 'hashes' ? sql`k.hash = any(${sql.param([...filter.hashes])}::text[])` : filter.kind === 'key' ? sql`k.id = ${filter.id}` : sql`k.user_id = ${filter.id}`;
+
 export async function loadPrincipals(db: Db, filter: PrincipalFilter): Promise<LoadedPrincipal[]> {
-  const where: SQL | undefined =
-    filter.kind === 'key' ? eq(apiKeys.id, filter.id) : filter.kind === 'user' ? eq(apiKeys.userId, filter.id) : undefined;
-  const [rows, teamRows] = await Promise.all([
-    db
-      .select({
-        id: apiKeys.id,
-        hash: apiKeys.hash,
-        orgId: apiKeys.orgId,
-        userId: apiKeys.userId,
-        allowedModels: apiKeys.allowedModels,
-        scopes: apiKeys.scopes,
-        expiresAt: apiKeys.expiresAt,
-        revokedAt: apiKeys.revokedAt,
-        teamId: users.teamId,
-        userActive: users.active,
-      })
-      .from(apiKeys)
-      .innerJoin(users, eq(users.id, apiKeys.userId))
-      .where(where),
-    db.select({ id: teams.id, parentId: teams.parentId }).from(teams),
-  ]);
-  const parents = new Map(teamRows.map((t) => [t.id, t.parentId]));
-  return rows.map((r) => ({
+  // The user's team first, then each parent to the root; CYCLE stops a parent loop someone made by
+  // hand in the database.
+  const result = await db.execute(sql`
+    select k.id, k.hash, k.org_id, k.user_id, k.allowed_models, k.scopes, k.expires_at,
+      k.revoked_at is not null as revoked, u.active as user_active,
+      (with recursive chain(id, parent_id, depth) as (
+          select t.id, t.parent_id, 1 from teams t where t.id = u.team_id
+          union all
+          select t.id, t.parent_id, c.depth + 1 from teams t join chain c on t.id = c.parent_id
+        ) cycle id set looped using path
+        select coalesce(array_agg(chain.id order by depth), '{}') from chain where not looped) as team_ids
+    from api_keys k join users u on u.id = k.user_id
+    where ${whereOf(filter)}`);
+  return rowsOf<PrincipalRow>(result).map((r) => ({
     hash: r.hash,
     principal: Object.freeze({
       keyId: r.id,
-      orgId: r.orgId,
-      userId: r.userId,
-      teamIds: Object.freeze(teamChain(r.teamId, parents)),
-      allowedModels: r.allowedModels ? new Set(r.allowedModels) : null,
+      orgId: r.org_id,
+      userId: r.user_id,
+      teamIds: Object.freeze([...r.team_ids]),
+      allowedModels: r.allowed_models ? new Set(r.allowed_models) : null,
       // An empty list predates scopes: it allows every family.
       scopes: r.scopes.length > 0 ? new Set(r.scopes) : null,
-      expiresAtMs: r.expiresAt ? r.expiresAt.getTime() : null,
-      revoked: r.revokedAt !== null,
-      userActive: r.userActive,
+      expiresAtMs: r.expires_at === null ? null : new Date(r.expires_at).getTime(),
+      revoked: r.revoked,
+      userActive: r.user_active,
     }),
   }));
+}
+
+export async function loadPrincipalsByHash(db: Db, hashes: readonly string[]): Promise<Map<string, Principal>> {
+  const loaded = await loadPrincipals(db, { kind: 'hashes', hashes });
+  return new Map(loaded.map((l) => [l.hash, l.principal]));
+}
+
+// The first 16 hex digits (all a Bloom filter reads) of every key hash, in hash order, pageSize at a
+// time: keyset paging on the unique hash index, so a million keys never sit in memory at once and
+// only a quarter of each hash crosses the wire. Each page starts at the previous page's last
+// prefix, so keys sharing it are read twice rather than skipped.
+export async function forEachKeyHashPrefix(db: Db, pageSize: number, onPage: (prefixes: string[]) => void): Promise<void> {
+  let after = '';
+  for (;;) {
+    const rows = rowsOf<{ prefix: string }>(await db.execute(sql`select left(hash, 16) as prefix from api_keys where hash > ${after} order by hash limit ${pageSize}`));
+    onPage(rows.map((r) => r.prefix));
+    const last = rows.at(-1)?.prefix;
+    if (rows.length < pageSize || last === undefined) return;
+    // Only a page of keys that all share one 64-bit prefix stands still; never let it loop.
+    if (last === after) throw new Error(`more than ${pageSize} key hashes start with ${last}`);
+    after = last;
+  }
+}
+
+export async function countKeys(db: Db): Promise<number> {
+  const [row] = rowsOf<{ n: string | number }>(await db.execute(sql`select count(*) as n from api_keys`));
+  return Number(row?.n ?? 0);
 }

@@ -92,8 +92,17 @@ export const configSchema = z.object({
     .prefault({}),
   auth: z
     .object({
-      // Backstop full reload of the principal cache, in case an invalidation message was missed.
+      // Backstop full reload of the budget rules, in case an invalidation message was missed.
       cacheRefreshMs: positiveInt.default(30_000),
+      // Principals kept in each process (least recently used go first); about 1 KB each.
+      cacheMaxEntries: positiveInt.default(100_000),
+      // Hashes found to be no key, remembered this long (a new key clears its own entry at once).
+      negativeCacheMaxEntries: positiveInt.default(50_000),
+      negativeCacheTtlMs: positiveInt.default(30_000),
+      // How often the key_changes feed is read: the backstop for a missed pub/sub message.
+      changePollMs: positiveInt.default(2_000),
+      // A cache miss waits this long for Postgres before answering 503 auth_unavailable.
+      lookupTimeoutMs: positiveInt.default(2_000),
     })
     .prefault({}),
   admin: z

@@ -40,12 +40,13 @@ export function createLastUsedTracker(db: Db, flushMs: number, onError: (err: un
 // The principal cache as the request path sees it, noting each usable key it hands out.
 export function trackingLastUse(cache: PrincipalCache, tracker: LastUsedTracker): PrincipalCache {
   return {
-    get(hash) {
-      const principal = cache.get(hash);
+    async get(hash) {
+      const principal = await cache.get(hash);
       if (principal && !principal.revoked && principal.userActive) tracker.touch(principal.keyId);
       return principal;
     },
     apply: (message) => cache.apply(message),
+    ready: cache.ready,
     get size() {
       return cache.size;
     },

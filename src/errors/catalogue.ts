@@ -29,6 +29,7 @@ export const errorCatalogue = {
   rate_limited: { status: 429, type: 'rate_limit_error', message: 'A rate limit for this request has been reached.' },
   internal_error: { status: 500, type: 'api_error', message: 'The gateway hit an internal error.' },
   upstream_error: { status: 502, type: 'api_error', message: 'The upstream provider could not be reached or failed.' },
+  auth_unavailable: { status: 503, type: 'api_error', message: 'The key store is unavailable and this key is not cached; the request was refused. Retry shortly.' },
   budget_unavailable: { status: 503, type: 'api_error', message: 'The budget store is unavailable; the request was refused so no budget can be overspent.' },
   tokenizer_overloaded: { status: 503, type: 'api_error', message: 'The gateway is counting too many large prompts; retry shortly.' },
   shutting_down: { status: 503, type: 'api_error', message: 'The gateway is shutting down; retry on another replica.' },

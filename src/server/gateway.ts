@@ -176,7 +176,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   }
 
   async function forward(req: IncomingMessage, res: ServerResponse, requestId: string, path: string, search: string): Promise<void> {
-    const principal = authenticate(req.headers, principals, Date.now());
+    const principal = await authenticate(req.headers, principals, Date.now());
     const match = passthroughRoutes.match(req.method ?? 'GET', path, false);
     const upstream = passthroughUpstream();
     if (!match || !upstream) throw new GatewayError('route_not_found', `No route for ${req.method} ${path}.`);
@@ -213,7 +213,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         dialect = row.dialect ?? dialect;
         let principal: Principal | undefined;
         if (row.auth === 'key') {
-          principal = authenticate(req.headers, principals, Date.now());
+          principal = await authenticate(req.headers, principals, Date.now());
           authorize(principal, row.family!);
         }
         return await handlers[row.handler]({ req, res, requestId, row, principal });
@@ -281,7 +281,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const { path, search } = parseRequestTarget(req.url);
-    const principal = authenticate(req.headers, principals, Date.now());
+    const principal = await authenticate(req.headers, principals, Date.now());
     const match = req.method === 'GET' ? passthroughRoutes.match('GET', path, true) : null;
     const upstream = passthroughUpstream();
     if (!match || !upstream) throw new GatewayError('route_not_found', `No websocket route for ${path}.`);

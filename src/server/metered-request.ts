@@ -74,7 +74,7 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
     // create unbounded series.
     let modelLabel = 'unknown';
     try {
-      const principal = authenticate(req.headers, principals, Date.now());
+      const principal = await authenticate(req.headers, principals, Date.now());
       const raw = await readBody(req, config.server.maxBodyBytes);
       const body = parseRequestBody(raw);
       const modelName = String(body.model);

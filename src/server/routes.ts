@@ -12,7 +12,7 @@ export interface MeteredRoute {
   readonly dialect: DialectName;
 }
 
-export type RouteHandler = 'metered' | 'tokenCount' | 'anthropicTokenCount' | 'models' | 'usage' | 'health' | 'ready' | 'metrics';
+export type RouteHandler = 'metered' | 'tokenCount' | 'anthropicTokenCount' | 'models' | 'usage' | 'usageHistory' | 'health' | 'ready' | 'metrics';
 
 export interface RouteRow {
   readonly method: 'GET' | 'POST';
@@ -48,6 +48,7 @@ export const routeTable: readonly RouteRow[] = [
   { method: 'POST', path: '/v1/messages/count_tokens', auth: 'key', family: 'token_count', dialect: 'anthropic', handler: 'anthropicTokenCount' },
   { method: 'GET', path: '/v1/models', auth: 'key', family: 'models', dialect: null, handler: 'models' },
   { method: 'GET', path: '/v1/usage', auth: 'key', family: 'usage', dialect: null, handler: 'usage' },
+  { method: 'GET', path: '/v1/usage/history', auth: 'key', family: 'usage', dialect: null, handler: 'usageHistory' },
   { method: 'GET', path: '/health', auth: 'none', family: null, dialect: null, handler: 'health', ops: true },
   { method: 'GET', path: '/ready', auth: 'none', family: null, dialect: null, handler: 'ready', ops: true },
   { method: 'GET', path: '/metrics', auth: 'none', family: null, dialect: null, handler: 'metrics', ops: true },

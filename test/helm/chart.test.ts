@@ -46,6 +46,28 @@ describe('the Helm chart with default values', () => {
   });
 });
 
+describe('the number of gateway processes per pod', () => {
+  const workersEnv = (overrides: Record<string, unknown>) =>
+    (find(docs(overrides), 'Deployment')[0]!.spec.template.spec.containers[0].env as Array<{ name: string }>).find((e) => e.name === 'TOLLGATE_SERVER__WORKERS');
+
+  it('runs one process without a CPU limit, since the gateway would otherwise count the node\'s cores', () => {
+    expect(workersEnv({})).toEqual({ name: 'TOLLGATE_SERVER__WORKERS', value: '1' });
+  });
+
+  it('runs one process per CPU of the container\'s limit, read through the downward API', () => {
+    expect(workersEnv({ resources: { limits: { cpu: '1500m' } } })).toEqual({
+      name: 'TOLLGATE_SERVER__WORKERS',
+      valueFrom: { resourceFieldRef: { containerName: 'tollgate', resource: 'limits.cpu', divisor: '1' } },
+    });
+  });
+
+  it('runs the count it is given, whatever the limit, and the gateway accepts it', () => {
+    const env = workersEnv({ workers: 3, resources: { limits: { cpu: '8' } } });
+    expect(env).toEqual({ name: 'TOLLGATE_SERVER__WORKERS', value: '3' });
+    expect(configSchema.parse({ server: { workers: Number((env as { value: string }).value) } }).server.workers).toBe(3);
+  });
+});
+
 describe('the Helm chart with an external Redis and an existing secret', () => {
   it('deploys neither Redis nor a Secret and points the gateway at what it was given', () => {
     const all = docs({ redis: { enabled: false, externalUrl: 'rediss://cache:6380' }, existingSecret: 'prod-tollgate', extraEnv: [{ name: 'TOLLGATE_UPSTREAM__IDLE_TIMEOUT_MS', value: '5000' }] });

@@ -20,3 +20,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "tollgate.redisUrl" -}}
 {{- if .Values.redis.enabled }}redis://{{ .Release.Name }}-redis:6379{{- else }}{{ .Values.redis.externalUrl }}{{- end }}
 {{- end }}
+
+{{- define "tollgate.cpuLimit" -}}
+{{- if .Values.resources.limits }}{{ .Values.resources.limits.cpu }}{{- end }}
+{{- end }}

@@ -46,6 +46,8 @@ export interface GatewayDeps extends MeteredRequestDeps {
   counter: PromptCounter;
   // GET /v1/usage: the caller's standing against every budget that applies to them.
   usageStatus(principal: Principal, sessionId: string | null): Promise<unknown>;
+  // GET /v1/usage/history: the caller's own usage by day (query: from, to, tz, group_by).
+  usageHistory(principal: Principal, query: URLSearchParams): Promise<unknown>;
   readiness: readonly ReadinessCheck[];
   admin?: AdminHandler;
   ownership: Ownership;
@@ -153,6 +155,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     async usage({ req, res, requestId, principal }) {
       const sessionId = req.headers['x-session-id'];
       sendJson(res, 200, await deps.usageStatus(principal!, typeof sessionId === 'string' ? sessionId : null), { 'x-request-id': requestId });
+    },
+    async usageHistory({ req, res, requestId, principal }) {
+      sendJson(res, 200, await deps.usageHistory(principal!, new URLSearchParams(parseRequestTarget(req.url).search)), { 'x-request-id': requestId });
     },
     health: ({ res }) => sendJson(res, 200, { status: 'ok' }),
     ready: ({ res }) => ready(res),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseGrouping, parseTagFilters, splitList, type Filters } from '../../analytics/dimensions.js';
 import { queryUsage } from '../../analytics/query.js';
+import { timeZoneSchema } from '../../analytics/time-zone.js';
 import { route } from '../route.js';
 
 // A word list parsed by `parse`, whose error message becomes the zod issue.
@@ -16,19 +17,6 @@ const parsedText = <T>(parse: (text: string) => T | string) =>
     });
 
 const list = z.string().max(4_000).transform(splitList).optional();
-
-export const timeZone = z
-  .string()
-  .max(64)
-  .default('UTC')
-  .refine((tz) => {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: tz });
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'must be an IANA time zone such as Europe/Berlin or Asia/Kolkata');
 
 // A local calendar day (the whole day in tz) or an instant with its offset.
 export const rangeEnd = z.union([z.iso.date(), z.iso.datetime({ offset: true })]);
@@ -52,7 +40,7 @@ export const toFilters = (q: { [K in keyof typeof filterFields]?: z.output<(type
 const usageQuery = z.object({
   from: rangeEnd,
   to: rangeEnd,
-  tz: timeZone,
+  tz: timeZoneSchema,
   groupBy: parsedText(parseGrouping).default({ dimensions: [], bucket: null }),
   ...filterFields,
   source: z.enum(['auto', 'events']).default('auto'),

@@ -1,0 +1,90 @@
+// One org's analysis as the report, the CLI and the admin API ask for it: budget forecasts,
+// recent anomalies and recommendations, each section optional. Loads its inputs from the ledger
+// (src/analytics/inputs.ts) and hands them to the pure analyses.
+import type { BudgetRule } from '../budget/rules.js';
+import type { Catalog } from '../config/catalog.js';
+import type { Db } from '../db/database.js';
+import { type AnomalyOptions, defaultAnomalyOptions, detectAnomalies, type ScopeAnomaly } from './anomalies.js';
+import { addDays } from './days.js';
+import { type BudgetForecast, forecastBudget } from './forecast.js';
+import { type BudgetRuleRef, dayRange, loadBudgetRules, loadBudgetSubjects, loadRecommendationInput, loadScopeSeries } from './inputs.js';
+import { defaultRecommendationOptions, recommend, type Recommendation, type RecommendationOptions } from './recommendations.js';
+import type { SeriesScope } from './scope-series.js';
+
+export interface AnalyseOptions {
+  readonly asOfMs?: number;
+  // Zone of the anomaly days (budgets keep their own).
+  readonly timeZone?: string;
+  readonly lookbackDays?: number;
+  // Days the recommendations' spend figures cover.
+  readonly usageDays?: number;
+  // Anomalies of this many most recent complete days are listed.
+  readonly anomalyDays?: number;
+  readonly forecast?: boolean;
+  readonly anomalies?: boolean;
+  readonly recommendations?: boolean;
+  // For the model recommendations; without it they are left out.
+  readonly catalog?: Catalog | undefined;
+  // The config file's budget rules (defaults of every org).
+  readonly configRules?: readonly BudgetRule[];
+  readonly anomalyOptions?: AnomalyOptions;
+  readonly recommendationOptions?: RecommendationOptions;
+  readonly totalHorizonDays?: number;
+  readonly maxSubjectsPerRule?: number;
+}
+
+export interface BudgetForecastRecord {
+  readonly budgetId: string | null;
+  readonly scope: BudgetRuleRef['scope'];
+  readonly scopeId: string;
+  readonly subjectId: string;
+  readonly metric: BudgetRuleRef['metric'];
+  readonly window: BudgetRuleRef['window'];
+  readonly timezone: string;
+  readonly warnPct: number;
+  readonly criticalPct: number;
+  readonly forecast: BudgetForecast;
+}
+
+export interface Analysis {
+  readonly orgId: string;
+  readonly asOf: string;
+  readonly timeZone: string;
+  readonly lookbackDays: number;
+  readonly forecasts?: readonly BudgetForecastRecord[];
+  readonly anomalies?: readonly ScopeAnomaly[];
+  readonly recommendations?: readonly Recommendation[];
+}
+
+const anomalyScopes: readonly SeriesScope[] = ['team', 'user', 'key', 'model'];
+
+export async function analyse(db: Db, orgId: string, options: AnalyseOptions = {}): Promise<Analysis> {
+  const asOfMs = options.asOfMs ?? Date.now();
+  const timeZone = options.timeZone ?? 'UTC';
+  const lookbackDays = options.lookbackDays ?? 90;
+  const all = options.forecast === undefined && options.anomalies === undefined && options.recommendations === undefined;
+  const want = { forecast: all || options.forecast === true, anomalies: all || options.anomalies === true, recommendations: all || options.recommendations === true };
+  const window = { asOfMs, timeZone, lookbackDays };
+
+  const rules = want.forecast || want.recommendations ? await loadBudgetRules(db, orgId, options.configRules) : [];
+  const subjects = rules.length > 0 ? await loadBudgetSubjects(db, orgId, window, rules, { totalHorizonDays: options.totalHorizonDays ?? 30, maxSubjectsPerRule: options.maxSubjectsPerRule ?? 100 }) : [];
+  const analysis: { -readonly [K in keyof Analysis]: Analysis[K] } = { orgId, asOf: new Date(asOfMs).toISOString(), timeZone, lookbackDays };
+
+  if (want.forecast) {
+    analysis.forecasts = subjects.map((s) => ({
+      budgetId: s.rule.id, scope: s.rule.scope, scopeId: s.rule.scopeId, subjectId: s.subjectId, metric: s.rule.metric, window: s.rule.window,
+      timezone: s.rule.timezone, warnPct: s.rule.warnPct, criticalPct: s.rule.criticalPct,
+      forecast: forecastBudget({ history: s.history, firstForecastDay: s.firstForecastDay, horizonDays: s.horizonDays, firstDayShareAhead: s.firstDayShareAhead, usedAmount: s.usedAmount, limitAmount: s.rule.limit }),
+    }));
+  }
+  if (want.anomalies) {
+    const series = await loadScopeSeries(db, orgId, window, anomalyScopes);
+    const since = addDays(dayRange(window).today, -(options.anomalyDays ?? 7));
+    analysis.anomalies = detectAnomalies(series, options.anomalyOptions ?? defaultAnomalyOptions, since);
+  }
+  if (want.recommendations) {
+    const input = await loadRecommendationInput(db, orgId, asOfMs, options.usageDays ?? 30, rules, subjects);
+    analysis.recommendations = recommend(input, options.catalog, options.recommendationOptions ?? defaultRecommendationOptions);
+  }
+  return analysis;
+}

@@ -116,6 +116,7 @@ const cases: Case[] = [
   },
   { method: 'GET', path: '/audit', allowed: ['admin', 'analyst'] },
   { method: 'GET', path: '/audit/export', allowed: ['admin', 'analyst'] },
+  { method: 'GET', path: '/usage?from=2026-11-01&to=2026-11-02&groupBy=team,day&tz=Asia/Kolkata', allowed: everyone },
 ];
 
 const resolvePath = (c: Case) => (typeof c.path === 'string' ? Promise.resolve(c.path) : c.path());

@@ -15,7 +15,7 @@ export interface BudgetMeterOptions {
   counter: PromptCounter;
   engine: BudgetEngine;
   logger: Logger;
-  metrics: Pick<Metrics, 'denials' | 'crossings'>;
+  metrics: Pick<Metrics, 'denials' | 'crossings' | 'costMicros'>;
   onCrossing?: (crossing: Crossing, ctx: EventContext) => void;
   clock?: () => number;
 }
@@ -77,6 +77,7 @@ export function createBudgetMeter(options: BudgetMeterOptions): Meter {
         release();
         const event = await buildUsageEvent(result, ctx, counter, clock());
         const settled = await engine.settle(reservation, event, clock());
+        if (event.costMicros > 0) metrics.costMicros.inc({ provider: event.provider, model: event.model }, event.costMicros);
         for (const crossing of settled.crossings) {
           const { scope, metric, window } = crossing.bucket;
           metrics.crossings.inc({ level: crossing.level, scope, metric, window });

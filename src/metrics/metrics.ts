@@ -24,6 +24,13 @@ export function createMetrics() {
       labelNames: ['model', 'direction'] as const,
       registers: [registry],
     }),
+    // What the ledger records as each request's cost, so a dashboard's spend matches reports.
+    costMicros: new Counter({
+      name: 'tollgate_cost_micros_total',
+      help: 'Cost of metered requests in micro-USD, by provider and model (the cost written to the usage ledger).',
+      labelNames: ['provider', 'model'] as const,
+      registers: [registry],
+    }),
     upstreamSeconds: new Histogram({
       name: 'tollgate_upstream_duration_seconds',
       help: 'Time from forwarding a request to the end of the upstream answer.',

@@ -7,7 +7,8 @@ import type { UsageEvent } from '../usage/event.js';
 import { rateLimitHeaders, resetInMs } from './headers.js';
 import type { BudgetPrincipal, CompiledBudgets } from './plan.js';
 import type { BudgetConfig } from './rules.js';
-import { BudgetStoreUnavailableError, type BucketDebit, type BucketPlan, type BucketRef, type BudgetStore, type CrossingLevel } from './store.js';
+import { createSettleRetry } from './settle-retry.js';
+import { BudgetStoreUnavailableError, type BucketDebit, type BucketPlan, type BucketRef, type BudgetStore, type CrossingLevel, type StoreSettleRequest } from './store.js';
 
 export interface ReserveInput {
   // The gateway's request id: reservation id, lease id and the usage event's requestId.
@@ -66,7 +67,8 @@ export interface Crossing {
 
 export interface SettleOutcome {
   // 'unrecorded': the store was unreachable; the event went to onUnrecordedUsage instead.
-  readonly status: 'settled' | 'late' | 'duplicate' | 'unknown' | 'unrecorded';
+  // 'retrying': the store was unreachable; the settle is tried again (see settle-retry.ts).
+  readonly status: 'settled' | 'late' | 'duplicate' | 'unknown' | 'unrecorded' | 'retrying';
   readonly crossings: readonly Crossing[];
 }
 
@@ -80,6 +82,8 @@ export interface BudgetEngine {
   settle(reservation: Reservation, event: UsageEvent, nowMs: number): Promise<SettleOutcome>;
   // Swaps the rules (config reload, control-plane change); open reservations keep their buckets.
   setRules(rules: CompiledBudgets): void;
+  // Hands the settles still being retried to onUnrecordedUsage.
+  stop(): void;
 }
 
 // The usage ledger's totals for buckets the store lost, each in its bucket's measure (tokens,
@@ -91,7 +95,7 @@ export interface BudgetEngineOptions {
   // Rebuilds counters the store lost (Redis restarted empty, the embedded process restarted).
   readonly ledger: LedgerTotals;
   readonly rules: CompiledBudgets;
-  readonly config: Pick<BudgetConfig, 'failureMode' | 'leaseMs' | 'minOutputTokens'>;
+  readonly config: Pick<BudgetConfig, 'failureMode' | 'leaseMs' | 'minOutputTokens' | 'recordRetentionMs'>;
   // Usage the store could not take (it was down at reserve or settle): the core writes it to the
   // ledger another way, so nothing served goes unrecorded.
   readonly onUnrecordedUsage: (event: UsageEvent) => void;
@@ -101,6 +105,9 @@ export interface BudgetEngineOptions {
   readonly onRebuild?: (bucket: BucketPlan, used: number) => void;
   readonly clock?: () => number;
 }
+
+// Settles waiting for the store to come back, at most: a burst in flight when a node went away.
+const maxSettleRetries = 10_000;
 
 // A concurrency cap frees up when some request finishes: suggest a short retry.
 const inflightRetryMs = 1_000;
@@ -127,25 +134,38 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
   const clock = options.clock ?? Date.now;
   const onError = options.onError ?? (() => {});
   let rules = options.rules;
+  const retries = createSettleRetry({
+    settle: (request) => store.settle(request),
+    maxPending: maxSettleRetries,
+    // Half the record's retention: a settle landing later would find no record to charge.
+    retryForMs: config.recordRetentionMs / 2,
+    onGiveUp: (request, err) => {
+      onError(err, 'settle');
+      onUnrecordedUsage(request.event);
+    },
+    clock,
+  });
 
   async function settle(reservation: Reservation, event: UsageEvent, nowMs: number): Promise<SettleOutcome> {
     if (reservation.state === 'fail_open') {
       onUnrecordedUsage(event);
       return { status: 'unrecorded', crossings: [] };
     }
+    let request: StoreSettleRequest | undefined;
     try {
       if (reservation.state === 'unmetered') {
         await store.appendUsage(event);
         return { status: 'settled', crossings: [] };
       }
-      const result = await store.settle({
+      request = {
         id: reservation.id,
         orgId: reservation.orgId,
         nowMs,
         actualTokens: event.promptTokens + event.completionTokens,
         actualCostMicros: event.costMicros,
         event,
-      });
+      };
+      const result = await store.settle(request);
       return {
         status: result.status,
         crossings: result.crossings.map(({ index, level, used }) => {
@@ -155,8 +175,10 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
       };
     } catch (err) {
       if (!(err instanceof BudgetStoreUnavailableError)) throw err;
-      // The lease runs out and the reaper returns the reservation; the ledger gets the usage.
       onError(err, 'settle');
+      if (request && retries.add(request)) return { status: 'retrying', crossings: [] };
+      // Full, or an unmetered event: the ledger gets the usage; a reservation left open is
+      // returned by the reaper once its lease runs out.
       onUnrecordedUsage(event);
       return { status: 'unrecorded', crossings: [] };
     }
@@ -274,5 +296,7 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
     setRules(next) {
       rules = next;
     },
+
+    stop: () => retries.stop(),
   };
 }

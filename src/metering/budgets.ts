@@ -82,6 +82,9 @@ export function startBudgets({ config, redis, usage, logger, listOrgIds, ledger,
       compiled = compile(rules);
       inner.setRules(compiled);
     },
-    stop: () => reaper.stop(),
+    async stop() {
+      await reaper.stop();
+      inner.stop();
+    },
   };
 }

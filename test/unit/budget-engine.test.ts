@@ -93,23 +93,52 @@ describe('budget engine', () => {
     expect(asked).toHaveLength(1);
   });
 
-  it('never loses usage when the store fails between reserve and settle', async () => {
+  it('tries a settle the store could not take again until it lands, so the served request is charged instead of its reservation returned', async () => {
     const events: UsageEvent[] = [];
     const working = createMemoryBudgetStore({ keyPrefix: 'tgtest:', recordRetentionMs: 60_000, onUsageEvent: (e) => events.push(e) });
+    let failures = 2;
     const { engine, unrecorded, errors } = engineOver(
       {
         ...working,
-        settle: async () => {
-          throw new BudgetStoreUnavailableError('down');
+        settle: async (request) => {
+          if (failures-- > 0) throw new BudgetStoreUnavailableError('node away');
+          return working.settle(request);
         },
       },
       { budgets },
     );
     const outcome = await engine.reserve(reserveInput);
     if (!outcome.ok) throw new Error('expected a reservation');
-    expect(await engine.settle(outcome.reservation, event, nowMs)).toMatchObject({ status: 'unrecorded' });
-    expect(unrecorded).toEqual([event]);
+    expect(await engine.settle(outcome.reservation, event, nowMs)).toMatchObject({ status: 'retrying' });
+    await expect.poll(() => events, { timeout: 3_000, interval: 50 }).toEqual([event]);
+    const [bucket] = await working.peek('o1', [outcome.reservation.debits[0]!.bucket.key], nowMs);
+    expect(bucket).toEqual({ used: 75, reserved: 0 });
+    expect(unrecorded).toEqual([]);
     expect(errors).toEqual(['settle']);
+  });
+
+  it('never loses usage: a settle the store still refuses after the retry window, or holds at stop, goes to the fallback sink', async () => {
+    const working = createMemoryBudgetStore({ keyPrefix: 'tgtest:', recordRetentionMs: 60_000, onUsageEvent: () => {} });
+    const down = {
+      ...working,
+      settle: async () => {
+        throw new BudgetStoreUnavailableError('down');
+      },
+    };
+    // Retried for half the record retention: 500 ms here.
+    const expiring = engineOver(down, { budgets, recordRetentionMs: 1_000 });
+    const first = await expiring.engine.reserve(reserveInput);
+    if (!first.ok) throw new Error('expected a reservation');
+    expect(await expiring.engine.settle(first.reservation, event, nowMs)).toMatchObject({ status: 'retrying' });
+    await expect.poll(() => expiring.unrecorded, { timeout: 3_000, interval: 50 }).toEqual([event]);
+
+    const stopping = engineOver(down, { budgets });
+    const second = await stopping.engine.reserve({ ...reserveInput, requestId: 'r2' });
+    if (!second.ok) throw new Error('expected a reservation');
+    await stopping.engine.settle(second.reservation, event, nowMs);
+    expect(stopping.unrecorded).toEqual([]);
+    stopping.engine.stop();
+    expect(stopping.unrecorded).toEqual([event]);
   });
 
   it('reserves exactly what src/pricing says the request can cost at most', async () => {

@@ -1,0 +1,232 @@
+// The principal cache at a million keys: seeds 1,000,000 keys (100,000 users) with SQL in a
+// database of its own, starts one gateway on Redis + Postgres, and drives it on one connection for
+// 60 s (mostly a hot set of keys, some cold ones) while other clients revoke and create keys
+// through the control plane. Prints startup time, the slowest requests (total and the gateway's own
+// x-tollgate-overhead-ms), how long a revocation and a creation take to reach the gateway, its RSS,
+// and Postgres transactions per 10,000 requests with made-up keys, against the same idle interval
+// as the baseline (pg_stat_database, so every query of every component counts).
+// Run: node --import ./bin/typescript.js bench/keys.ts [--keys 1000000] [--duration 60]
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { Pool } from 'undici';
+import { createRedisInvalidationBus } from '../src/auth/invalidation.js';
+import type { ChangeContext } from '../src/control/actor.js';
+import { createApiKey, revokeApiKey } from '../src/control/keys.js';
+import { openDatabase } from '../src/db/database.js';
+
+const { values } = parseArgs({ options: { keys: { type: 'string', default: '1000000' }, duration: { type: 'string', default: '60' } } });
+const keyCount = Number(values.keys);
+const userCount = Math.max(1, Math.floor(keyCount / 10));
+const durationS = Number(values.duration);
+const hotKeys = Math.min(10_000, keyCount);
+// Revoked one by one during the run; the driver never uses them.
+const revocable = Math.min(10_000, Math.floor(keyCount / 10));
+const root = new URL('..', import.meta.url).pathname;
+const ports = { mock: 19201, gateway: 19202 };
+const postgresUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const benchDb = `tollgate_bench_keys_${process.pid}`;
+const dbUrl = Object.assign(new URL(postgresUrl), { pathname: `/${benchDb}` }).toString();
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const keyPrefix = `tgbench:keys:${process.pid}:`;
+const env = {
+  OPENAI_BASE_URL: `http://127.0.0.1:${ports.mock}/v1`,
+  OPENAI_API_KEY: 'sk-upstream',
+  LOG_LEVEL: 'info',
+  REDIS_URL: redisUrl,
+  DATABASE_URL: dbUrl,
+  TOLLGATE_REDIS_KEY_PREFIX: keyPrefix,
+  TOLLGATE_SERVER__WORKERS: '1',
+  PORT: String(ports.gateway),
+};
+const seedKey = (i: number): string => `tg-seed-${i}`;
+const body = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function start(args: string[], extraEnv: Record<string, string>, readyText: RegExp): Promise<ChildProcess> {
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (!readyText.test(out)) return;
+      child.stdout!.off('data', onData);
+      child.stdout!.resume();
+      resolve(child);
+    };
+    child.stdout!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}: ${out}`)));
+  });
+}
+
+async function sqlOn(url: string, statement: string): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+const rssMb = (pid: number, field: 'VmRSS' | 'VmHWM'): number => {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(field))!;
+  return Number(line.split(/\s+/)[1]) / 1024;
+};
+
+const transactions = async (): Promise<number> => {
+  const { rows } = await sqlOn(postgresUrl, `select xact_commit + xact_rollback as n from pg_stat_database where datname = '${benchDb}'`);
+  return Number(rows[0].n);
+};
+
+const gateway = new Pool(`http://127.0.0.1:${ports.gateway}`, { connections: 1 });
+// The baseline: the same request straight to the mock upstream, taking turns with the gateway's, so
+// the machine's own stalls (a shared two-core box) show up in both.
+const direct = new Pool(`http://127.0.0.1:${ports.mock}`, { connections: 1 });
+const probe = new Pool(`http://127.0.0.1:${ports.gateway}`, { connections: 2 });
+
+async function call(client: Pool, key: string): Promise<{ status: number; ms: number; overheadMs: number }> {
+  const t0 = performance.now();
+  const res = await client.request({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body });
+  await res.body.dump();
+  return { status: res.statusCode, ms: performance.now() - t0, overheadMs: Number(res.headers['x-tollgate-overhead-ms'] ?? 0) };
+}
+
+// Polls until the key answers `status`; the time from `sinceMs`.
+async function until(key: string, status: number, sinceMs: number): Promise<number> {
+  for (;;) {
+    if ((await call(probe, key)).status === status) return performance.now() - sinceMs;
+    if (performance.now() - sinceMs > 30_000) return Number.POSITIVE_INFINITY;
+    await sleep(5);
+  }
+}
+
+const children: ChildProcess[] = [];
+try {
+  await sqlOn(postgresUrl, `create database ${benchDb}`);
+  const database = await openDatabase({ databaseUrl: dbUrl, dataDir: '' });
+  await database.migrate();
+  const seedStarted = performance.now();
+  for (const statement of [
+    `insert into orgs (id, name) values ('org_seed', 'seed')`,
+    `insert into teams (id, org_id, parent_id, name) values ('team_root', 'org_seed', null, 'root'), ('team_child', 'org_seed', 'team_root', 'child')`,
+    `insert into users (id, org_id, team_id, name) select 'user_seed_' || u, 'org_seed', 'team_child', 'seed-' || u from generate_series(1, ${userCount}) u`,
+    `insert into api_keys (id, org_id, user_id, hash, prefix)
+       select 'key_seed_' || i, 'org_seed', 'user_seed_' || (i % ${userCount} + 1), encode(sha256(convert_to('tg-seed-' || i, 'UTF8')), 'hex'), 'tg-seed'
+       from generate_series(1, ${keyCount}) i`,
+    // What autovacuum would have done by the time replicas start.
+    'vacuum analyze api_keys',
+    'vacuum analyze users',
+  ]) {
+    await sqlOn(dbUrl, statement);
+  }
+  process.stdout.write(`seeded ${keyCount} keys for ${userCount} users in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s\n`);
+
+  children.push(await start(['--import', './bin/typescript.js', 'bench/mock-upstream.ts', String(ports.mock)], {}, /mock upstream on/));
+  const startedAt = performance.now();
+  const server = await start(['bin/tollgate.js', 'serve'], env, /tollgate listening/);
+  children.push(server);
+  const startupMs = performance.now() - startedAt;
+  const pid = server.pid!;
+  const rssAtStart = rssMb(pid, 'VmRSS');
+
+  const redis = new Redis(redisUrl);
+  const bus = createRedisInvalidationBus(redis, keyPrefix);
+  const change: ChangeContext = { actor: { type: 'cli', id: 'bench', role: 'admin', userId: null }, requestId: 'bench-keys' };
+
+  let running = true;
+  const rssSamples: number[] = [];
+  const sampler = (async () => {
+    while (running) {
+      rssSamples.push(rssMb(pid, 'VmRSS'));
+      await sleep(500);
+    }
+  })();
+
+  // Revoke a key the gateway has cached, then time until it answers 401; likewise a new key until 200.
+  const revocationMs: number[] = [];
+  const creationMs: number[] = [];
+  const churn = (async () => {
+    for (let n = 0; running && n < revocable; n++) {
+      const i = keyCount - n;
+      await call(probe, seedKey(i));
+      const revokedAt = performance.now();
+      await revokeApiKey(database.db, bus, change, `key_seed_${i}`);
+      revocationMs.push(await until(seedKey(i), 401, revokedAt));
+      const createdAt = performance.now();
+      const created = await createApiKey(database.db, bus, change, `user_seed_${(n % userCount) + 1}`, {});
+      creationMs.push(await until(created.key, 200, createdAt));
+      await sleep(500);
+    }
+  })();
+
+  // The one driving connection: 90% a hot set of keys, 10% any key (most of them cold).
+  const samples: Array<{ atS: number; ms: number; overheadMs: number; status: number }> = [];
+  const baseline: number[] = [];
+  const endAt = performance.now() + durationS * 1000;
+  while (performance.now() < endAt) {
+    const i = Math.random() < 0.9 ? 1 + Math.floor(Math.random() * hotKeys) : 1 + Math.floor(Math.random() * (keyCount - revocable));
+    const r = await call(gateway, seedKey(i));
+    samples.push({ atS: (performance.now() - startedAt) / 1000, ...r });
+    baseline.push((await call(direct, 'none')).ms);
+  }
+  running = false;
+  await churn;
+  await sampler;
+  const rssAfterRun = rssMb(pid, 'VmRSS');
+
+  // Made-up keys: transactions during the flood and the settling after it (backends report their
+  // counts up to ~10 s late), less the same span idle just before it.
+  const settleMs = 12_000;
+  await sleep(settleMs);
+  const floodSpanMs = 30_000;
+  const idleStart = await transactions();
+  await sleep(floodSpanMs);
+  const floodStart = await transactions();
+  const floodStarted = performance.now();
+  const refused: Record<number, number> = {};
+  for (let i = 0; i < 10_000; i++) {
+    const r = await call(gateway, `tg-${randomBytes(32).toString('base64url')}`);
+    refused[r.status] = (refused[r.status] ?? 0) + 1;
+  }
+  const floodMs = performance.now() - floodStarted;
+  await sleep(settleMs);
+  const floodEnd = await transactions();
+  const windowMs = performance.now() - floodStarted;
+  const idle = Math.round(((floodStart - idleStart) * windowMs) / floodSpanMs);
+
+  const quantiles = (xs: number[]) => {
+    const sorted = xs.toSorted((a, b) => a - b);
+    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(2);
+    return `p50 ${at(0.5)}  p99 ${at(0.99)}  p99.9 ${at(0.999)}  max ${sorted.at(-1)!.toFixed(2)}`;
+  };
+  const maxOverhead = Math.max(...samples.map((s) => s.overheadMs));
+  const statuses = samples.reduce<Record<number, number>>((acc, s) => ({ ...acc, [s.status]: (acc[s.status] ?? 0) + 1 }), {});
+  const slowest = samples.toSorted((a, b) => b.ms - a.ms).slice(0, 5);
+  const fmt = (xs: number[]) => (xs.length === 0 ? '-' : `max ${Math.max(...xs).toFixed(0)} ms, mean ${(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(0)} ms over ${xs.length}`);
+
+  process.stdout.write(`\nprincipal cache, ${keyCount} keys, ${durationS} s on one connection, Node ${process.version}\n`);
+  process.stdout.write(`startup (spawn to listening)        ${(startupMs / 1000).toFixed(2)} s, RSS ${rssAtStart.toFixed(0)} MB\n`);
+  process.stdout.write(`requests                            ${samples.length} (${(samples.length / durationS).toFixed(0)}/s), statuses ${JSON.stringify(statuses)}\n`);
+  process.stdout.write(`latency ms, gateway                 ${quantiles(samples.map((x) => x.ms))}\n`);
+  process.stdout.write(`latency ms, mock upstream directly  ${quantiles(baseline)}  (baseline, taking turns)\n`);
+  process.stdout.write(`gateway overhead (header) max       ${maxOverhead.toFixed(2)} ms\n`);
+  process.stdout.write(`slowest                             ${slowest.map((s) => `${s.ms.toFixed(1)} ms at ${s.atS.toFixed(1)} s (overhead ${s.overheadMs.toFixed(1)})`).join('; ')}\n`);
+  process.stdout.write(`revocation reaches the gateway      ${fmt(revocationMs)}\n`);
+  process.stdout.write(`a new key reaches the gateway       ${fmt(creationMs)}\n`);
+  process.stdout.write(`RSS                                 max ${Math.max(...rssSamples).toFixed(0)} MB during the run, ${rssAfterRun.toFixed(0)} MB after, peak (VmHWM) ${rssMb(pid, 'VmHWM').toFixed(0)} MB\n`);
+  process.stdout.write(`10,000 made-up keys                 statuses ${JSON.stringify(refused)}; ${(floodMs / 1000).toFixed(1)} s; Postgres transactions ${floodEnd - floodStart} in the ${(windowMs / 1000).toFixed(0)} s from its start, against ${idle} at the idle rate measured just before: ${floodEnd - floodStart - idle} attributable\n`);
+  await bus.close();
+  redis.disconnect();
+  await database.close();
+} finally {
+  await gateway.close();
+  await direct.close();
+  await probe.close();
+  for (const child of children) child.kill('SIGTERM');
+  await sleep(1_000);
+  await sqlOn(postgresUrl, `drop database if exists ${benchDb} with (force)`).catch(() => {});
+}

@@ -30,15 +30,23 @@ export function startBudgetReaper(options: BudgetReaperOptions): BudgetReaper {
   let running: Promise<number> | null = null;
   let timer: NodeJS.Timeout | null = null;
 
+  // An org whose store is away (its Cluster node is down) is skipped, not the orgs after it; the
+  // pass reports the first failure once it has been over every org.
   async function pass(): Promise<number> {
     let total = 0;
+    let failure: Error | undefined;
     for (const orgId of await listOrgIds()) {
-      for (;;) {
-        const reaped = await store.reapExpired(orgId, clock(), batchSize);
-        total += reaped;
-        if (reaped < batchSize || stopped) break;
+      try {
+        for (;;) {
+          const reaped = await store.reapExpired(orgId, clock(), batchSize);
+          total += reaped;
+          if (reaped < batchSize || stopped) break;
+        }
+      } catch (err) {
+        failure ??= err as Error;
       }
     }
+    if (failure) throw failure;
     return total;
   }
 

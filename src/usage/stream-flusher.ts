@@ -57,14 +57,17 @@ export function createStreamFlusher(options: StreamFlusherOptions): StreamFlushe
   let loop: Promise<void> | undefined;
   let timers: Array<{ stop(): Promise<void> }> = [];
 
+  // A stream whose group cannot be created now (its Cluster node is away) is tried again on the
+  // next refresh; the other orgs' streams are added meanwhile.
   async function refreshOrgs(): Promise<void> {
     try {
-      for (const orgId of await listOrgIds()) {
-        const key = usageStreamKey(keyPrefix, orgId);
-        if (keys.has(key)) continue;
+      const fresh = (await listOrgIds()).map((orgId) => usageStreamKey(keyPrefix, orgId)).filter((key) => !keys.has(key));
+      const results = await Promise.allSettled(fresh.map(async (key) => {
         await streams.ensureGroup(key);
         keys.add(key);
-      }
+      }));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     } catch (error) {
       log.warn({ err: error }, 'could not refresh the usage streams; keeping the known ones');
     }

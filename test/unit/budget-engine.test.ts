@@ -168,6 +168,28 @@ describe('budget reaper', () => {
     await reaper.stop();
   });
 
+  it('still returns the leases of the other orgs when one org\'s store is away (its Cluster node is down)', async () => {
+    const store = createMemoryBudgetStore({ keyPrefix: 'tgtest:', recordRetentionMs: 60_000, onUsageEvent: () => {} });
+    const { engine } = engineOver(store, { leaseMs: 1_000, budgets });
+    for (const orgId of ['o1', 'o2']) {
+      const outcome = await engine.reserve({ ...reserveInput, principal: { ...principal, orgId }, requestId: `${orgId}-0`, promptTokens: () => 1, maxOutputTokens: 1 });
+      expect(outcome.ok).toBe(true);
+    }
+    const halfDown: BudgetStore = {
+      ...store,
+      reapExpired: async (orgId, nowMs, maxCount) => {
+        if (orgId === 'o1') throw new BudgetStoreUnavailableError('node away');
+        return store.reapExpired(orgId, nowMs, maxCount);
+      },
+    };
+    const reaper = startBudgetReaper({ store: halfDown, listOrgIds: async () => ['o1', 'o2'], intervalMs: 3_600_000, clock: () => nowMs + 1_000 });
+    await expect(reaper.runOnce()).rejects.toThrow('node away');
+    // o2's lease went back in the failed pass: o1's alone is left.
+    expect(await store.reapExpired('o2', nowMs + 1_000, 10)).toBe(0);
+    expect(await store.reapExpired('o1', nowMs + 1_000, 10)).toBe(1);
+    await reaper.stop();
+  });
+
   it('keeps running after a failed pass and reports the error', async () => {
     const failures: string[] = [];
     let calls = 0;

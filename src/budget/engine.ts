@@ -3,6 +3,7 @@
 // from the compiled rules, calls one store (Redis or the in-process twin) and turns raw results
 // into outcomes: a refusal is a value; only a broken store throws (BudgetStoreUnavailableError).
 import type { CatalogModel } from '../config/catalog.js';
+import { dearestInputPerMTok, priceFor } from '../pricing/cost.js';
 import type { UsageEvent } from '../usage/event.js';
 import { rateLimitHeaders, resetInMs } from './headers.js';
 import type { BudgetPrincipal, CompiledBudgets } from './plan.js';
@@ -20,6 +21,8 @@ export interface ReserveInput {
   readonly promptTokens: () => number | Promise<number>;
   // From max_tokens / max_completion_tokens, or the catalog's cap.
   readonly maxOutputTokens: number;
+  // The request body's service_tier, which can change the price (src/pricing/cost.ts).
+  readonly serviceTier?: unknown;
   readonly nowMs: number;
 }
 
@@ -232,8 +235,8 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
       });
       if (buckets.length === 0) return unmetered('unmetered');
 
-      const { price } = input.model;
       const promptTokens = await input.promptTokens();
+      const price = priceFor(input.model.price, { serviceTier: input.serviceTier, promptTokens });
       const request = {
         id: input.requestId,
         orgId: principal.orgId,
@@ -241,7 +244,7 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
         deadlineMs: nowMs + config.leaseMs,
         promptTokens,
         // Cached reads cost less and cache writes can cost more than input: reserve the most.
-        promptCostNumerator: promptTokens * Math.max(price.inputPerMTok, price.cacheWritePerMTok),
+        promptCostNumerator: promptTokens * dearestInputPerMTok(price),
         outputPerMTokMicros: price.outputPerMTok,
         maxOutputTokens,
         minOutputTokens: Math.min(config.minOutputTokens, maxOutputTokens),

@@ -1,6 +1,6 @@
 // Reads config/tollgate.yaml and the model catalog, applies env overrides, validates with zod and
 // returns one frozen runtime object. A bad config throws ConfigError naming the path and problem.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
@@ -131,6 +131,13 @@ function withBuiltinProviders(fromFile: unknown): Record<string, unknown> {
 }
 
 const catalogFileSchema = z.object({ models: z.record(z.string(), modelSchema).default({}) });
+const overridesFileSchema = z.object({ models: z.record(z.string(), modelSchema.partial()).default({}) });
+
+// Where `tollgate catalog import` writes and the loader reads catalog overrides: the configured
+// file (relative to the config file), else catalog-overrides.yaml in the data directory.
+export function catalogOverridesPath(config: Pick<ParsedConfig, 'catalogOverridesFile' | 'dataDir'>, configPath: string): string {
+  return config.catalogOverridesFile ? resolve(dirname(configPath), config.catalogOverridesFile) : resolve(config.dataDir, 'catalog-overrides.yaml');
+}
 
 export interface LoadOptions {
   env?: Env;
@@ -156,16 +163,26 @@ export function loadConfig(options: LoadOptions = {}): RuntimeConfig {
   if (!catalogRaw.success) throw new ConfigError(`invalid model catalog (${catalogPath}):\n${describe(catalogRaw.error)}`);
 
   const models: Record<string, ModelConfig> = { ...catalogRaw.data.models };
-  for (const [name, override] of Object.entries(config.models)) {
-    const merged = modelSchema.safeParse({ ...models[name], ...override });
-    if (!merged.success) throw new ConfigError(`invalid config (${path}):\n${describe(merged.error, `models.${name}`)}`);
-    models[name] = merged.data;
+  const overridesPath = catalogOverridesPath(config, path);
+  const merge = (overrides: Record<string, unknown>, source: string): void => {
+    for (const [name, override] of Object.entries(overrides)) {
+      const merged = modelSchema.safeParse({ ...models[name], ...(override as object) });
+      if (!merged.success) throw new ConfigError(`invalid config (${source}):\n${describe(merged.error, `models.${name}`)}`);
+      models[name] = merged.data;
+    }
+  };
+  if (existsSync(overridesPath)) {
+    const overrides = overridesFileSchema.safeParse(readYaml(overridesPath));
+    if (!overrides.success) throw new ConfigError(`invalid catalog overrides (${overridesPath}):\n${describe(overrides.error)}`);
+    merge(overrides.data.models, overridesPath);
   }
+  merge(config.models, path);
 
   const { providers, models: _models, aliases, ...rest } = config;
   let catalog: Catalog;
   try {
-    catalog = buildCatalog(models, aliases, new Set(Object.keys(providers)));
+    const unknownModels = new Map(Object.entries(providers).map(([name, p]) => [name, p.unknownModels]));
+    catalog = buildCatalog(models, aliases, new Set(Object.keys(providers)), unknownModels);
   } catch (err) {
     throw new ConfigError(`invalid config (${path}):\n${(err as Error).message}`);
   }

@@ -1,5 +1,6 @@
 // The shape of config/tollgate.yaml after env overrides: every option, its default and its limits.
 import { z } from 'zod';
+import { modelKinds, priceSchema, unitsSchema } from '../pricing/price-schema.js';
 import { alertsSchema } from '../alerts/config.js';
 import { budgetConfigSchema } from '../budget/rules.js';
 import { passthroughSchema } from '../proxy/passthrough-routes.js';
@@ -21,13 +22,18 @@ export const providerSchema = z.object({
   headers: z.record(z.string(), z.string()).default({}),
   anthropicVersion: z.string().default('2023-06-01'),
   connections: positiveInt.default(128),
-});
-
-export const priceSchema = z.object({
-  inputPerMTok: z.number().nonnegative(),
-  cachedInputPerMTok: z.number().nonnegative().optional(),
-  cacheWritePerMTok: z.number().nonnegative().optional(),
-  outputPerMTok: z.number().nonnegative(),
+  // A model the catalog lacks, asked for as PROVIDER/MODEL: refused (404), or priced at this
+  // default and its ledger rows marked estimated (OpenAI-compatible servers with many local models).
+  unknownModels: z
+    .object({
+      policy: z.enum(['refuse', 'estimate']).default('refuse'),
+      price: priceSchema.optional(),
+      encoding: z.enum(['o200k_base', 'cl100k_base', 'p50k_base', 'r50k_base', 'estimate']).default('estimate'),
+      contextWindow: positiveInt.default(128_000),
+      maxOutputTokens: positiveInt.default(4_096),
+    })
+    .refine((u) => u.policy === 'refuse' || u.price !== undefined, { message: 'price is required when policy is estimate', path: ['price'] })
+    .prefault({}),
 });
 
 export const modelSchema = z.object({
@@ -38,6 +44,9 @@ export const modelSchema = z.object({
   contextWindow: positiveInt.default(128_000),
   maxOutputTokens: positiveInt.default(4_096),
   price: priceSchema.default({ inputPerMTok: 0, outputPerMTok: 0 }),
+  // Image and audio models are refused on the token-metered routes (src/pricing/price-schema.ts).
+  kind: z.enum(modelKinds).default('text'),
+  units: unitsSchema.optional(),
   aliases: z.array(z.string().min(1)).default([]),
   // The model bills hidden reasoning before (and beyond) its visible output: when its usage never
   // arrives, the gateway charges the whole reservation rather than what the client saw.
@@ -149,6 +158,9 @@ export const configSchema = z.object({
   alerts: alertsSchema,
   providers: z.record(z.string(), providerSchema).default({}),
   catalogFile: z.string().optional(),
+  // Written by `tollgate catalog import`, merged over the catalog and under `models:`; default
+  // <dataDir>/catalog-overrides.yaml, read when it exists.
+  catalogOverridesFile: z.string().optional(),
   models: z.record(z.string(), modelSchema.partial()).default({}),
   aliases: z.record(z.string(), z.string()).default({}),
 });
@@ -156,3 +168,4 @@ export const configSchema = z.object({
 export type ParsedConfig = z.output<typeof configSchema>;
 export type ProviderConfig = z.output<typeof providerSchema>;
 export type ModelConfig = z.output<typeof modelSchema>;
+export type UnknownModelsConfig = z.output<typeof providerSchema>['unknownModels'];

@@ -46,6 +46,7 @@ export function createBudgetMeter(options: BudgetMeterOptions): Meter {
           model: request.model,
           promptTokens: async () => (await prompt()).promptTokens,
           maxOutputTokens: requestedMax,
+          serviceTier: request.body.service_tier,
           nowMs: clock(),
         });
       } catch (err) {
@@ -68,6 +69,7 @@ export function createBudgetMeter(options: BudgetMeterOptions): Meter {
         requestId: request.requestId,
         principal: request.principal,
         model: request.model,
+        serviceTier: request.body.service_tier,
         prompt,
         sessionId,
         tags,

@@ -4,7 +4,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Principal } from '../auth/principal.js';
 import type { CatalogModel } from '../config/catalog.js';
-import { costMicros } from '../pricing/cost.js';
+import { costMicros, priceFor } from '../pricing/cost.js';
 import type { Usage } from '../providers/types.js';
 import type { PromptCount, PromptCounter } from '../tokens/prompt-counter.js';
 import type { UsageEvent } from '../usage/event.js';
@@ -14,6 +14,8 @@ export interface EventContext {
   readonly requestId: string;
   readonly principal: Principal;
   readonly model: CatalogModel;
+  // The request body's service_tier (flex, priority), which can change the price.
+  readonly serviceTier?: unknown;
   // Counted on first call (reserve calls it when a budget applies) and remembered.
   readonly prompt: () => PromptCount | Promise<PromptCount>;
   readonly sessionId: string | null;
@@ -35,6 +37,7 @@ const maxUsage = (a: Usage, b: Usage | undefined): Usage =>
         promptTokens: Math.max(a.promptTokens, b.promptTokens),
         cachedTokens: b.cachedTokens,
         cacheWriteTokens: b.cacheWriteTokens,
+        cacheWrite1hTokens: b.cacheWrite1hTokens,
         completionTokens: Math.max(a.completionTokens, b.completionTokens),
         reasoningTokens: b.reasoningTokens,
       }
@@ -79,13 +82,14 @@ export async function buildUsageEvent(outcome: MeterOutcome, ctx: EventContext, 
     cachedTokens: usage.cachedTokens,
     completionTokens: usage.completionTokens,
     reasoningTokens: usage.reasoningTokens,
-    costMicros: costMicros(usage, ctx.model.price),
+    costMicros: costMicros(usage, priceFor(ctx.model.price, { serviceTier: ctx.serviceTier, promptTokens: usage.promptTokens })),
     status: outcome.status,
     errorCode: outcome.errorCode,
     stream: outcome.stream,
     latencyMs: outcome.latencyMs,
     ttfbMs: outcome.ttfbMs,
-    estimated,
+    // A model priced at its provider's default for unlisted models is an estimate too.
+    estimated: estimated || ctx.model.priceEstimated === true,
     unmetered: false,
     sessionId: ctx.sessionId,
     tags: ctx.tags,

@@ -1,9 +1,30 @@
-// Money math for the budget engine: what a request costs from its usage, and the most it can cost
-// before it runs. Integer micro-USD throughout; prices are micro-USD per 1M tokens (the catalog's).
-import type { ModelPriceMicros } from '../config/catalog.js';
+// Money math for the budget engine: which of a model's prices a request pays, what it costs from
+// its usage, and the most it can cost before it runs. Integer micro-USD throughout; prices are
+// micro-USD per 1M tokens (the catalog's).
+import type { ModelPriceMicros, TokenPriceMicros } from '../config/catalog.js';
 import type { Usage } from '../providers/types.js';
+import { serviceTiers, type ServiceTier } from './price-schema.js';
 
 const tokensPerMTok = 1_000_000;
+
+export interface PriceContext {
+  // The request body's `service_tier`: flex or priority pick their tier where the model has one;
+  // anything else (auto, default, a tier the model lacks) pays the standard price.
+  readonly serviceTier?: unknown;
+  // The Batch API's price; set only by the code that meters batches, never from a request body.
+  readonly batch?: boolean;
+  // Every prompt token, cache reads and writes included: past a long-context threshold the whole
+  // request pays the long-context price.
+  readonly promptTokens: number;
+}
+
+const isServiceTier = (value: unknown): value is ServiceTier => (serviceTiers as readonly unknown[]).includes(value);
+
+export function priceFor(price: ModelPriceMicros, ctx: PriceContext): TokenPriceMicros {
+  const tierName = ctx.batch ? 'batch' : isServiceTier(ctx.serviceTier) ? ctx.serviceTier : undefined;
+  const tier = (tierName && price.tiers?.[tierName]) || price;
+  return tier.longContext && ctx.promptTokens > tier.longContext.aboveInputTokens ? tier.longContext.price : tier;
+}
 
 // Ceiling of (sum of tokens x micro-USD per 1M tokens) / 1M, in exact integer steps: a fraction of
 // a micro-dollar is charged as a whole one, so many small requests never add up to a free one.
@@ -16,20 +37,27 @@ function microsFromTokenPriceProduct(tokenMicrosPerMTok: number): number {
 }
 
 // promptTokens includes cached reads and cache writes; completionTokens includes reasoning tokens,
-// which are billed at the output price, so reasoningTokens needs no term of its own.
-export function costMicros(usage: Usage, price: ModelPriceMicros): number {
+// which are billed at the output price, so reasoningTokens needs no term of its own. Cache writes
+// with a 1-hour TTL are part of cacheWriteTokens and pay their own price.
+export function costMicros(usage: Usage, price: TokenPriceMicros): number {
   const uncachedInputTokens = Math.max(0, usage.promptTokens - usage.cachedTokens - usage.cacheWriteTokens);
+  const write1hTokens = Math.min(usage.cacheWrite1hTokens ?? 0, usage.cacheWriteTokens);
   return microsFromTokenPriceProduct(
     uncachedInputTokens * price.inputPerMTok +
       usage.cachedTokens * price.cachedInputPerMTok +
-      usage.cacheWriteTokens * price.cacheWritePerMTok +
+      (usage.cacheWriteTokens - write1hTokens) * price.cacheWritePerMTok +
+      write1hTokens * (price.cacheWrite1hPerMTok ?? price.cacheWritePerMTok) +
       usage.completionTokens * price.outputPerMTok,
   );
 }
 
-// The reservation: every prompt token at the dearest input price (a cache write costs more than a
-// plain input token on Anthropic) and every allowed output token, so the real cost can only be lower.
-export function maxCostMicros(promptTokens: number, maxOutputTokens: number, price: ModelPriceMicros): number {
-  const inputPerMTok = Math.max(price.inputPerMTok, price.cacheWritePerMTok);
-  return microsFromTokenPriceProduct(promptTokens * inputPerMTok + maxOutputTokens * price.outputPerMTok);
+// The dearest price a prompt token can pay: a cache write (1-hour ones most) costs more than a
+// plain input token on Anthropic.
+export const dearestInputPerMTok = (price: TokenPriceMicros): number =>
+  Math.max(price.inputPerMTok, price.cacheWritePerMTok, price.cacheWrite1hPerMTok ?? 0);
+
+// The reservation: every prompt token at the dearest input price and every allowed output token,
+// so the real cost can only be lower.
+export function maxCostMicros(promptTokens: number, maxOutputTokens: number, price: TokenPriceMicros): number {
+  return microsFromTokenPriceProduct(promptTokens * dearestInputPerMTok(price) + maxOutputTokens * price.outputPerMTok);
 }

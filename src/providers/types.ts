@@ -10,6 +10,8 @@ export interface Usage {
   promptTokens: number;
   cachedTokens: number;
   cacheWriteTokens: number;
+  // The part of cacheWriteTokens written with a 1-hour TTL (Anthropic), priced apart; absent is 0.
+  cacheWrite1hTokens?: number;
   completionTokens: number;
   reasoningTokens: number;
 }
@@ -26,10 +28,12 @@ export function largerUsage(a: Usage | undefined, b: Usage | undefined): Usage |
   const uncached = (u: Usage) => Math.max(0, u.promptTokens - u.cachedTokens - u.cacheWriteTokens);
   const cachedTokens = Math.max(a.cachedTokens, b.cachedTokens);
   const cacheWriteTokens = Math.max(a.cacheWriteTokens, b.cacheWriteTokens);
+  const cacheWrite1hTokens = Math.max(a.cacheWrite1hTokens ?? 0, b.cacheWrite1hTokens ?? 0);
   return {
     promptTokens: Math.max(uncached(a), uncached(b)) + cachedTokens + cacheWriteTokens,
     cachedTokens,
     cacheWriteTokens,
+    ...(cacheWrite1hTokens > 0 ? { cacheWrite1hTokens } : {}),
     completionTokens: Math.max(a.completionTokens, b.completionTokens),
     reasoningTokens: Math.max(a.reasoningTokens, b.reasoningTokens),
   };

@@ -6,7 +6,7 @@ import { authenticate } from '../auth/authenticate.js';
 import type { Principal } from '../auth/principal.js';
 import type { PrincipalCache } from '../auth/principal-cache.js';
 import type { RuntimeConfig } from '../config/load.js';
-import type { CatalogModel } from '../config/catalog.js';
+import { meteredByTokens, metricModelLabel, type CatalogModel } from '../config/catalog.js';
 import { GatewayError } from '../errors/catalogue.js';
 import type { Admission, Meter } from '../metering/meter.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -79,9 +79,10 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
       const body = parseRequestBody(raw);
       const modelName = String(body.model);
       const { model, upstream, provider } = routeModel(modelName, principal, config, upstreams);
-      modelLabel = model.name;
-      if (!provider.endpoints.has(route.endpoint)) {
-        throw new GatewayError('invalid_request', `The model "${modelName}" is served by a provider that does not offer ${req.url}.`, 'model');
+      modelLabel = metricModelLabel(model);
+      if (!provider.endpoints.has(route.endpoint) || !meteredByTokens(model)) {
+        const why = meteredByTokens(model) ? 'is served by a provider that does not offer' : `is a ${model.kind} model, not metered on`;
+        throw new GatewayError('invalid_request', `The model "${modelName}" ${why} ${req.url}.`, 'model');
       }
       const requestedMax = provider.maxOutputTokens(route.endpoint, body);
       admission = await meter.admit({
@@ -136,10 +137,10 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
       const doneMs = performance.now();
       metrics.upstreamSeconds.observe({ provider: upstream.name }, (doneMs - forwardedMs) / 1000);
       if (outcome.ttfbMs !== null) metrics.ttfbSeconds.observe({ provider: upstream.name }, outcome.ttfbMs / 1000);
-      metrics.requests.inc({ route: route.endpoint, model: model.name, status: String(outcome.status) });
+      metrics.requests.inc({ route: route.endpoint, model: modelLabel, status: String(outcome.status) });
       if (outcome.usage) {
-        metrics.tokens.inc({ model: model.name, direction: 'input' }, outcome.usage.promptTokens);
-        metrics.tokens.inc({ model: model.name, direction: 'output' }, outcome.usage.completionTokens);
+        metrics.tokens.inc({ model: modelLabel, direction: 'input' }, outcome.usage.promptTokens);
+        metrics.tokens.inc({ model: modelLabel, direction: 'output' }, outcome.usage.completionTokens);
       }
       const settling = admission;
       admission = undefined;

@@ -23,7 +23,8 @@ export const usageEventSchema = z.object({
   stream: z.boolean(),
   latencyMs: count,
   ttfbMs: count.nullable(),
-  // True when any count came from Tollgate's own tokenizer rather than the provider's usage.
+  // True when any count came from Tollgate's own tokenizer rather than the provider's usage, or
+  // the price from a provider's default for models the catalog does not list.
   estimated: z.boolean(),
   // True for an allowed pass-through call: recorded for the audit trail, never charged to a
   // budget. Absent means metered, so entries written before the flag existed still parse.

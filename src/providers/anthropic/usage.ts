@@ -8,10 +8,13 @@ export function usageFromObject(value: unknown): Usage | undefined {
   if (!u) return undefined;
   const cachedTokens = asCount(u.cache_read_input_tokens);
   const cacheWriteTokens = asCount(u.cache_creation_input_tokens);
+  // The split of cache writes by TTL; 1-hour writes cost more than 5-minute ones.
+  const cacheWrite1hTokens = Math.min(asCount(asObject(u.cache_creation)?.ephemeral_1h_input_tokens), cacheWriteTokens);
   return {
     promptTokens: asCount(u.input_tokens) + cachedTokens + cacheWriteTokens,
     cachedTokens,
     cacheWriteTokens,
+    ...(cacheWrite1hTokens > 0 ? { cacheWrite1hTokens } : {}),
     completionTokens: asCount(u.output_tokens),
     reasoningTokens: 0,
   };

@@ -11,6 +11,7 @@ type ScrapeMessage =
   | { type: 'tollgate:scrape' }
   | { type: 'tollgate:collect'; id: number }
   | { type: 'tollgate:collected'; id: number; metrics: object[] }
+  | { type: 'tollgate:collect-failed'; id: number; error: string }
   | { type: 'tollgate:scraped'; text: string }
   | { type: 'tollgate:scrape-failed'; error: string };
 
@@ -34,7 +35,11 @@ export function createScrape(registry: Registry): Scrape {
   process.on('message', (message: unknown) => {
     if (!isScrapeMessage(message)) return;
     if (message.type === 'tollgate:collect') {
-      void registry.getMetricsAsJSON().then((metrics) => process.send?.({ type: 'tollgate:collected', id: message.id, metrics } satisfies ScrapeMessage));
+      const { id } = message;
+      registry.getMetricsAsJSON().then(
+        (metrics) => process.send?.({ type: 'tollgate:collected', id, metrics } satisfies ScrapeMessage),
+        (error: unknown) => process.send?.({ type: 'tollgate:collect-failed', id, error: String(error) } satisfies ScrapeMessage),
+      );
     } else if (message.type === 'tollgate:scraped') {
       inFlight?.resolve(message.text);
     } else if (message.type === 'tollgate:scrape-failed') {
@@ -113,6 +118,8 @@ export function serveScrapes(isServing: (worker: Worker) => boolean): void {
     else if (message.type === 'tollgate:collected' && collection?.id === message.id && collection.pending.delete(worker)) {
       collection.responses.push(message.metrics);
       void finishIfComplete();
+    } else if (message.type === 'tollgate:collect-failed' && collection?.id === message.id) {
+      answer(collection, { type: 'tollgate:scrape-failed', error: `worker ${worker.id}: ${message.error}` });
     }
   });
 

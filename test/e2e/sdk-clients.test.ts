@@ -83,6 +83,22 @@ describe('OpenAI SDK through the gateway', () => {
     expect(lastRequest().body?.model).toBe('gpt-4o');
   });
 
+  it('answers gpt-4 and its dated snapshot instead of 404 model_not_found', async () => {
+    for (const model of ['gpt-4', 'gpt-4-0613']) {
+      const completion = await openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] });
+      expect(completion.choices[0]?.message.content, model).toBe('tok0 tok1 tok2 ');
+      expect(lastRequest().body?.model, model).toBe('gpt-4');
+    }
+  });
+
+  it('refuses an image model on chat completions as a wrong endpoint instead of pricing it as text', async () => {
+    const sent = mock.requests.length;
+    const refused = await openai.chat.completions.create({ model: 'gpt-image-1', messages: [{ role: 'user', content: 'a cat' }] }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((refused as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({ code: 'invalid_request', param: 'model' });
+    expect(mock.requests.length).toBe(sent);
+  });
+
   it('lists the models the key may use', async () => {
     const limited = await gw.newKey({ user: 'bob', allowedModels: ['gpt-4o-mini'] });
     const client = new OpenAI({ apiKey: limited.key, baseURL: `${gw.url}/v1` });

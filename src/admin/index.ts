@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { createAdminAuthenticator } from './authenticate.js';
 import { type AdminHttpHandler, createAdminHttpHandler } from './http.js';
 import { buildOpenApi } from './openapi.js';
+import type { AdminSettings } from './route.js';
 import { type AdminRouter, createAdminRouter } from './router.js';
 import { adminRoutes } from './routes/index.js';
 
@@ -15,10 +16,11 @@ export interface AdminApiOptions {
   // offline CLI has neither).
   logger?: Logger | undefined;
   metrics?: Pick<Metrics, 'adminDenials'> | undefined;
+  analytics?: AdminSettings['analytics'];
 }
 
 export function createAdminApi(db: Db, bus: InvalidationBus, config: ParsedConfig['admin'], options: AdminApiOptions = {}): { router: AdminRouter; http: AdminHttpHandler } {
-  const router = createAdminRouter({ db, bus, settings: { rotationGraceMs: config.rotationGraceMs, maxKeysPerUser: config.maxKeysPerUser }, routes: adminRoutes });
+  const router = createAdminRouter({ db, bus, settings: { rotationGraceMs: config.rotationGraceMs, maxKeysPerUser: config.maxKeysPerUser, analytics: options.analytics }, routes: adminRoutes });
   const http = createAdminHttpHandler({
     authenticate: createAdminAuthenticator(db, config.jwt),
     router,

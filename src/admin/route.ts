@@ -3,6 +3,8 @@
 // are all built from the same list of these.
 import type { z } from 'zod';
 import type { InvalidationBus } from '../auth/invalidation.js';
+import type { BudgetRule } from '../budget/rules.js';
+import type { Catalog } from '../config/catalog.js';
 import type { ChangeContext } from '../control/actor.js';
 import type { Db } from '../db/database.js';
 import type { Access } from './access.js';
@@ -11,6 +13,9 @@ import type { Permission } from './rbac.js';
 export interface AdminSettings {
   readonly rotationGraceMs: number;
   readonly maxKeysPerUser: number;
+  // What GET /analytics needs beyond the database: the model catalog (cheaper-model and cache
+  // recommendations) and the config file's budget rules; without it those are left out.
+  readonly analytics?: { readonly catalog: Catalog; readonly configRules: readonly BudgetRule[] } | undefined;
 }
 
 export interface RouteContext<B, Q> {

@@ -8,6 +8,7 @@ import { migrate } from './commands/migrate.js';
 import { loadtest } from './commands/loadtest.js';
 import { serve } from './commands/serve.js';
 import { adminBootstrap } from './commands/admin.js';
+import { analytics } from './commands/analytics.js';
 import { auditExport, auditList } from './commands/audit.js';
 import { budgetsApplyTemplate, budgetsList, budgetsSet, templatesList } from './commands/budgets.js';
 import { keysList, keysRotate } from './commands/keys-manage.js';
@@ -28,6 +29,7 @@ export const commands: readonly Command[] = [
   quotaList, quotaRequest, quotaApprove, quotaDeny,
   auditList, auditExport,
   usage,
+  analytics,
   loadtest,
 ];
 

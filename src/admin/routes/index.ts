@@ -1,6 +1,7 @@
 // Every admin route, in the order the OpenAPI document lists them.
 import type { Route } from '../route.js';
 import { adminKeyRoutes } from './admin-keys.js';
+import { analyticsRoutes } from './analytics.js';
 import { auditRoutes } from './audit.js';
 import { budgetRoutes } from './budgets.js';
 import { keyRoutes } from './keys.js';
@@ -22,4 +23,5 @@ export const adminRoutes: readonly Route[] = [
   ...quotaRoutes,
   ...auditRoutes,
   ...usageRoutes,
+  ...analyticsRoutes,
 ];

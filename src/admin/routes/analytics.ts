@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { analyse } from '../../analytics/analyse.js';
+import { timeZoneSchema } from '../../analytics/time-zone.js';
+import { route } from '../route.js';
+import { id, queryBool } from '../schemas.js';
+
+const analyticsQuery = z.object({
+  orgId: id,
+  // Zone of the anomaly days; budgets are forecast in their own zones.
+  tz: timeZoneSchema,
+  // None of the three: all of them.
+  forecast: queryBool.optional(),
+  anomalies: queryBool.optional(),
+  recommendations: queryBool.optional(),
+  lookbackDays: z.coerce.number().int().min(14).max(366).default(90),
+  anomalyDays: z.coerce.number().int().min(1).max(90).default(7),
+});
+
+export const analyticsRoutes = [
+  route({
+    method: 'GET', path: '/analytics', tag: 'usage', summary: "An org's budget forecasts (P10/P50/P90, run-out day), recent spend anomalies and recommendations", permission: 'usage:read',
+    query: analyticsQuery,
+    async handle({ db, access, settings, query }) {
+      // Org-wide figures (every team, user and key): for roles whose usage:read reaches the whole org.
+      await access.assertTarget('usage:read', { orgId: query.orgId, teamId: null, userId: null });
+      return analyse(db, query.orgId, {
+        timeZone: query.tz,
+        lookbackDays: query.lookbackDays,
+        anomalyDays: query.anomalyDays,
+        ...(query.forecast === undefined ? {} : { forecast: query.forecast }),
+        ...(query.anomalies === undefined ? {} : { anomalies: query.anomalies }),
+        ...(query.recommendations === undefined ? {} : { recommendations: query.recommendations }),
+        catalog: settings.analytics?.catalog,
+        configRules: settings.analytics?.configRules ?? [],
+      });
+    },
+  }),
+];

@@ -24,7 +24,6 @@ import { createTokenizerPool } from './tokens/pool.js';
 import { createPromptCounter } from './tokens/prompt-counter.js';
 import { createGateway, type ReadinessCheck } from './server/gateway.js';
 import { createAdminApi } from './admin/index.js';
-import { startAlerts, type Alerts } from './alerts/index.js';
 import { registerBootstrapKey } from './control/admin-keys.js';
 import { createLastUsedTracker, trackingLastUse } from './control/last-used.js';
 
@@ -38,7 +37,6 @@ export interface App {
   readonly redis: RedisClient | undefined;
   readonly bus: InvalidationBus;
   readonly principals: PrincipalCache;
-  readonly alerts: Alerts;
   readonly logger: Logger;
   close(): Promise<void>;
 }
@@ -73,7 +71,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   const adminKey = options.adminKey ?? process.env.TOLLGATE_ADMIN_KEY;
   if (adminKey) await registerBootstrapKey(database.db, { actor: { type: 'cli', id: 'TOLLGATE_ADMIN_KEY', role: 'admin', userId: null }, requestId: 'startup' }, adminKey);
   const metrics = createMetrics();
-  const admin = createAdminApi(database.db, bus, config.admin, { logger, metrics, analytics: { catalog: config.catalog, configRules: config.budget.budgets } });
+  const admin = createAdminApi(database.db, bus, config.admin, { logger, metrics });
   const lastUsed = createLastUsedTracker(database.db, config.admin.lastUsedFlushMs, (err) => logger.warn({ err }, 'last_used_at flush failed'));
   const upstreams = createUpstreams(config);
   const pool = createTokenizerPool({
@@ -85,8 +83,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   const usage = startUsagePipeline({ config, database, redis, registry: metrics.registry, logger });
   const budgets = startBudgets({ config, redis, usage, logger, listOrgIds: orgIdsFrom(database), ledger: ledgerTotals(database.db), metrics });
   const budgetRules = await watchBudgetRules({ db: database.db, bus, budgets, fromConfig: config.budget, refreshMs: config.auth.cacheRefreshMs, logger });
-  const alerts = startAlerts({ db: database.db, config: config.alerts, logger, registry: metrics.registry });
-  const meter = createBudgetMeter({ counter, engine: budgets.engine, logger, metrics, ...(config.alerts.enabled ? { onCrossing: alerts.budget.onCrossing } : {}) });
+  const meter = createBudgetMeter({ counter, engine: budgets.engine, logger, metrics });
 
   // A shared Postgres being down only degrades: the request path never touches it (usage waits in
   // the Redis streams), and failing readiness would pull every replica out of rotation at once.
@@ -126,12 +123,9 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
     redis,
     bus,
     principals,
-    alerts,
     logger,
     async close() {
       await gateway.drain(config.server.drainTimeoutMs);
-      // After the drain, so the crossings of the last settled requests are stored; their notices wait in the outbox.
-      await alerts.stop();
       principals.close();
       budgetRules.stop();
       await lastUsed.close();

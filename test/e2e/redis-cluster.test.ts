@@ -53,6 +53,11 @@ async function send(url: string, key: string, session: string): Promise<Outcome>
   return { result, startedAtMs, durationMs: performance.now() - startedAtMs };
 }
 
+async function readiness(url: string): Promise<{ status: number; state: string }> {
+  const res = await request(`${url}/ready`);
+  return { status: res.statusCode, state: ((await res.body.json()) as { status: string }).status };
+}
+
 const tally = (outcomes: readonly Outcome[]) => outcomes.reduce<Record<string, number>>((t, o) => ({ ...t, [o.result]: (t[o.result] ?? 0) + 1 }), {});
 
 describe.skipIf(!ready)('gateway replicas on a 3-master Redis Cluster', () => {
@@ -163,8 +168,10 @@ describe.skipIf(!ready)('gateway replicas on a 3-master Redis Cluster', () => {
     await sleep(1_500);
     await victim.kill();
     const killedAtMs = performance.now();
-    // Long enough for the other masters to mark it failed (cluster-node-timeout 2 s).
-    await sleep(4_000);
+    // Long enough for the other masters to mark it failed (cluster-node-timeout 2 s). The replicas
+    // stay in rotation, degraded: the orgs on the other masters are served.
+    await sleep(3_000);
+    for (const g of deployment.gateways) await expect.poll(() => readiness(g.url), { timeout: 2_000, interval: 100 }).toEqual({ status: 200, state: 'degraded' });
     await victim.start();
     const restartedAtMs = performance.now();
     await load;
@@ -186,6 +193,8 @@ describe.skipIf(!ready)('gateway replicas on a 3-master Redis Cluster', () => {
         expect(tally(mine)['503 budget_unavailable']).toBeUndefined();
       }
     }
+
+    for (const g of deployment.gateways) await expect.poll(() => readiness(g.url), { timeout: 5_000, interval: 100 }).toEqual({ status: 200, state: 'ready' });
 
     // Reservations of requests in flight when the master died are returned by now; the budget
     // still refuses, so none of them was refunded after being served.

@@ -24,6 +24,7 @@ import { createTokenizerPool } from './tokens/pool.js';
 import { createPromptCounter } from './tokens/prompt-counter.js';
 import { createGateway, type ReadinessCheck } from './server/gateway.js';
 import { createAdminApi } from './admin/index.js';
+import { startAlerts, type Alerts } from './alerts/index.js';
 import { registerBootstrapKey } from './control/admin-keys.js';
 import { createLastUsedTracker, trackingLastUse } from './control/last-used.js';
 
@@ -37,6 +38,7 @@ export interface App {
   readonly redis: RedisClient | undefined;
   readonly bus: InvalidationBus;
   readonly principals: PrincipalCache;
+  readonly alerts: Alerts;
   readonly logger: Logger;
   close(): Promise<void>;
 }
@@ -71,7 +73,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   const adminKey = options.adminKey ?? process.env.TOLLGATE_ADMIN_KEY;
   if (adminKey) await registerBootstrapKey(database.db, { actor: { type: 'cli', id: 'TOLLGATE_ADMIN_KEY', role: 'admin', userId: null }, requestId: 'startup' }, adminKey);
   const metrics = createMetrics();
-  const admin = createAdminApi(database.db, bus, config.admin, { logger, metrics });
+  const admin = createAdminApi(database.db, bus, config.admin, { logger, metrics, analytics: { catalog: config.catalog, configRules: config.budget.budgets } });
   const lastUsed = createLastUsedTracker(database.db, config.admin.lastUsedFlushMs, (err) => logger.warn({ err }, 'last_used_at flush failed'));
   const upstreams = createUpstreams(config);
   const pool = createTokenizerPool({
@@ -83,7 +85,8 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   const usage = startUsagePipeline({ config, database, redis, registry: metrics.registry, logger });
   const budgets = startBudgets({ config, redis, usage, logger, listOrgIds: orgIdsFrom(database), ledger: ledgerTotals(database.db), metrics });
   const budgetRules = await watchBudgetRules({ db: database.db, bus, budgets, fromConfig: config.budget, refreshMs: config.auth.cacheRefreshMs, logger });
-  const meter = createBudgetMeter({ counter, engine: budgets.engine, logger, metrics });
+  const alerts = startAlerts({ db: database.db, config: config.alerts, logger, registry: metrics.registry });
+  const meter = createBudgetMeter({ counter, engine: budgets.engine, logger, metrics, ...(config.alerts.enabled ? { onCrossing: alerts.budget.onCrossing } : {}) });
 
   // A shared Postgres being down only degrades: the request path never touches it (usage waits in
   // the Redis streams), and failing readiness would pull every replica out of rotation at once.
@@ -123,9 +126,12 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
     redis,
     bus,
     principals,
+    alerts,
     logger,
     async close() {
       await gateway.drain(config.server.drainTimeoutMs);
+      // After the drain, so the crossings of the last settled requests are stored; their notices wait in the outbox.
+      await alerts.stop();
       principals.close();
       budgetRules.stop();
       await lastUsed.close();

@@ -156,6 +156,31 @@ describe.skipIf(!ready)('serve --workers 2 on Redis and Postgres', () => {
     }
   });
 
+  it('fails a scrape with 500 internal_error while a worker cannot report, rather than answer with part of the counters', async () => {
+    const opsPort = logLines(gateway).find((l) => l.msg === 'tollgate listening')!.opsPort!;
+    const [victim] = listeningPids(gateway).filter(alive);
+    const get = async () => {
+      const res = await request(`http://127.0.0.1:${opsPort}/metrics`, { reset: true });
+      return { status: res.statusCode, text: await res.body.text() };
+    };
+    process.kill(victim!, 'SIGSTOP');
+    let scrapes: Array<Promise<{ status: number; text: string }>> = [];
+    try {
+      // Two connections, one per worker: the live one's scrape is refused once the collection
+      // times out; the stopped one's waits for it to resume.
+      scrapes = [get(), get()];
+      const first = await Promise.race([...scrapes, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no scrape answered')), 10_000))]);
+      expect(first.status).toBe(500);
+      expect(JSON.parse(first.text)).toMatchObject({ error: { code: 'internal_error' } });
+    } finally {
+      process.kill(victim!, 'SIGCONT');
+    }
+    await Promise.all(scrapes);
+    const after = await get();
+    expect(after.status).toBe(200);
+    expect(after.text).toMatch(/^tollgate_workers_scraped 2$/m);
+  });
+
   it('keeps a budget exact across workers: a key allowed 20 requests gets exactly 20 of 60 concurrent ones', async () => {
     const { key } = await cluster.key('bob');
     const results = await Promise.all(Array.from({ length: requestsPerKey * 3 }, () => chat(gateway.url, key)));

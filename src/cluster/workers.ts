@@ -3,7 +3,8 @@
 // not spin), and on SIGTERM/SIGINT tells every worker to drain (SIGTERM) and waits for them all.
 // A worker that dies before it ever listened failed to start (config, unmigrated database): every
 // worker would fail the same way, so the primary stops them all and exits 1 instead of looping.
-// Budgets stay exact across workers because they live in Redis, as they do across pods.
+// Budgets stay exact across workers because they live in Redis, as they do across pods. It also
+// answers the workers' /metrics scrapes for the whole group (metrics.ts).
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from '../log/logger.js';
 import { serveScrapes } from './metrics.js';

@@ -29,11 +29,11 @@ export interface RouteContext<B, Q> {
   readonly query: Q;
 }
 
-// A non-JSON answer (CSV export, JSON lines).
+// A non-JSON answer (CSV export, JSON lines, a PDF report).
 export class RawReply {
   constructor(
     readonly contentType: string,
-    readonly text: string,
+    readonly text: string | Buffer,
   ) {}
 }
 

@@ -28,8 +28,14 @@ export function isPrivateAddress(ip: string): boolean {
     return v4Private.some(([base, bits]) => n >>> (32 - bits) === base >>> (32 - bits));
   }
   const lower = ip.toLowerCase();
+  // IPv4-mapped addresses, dotted (::ffff:10.0.0.1) or as URL parsing writes them (::ffff:a00:1).
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
   if (mapped) return isPrivateAddress(mapped[1]!);
+  const mappedHex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
+  if (mappedHex) {
+    const [hi, lo] = [Number.parseInt(mappedHex[1]!, 16), Number.parseInt(mappedHex[2]!, 16)];
+    return isPrivateAddress(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`);
+  }
   return lower === '::' || lower === '::1' || /^f[cd]/.test(lower) || /^fe[89ab]/.test(lower);
 }
 

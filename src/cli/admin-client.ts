@@ -42,7 +42,10 @@ export async function openAdminClient(token?: string): Promise<AdminClient> {
           headers: { ...(credential ? { authorization: `Bearer ${credential}` } : {}), 'content-type': 'application/json' },
           body: options.body === undefined ? undefined : JSON.stringify(options.body),
         });
-        const text = await res.body.text();
+        const bytes = Buffer.from(await res.body.arrayBuffer());
+        // A PDF report stays bytes; everything else is text.
+        if (res.statusCode < 400 && res.headers['content-type']?.toString().startsWith('application/pdf')) return bytes;
+        const text = bytes.toString('utf8');
         const parsed = text && res.headers['content-type']?.toString().startsWith('application/json') ? JSON.parse(text) : text;
         if (res.statusCode >= 400) throw new ApiError(res.statusCode, parsed?.error?.code ?? 'http_error', parsed?.error?.message ?? text);
         return parsed;

@@ -12,6 +12,9 @@ export interface WebhookDelivery {
   timestamp: string;
   verified: boolean;
   status: number;
+  atMs: number;
+  signature: string;
+  raw: string;
   body: any;
 }
 
@@ -64,7 +67,7 @@ export async function startWebhookReceiver(secrets: string[] = []): Promise<Webh
         }
       });
       const { status } = answer;
-      deliveries.push({ id: headers['webhook-id'], timestamp: headers['webhook-timestamp'], verified, status: status === 'hang' ? 0 : status, body: JSON.parse(body) });
+      deliveries.push({ id: headers['webhook-id'], timestamp: headers['webhook-timestamp'], verified, status: status === 'hang' ? 0 : status, atMs: Date.now(), signature: headers['webhook-signature'], raw: body, body: JSON.parse(body) });
       if (status === 'hang') return;
       res.writeHead(status, answer.headers).end(status < 300 ? '' : 'unavailable');
     });

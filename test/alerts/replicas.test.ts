@@ -1,0 +1,68 @@
+// Three gateway processes sharing Redis and Postgres drive one budget across 80%, 95% and 100%:
+// every channel hears of each level exactly once, with the right severity and figures.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createChannel, createRoute } from '../../src/alerts/channel-store.js';
+import { openDatabase, type Database } from '../../src/db/database.js';
+import { type Cluster, startCluster } from '../helpers/cluster.js';
+import { runCli } from '../helpers/processes.js';
+import { chatStatus } from '../helpers/requests.js';
+import { postgresAvailable, redisAvailable } from '../helpers/services.js';
+import { type MailReceiver, type SlackReceiver, type WebhookReceiver, startMailReceiver, startSlackReceiver, startWebhookReceiver } from './receivers.js';
+
+const ready = (await redisAvailable()) && (await postgresAvailable());
+
+describe.skipIf(!ready)('budget alerts from three replicas', () => {
+  let cluster: Cluster;
+  let database: Database;
+  let hook: WebhookReceiver;
+  let slack: SlackReceiver;
+  let mail: MailReceiver;
+
+  beforeAll(async () => {
+    [hook, slack, mail] = await Promise.all([startWebhookReceiver(), startSlackReceiver(), startMailReceiver()]);
+    cluster = await startCluster('alert_replicas', 3, {
+      SMTP_URL: mail.smtpUrl,
+      TOLLGATE_ALERTS__ALLOW_PRIVATE_DESTINATIONS: 'true',
+      TOLLGATE_ALERTS__DELIVERY__POLL_INTERVAL_MS: '100',
+    });
+    database = await openDatabase({ databaseUrl: cluster.databaseUrl, dataDir: '' });
+  }, 90_000);
+
+  afterAll(async () => {
+    await database?.close();
+    await cluster?.stop();
+    await Promise.all([hook?.stop(), slack?.stop(), mail?.stop()]);
+  });
+
+  it('yields exactly three notifications per channel with the mapped severities and figures', async () => {
+    const { key, orgId } = await cluster.key('alice', ['--team', 'research']);
+    const set = await runCli(['budgets', 'set', '--user', 'alice', '--metric', 'requests', '--window', 'day', '--limit', '20', '--warn', '80', '--critical', '95'], cluster.env);
+    expect(set.code, set.stderr).toBe(0);
+    const webhook = await createChannel(database.db, orgId, { type: 'webhook', name: 'ops hook', url: hook.url }, true);
+    hook.secrets.push(webhook.secret!);
+    const channels = [webhook, await createChannel(database.db, orgId, { type: 'slack', name: 'ops slack', url: slack.url }, true), await createChannel(database.db, orgId, { type: 'email', name: 'ops mail', to: ['finance@example.com'] }, true)];
+    for (const c of channels) await createRoute(database.db, orgId, { channelId: c.id, teamId: null, source: 'budget', minSeverity: 'low', step: 0 });
+    // Every replica has the budget in force before the run starts.
+    for (const g of cluster.gateways) await expect.poll(async () => (await fetch(`${g.url}/v1/usage`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.text())).includes('"limit":20'), { timeout: 5_000 }).toBe(true);
+
+    const statuses: number[] = [];
+    for (let i = 0; i < 24; i++) statuses.push(await chatStatus(cluster.gateways[i % 3]!.url, key));
+    expect(statuses.slice(0, 20).every((s) => s === 200)).toBe(true);
+    expect(statuses.slice(20).every((s) => s === 429)).toBe(true);
+
+    await expect.poll(() => [hook.accepted().size, slack.messages.length, mail.mails.length], { timeout: 15_000 }).toEqual([3, 3, 3]);
+    // Nothing more arrives: no replica sends a second copy.
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect([hook.deliveries.length, slack.messages.length, mail.mails.length]).toEqual([3, 3, 3]);
+    expect(hook.deliveries.every((d) => d.verified)).toBe(true);
+
+    const figures = hook.deliveries.map((d) => d.body.data).sort((a, b) => a.figures.used - b.figures.used);
+    expect(figures.map((a) => [a.name, a.severity, a.figures.used, a.figures.limit, a.figures.percent])).toEqual([
+      ['budget.warning', 'medium', 16, 20, 80],
+      ['budget.critical', 'high', 19, 20, 95],
+      ['budget.exceeded', 'critical', 20, 20, 100],
+    ]);
+    expect(slack.messages.map((m) => m.text.split(']')[0]).sort()).toEqual(['[CRITICAL', '[HIGH', '[MEDIUM']);
+    expect(mail.mails.map((m) => m.subject!.split(']')[0]).sort()).toEqual(['[CRITICAL', '[HIGH', '[MEDIUM']);
+  }, 60_000);
+});

@@ -11,6 +11,7 @@ import { adminBootstrap } from './commands/admin.js';
 import { analytics } from './commands/analytics.js';
 import { auditExport, auditList } from './commands/audit.js';
 import { budgetsApplyTemplate, budgetsList, budgetsSet, templatesList } from './commands/budgets.js';
+import { catalogImport, catalogList, catalogShow } from './commands/catalog.js';
 import { keysList, keysRotate } from './commands/keys-manage.js';
 import { quotaApprove, quotaDeny, quotaList, quotaRequest } from './commands/quota.js';
 import { orgsCreate, orgsList } from './commands/orgs.js';
@@ -31,6 +32,7 @@ export const commands: readonly Command[] = [
   usage,
   analytics,
   loadtest,
+  catalogImport, catalogList, catalogShow,
 ];
 
 function help(): string {

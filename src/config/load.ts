@@ -145,9 +145,11 @@ export interface LoadOptions {
   overrides?: Record<string, unknown>;
 }
 
+export const configFilePath = (env: Env): string => (env.TOLLGATE_CONFIG ? resolve(env.TOLLGATE_CONFIG) : defaultConfigPath);
+
 export function loadConfig(options: LoadOptions = {}): RuntimeConfig {
   const env = options.env ?? process.env;
-  const path = env.TOLLGATE_CONFIG ? resolve(env.TOLLGATE_CONFIG) : defaultConfigPath;
+  const path = configFilePath(env);
   const raw = interpolate(readYaml(path), env) as Record<string, unknown>;
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${path} must hold a YAML mapping`);
   raw.providers = withBuiltinProviders(raw.providers);

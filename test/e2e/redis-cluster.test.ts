@@ -2,18 +2,11 @@
 // files): six orgs spread over the masters, every org's budget admits exactly its limit, the
 // flusher moves every org's stream to the ledger, and a master killed under load fails its orgs
 // closed (503 budget_unavailable) while the others keep serving, then serves again by itself.
-import pg from 'pg';
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAdminApi } from '../../src/admin/index.js';
-import { createRedisInvalidationBus } from '../../src/auth/invalidation.js';
 import { usageStreamKey } from '../../src/budget/keys.js';
-import { routerClient } from '../../src/cli/admin-client.js';
-import { createKeyFor } from '../../src/cli/commands/keys.js';
-import { loadConfig } from '../../src/config/load.js';
-import { openDatabase } from '../../src/db/database.js';
-import { connectRedis } from '../../src/redis/connect.js';
+import { driveUntilRefused, ledgerCount, type Outcome, readiness, sendInSession as send, tally } from '../helpers/budget-load.js';
 import { type Cluster as Deployment, startCluster } from '../helpers/cluster.js';
+import { openControlPlane } from '../helpers/control-plane.js';
 import { type RedisClusterFixture, type RedisServer, redisServerProblem, startRedisCluster } from '../helpers/redis-cluster.js';
 import { postgresAvailable } from '../helpers/services.js';
 
@@ -34,67 +27,22 @@ interface Org {
   node: RedisServer;
 }
 
-interface Outcome {
-  // e.g. '200', '429 budget_exceeded', '503 budget_unavailable'
-  result: string;
-  startedAtMs: number;
-  durationMs: number;
-}
-
-async function send(url: string, key: string, session: string): Promise<Outcome> {
-  const startedAtMs = performance.now();
-  const res = await request(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-session-id': session },
-    body: JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }),
-  });
-  const body = (await res.body.json()) as { error?: { code?: string } };
-  const result = res.statusCode === 200 ? '200' : `${res.statusCode} ${body.error?.code}`;
-  return { result, startedAtMs, durationMs: performance.now() - startedAtMs };
-}
-
-async function readiness(url: string): Promise<{ status: number; state: string }> {
-  const res = await request(`${url}/ready`);
-  return { status: res.statusCode, state: ((await res.body.json()) as { status: string }).status };
-}
-
-const tally = (outcomes: readonly Outcome[]) => outcomes.reduce<Record<string, number>>((t, o) => ({ ...t, [o.result]: (t[o.result] ?? 0) + 1 }), {});
-
 describe.skipIf(!ready)('gateway replicas on a 3-master Redis Cluster', () => {
   let redis: RedisClusterFixture;
   let deployment: Deployment;
   const orgs: Org[] = [];
   let gatewayAt: (i: number) => string;
 
-  async function ledgerCount(orgId: string, session: string): Promise<number> {
-    const client = new pg.Client({ connectionString: deployment.databaseUrl });
-    await client.connect();
-    try {
-      const { rows } = await client.query<{ n: number }>('select count(*)::int as n from usage_events where org_id = $1 and session_id = $2', [orgId, session]);
-      return rows[0]!.n;
-    } finally {
-      await client.end();
-    }
-  }
-
-  // Keys are made through the admin routes in this process (as `tollgate keys create` does, a CLI
-  // process each being slow here); the invalidation goes to the replicas over the cluster.
   async function createOrgs(count: number): Promise<void> {
-    const config = loadConfig({ env: deployment.env });
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: '' });
-    const publisher = connectRedis(config)!;
-    const bus = createRedisInvalidationBus(publisher, config.redisKeyPrefix);
-    const admin = routerClient(createAdminApi(database.db, bus, config.admin).router, { type: 'cli', id: 'test', role: 'admin', userId: null });
+    const controlPlane = await openControlPlane(deployment.env);
     try {
       for (let i = 0; i < count; i++) {
         const name = `org-${orgs.length}`;
-        const { key, orgId } = await createKeyFor(admin, { org: name, user: `${name}-user` });
+        const { key, orgId } = await controlPlane.createKey({ org: name, user: `${name}-user` });
         orgs.push({ name, key, orgId, node: await redis.nodeOf(usageStreamKey(deployment.prefix, orgId)) });
       }
     } finally {
-      await bus.close();
-      publisher.disconnect();
-      await database.close();
+      await controlPlane.close();
     }
   }
 
@@ -144,7 +92,7 @@ describe.skipIf(!ready)('gateway replicas on a 3-master Redis Cluster', () => {
       return mine;
     }));
     for (const perOrgOutcomes of outcomes) expect(tally(perOrgOutcomes)).toEqual({ 200: limit, '429 budget_exceeded': perOrg - limit });
-    for (const org of orgs) await expect.poll(() => ledgerCount(org.orgId, 'burst'), { timeout: 15_000, interval: 250 }).toBe(limit);
+    for (const org of orgs) await expect.poll(() => ledgerCount(deployment.databaseUrl, org.orgId, 'burst'), { timeout: 15_000, interval: 250 }).toBe(limit);
   });
 
   it('fails the orgs of a killed master closed while the others keep serving, recovers when it returns, and never overspends', async () => {
@@ -154,16 +102,10 @@ describe.skipIf(!ready)('gateway replicas on a 3-master Redis Cluster', () => {
     const onVictim = (org: Org) => org.node === victim;
 
     // Each org sends one request at a time, ten a second, until its session budget has refused three.
-    const outcomes = new Map<string, Outcome[]>(orgs.map((o) => [o.name, []]));
-    const deadline = performance.now() + 45_000;
-    const drive = async (org: Org) => {
-      const mine = outcomes.get(org.name)!;
-      for (let i = 0; mine.filter((o) => o.result === '429 budget_exceeded').length < 3 && performance.now() < deadline; i++) {
-        mine.push(await send(gatewayAt(i), org.key, 'kill'));
-        await sleep(100);
-      }
-    };
-    const load = Promise.all(orgs.map(drive));
+    const outcomes = new Map<string, Outcome[]>();
+    const urls = deployment.gateways.map((g) => g.url);
+    const deadlineMs = performance.now() + 45_000;
+    const load = Promise.all(orgs.map(async (org) => outcomes.set(org.name, await driveUntilRefused(urls, org.key, 'kill', { intervalMs: 100, deadlineMs }))));
 
     await sleep(1_500);
     await victim.kill();
@@ -200,7 +142,7 @@ describe.skipIf(!ready)('gateway replicas on a 3-master Redis Cluster', () => {
     // still refuses, so none of them was refunded after being served.
     await sleep(leaseMs + reaperIntervalMs * 2);
     for (const org of orgs) expect((await send(gatewayAt(0), org.key, 'kill')).result).toBe('429 budget_exceeded');
-    for (const org of orgs) await expect.poll(() => ledgerCount(org.orgId, 'kill'), { timeout: 15_000, interval: 250 }).toBe(limit);
+    for (const org of orgs) await expect.poll(() => ledgerCount(deployment.databaseUrl, org.orgId, 'kill'), { timeout: 15_000, interval: 250 }).toBe(limit);
 
     const victimOutcomes = orgs.filter(onVictim).flatMap((o) => outcomes.get(o.name)!);
     const firstServedAfter = Math.min(...victimOutcomes.filter((o) => o.startedAtMs >= restartedAtMs && o.result === '200').map((o) => o.startedAtMs));

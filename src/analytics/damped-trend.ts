@@ -20,6 +20,7 @@ export interface DampedTrendModel {
   // State after taking in values[t].
   readonly levels: readonly number[];
   readonly trends: readonly number[];
+  readonly states: readonly FilterState[];
   readonly values: readonly number[];
 }
 
@@ -47,50 +48,76 @@ export function weekdayFactors(values: readonly number[]): number[] {
   return average > 0 ? raw.map((f) => f / average) : raw.map(() => 1);
 }
 
-function run(values: readonly number[], factors: readonly number[], params: DampedTrendParams): { levels: number[]; trends: number[]; absError: number } {
+export interface FilterState {
+  readonly level: number;
+  readonly trend: number;
+  // Running mean absolute one-step error, in factor-free units.
+  readonly scale: number;
+}
+
+// One day of the filter: the level predicted for the day, then the state after seeing `observed`
+// (factor-free; undefined on a closed weekday, which only carries the state forward).
+function step(state: FilterState, params: DampedTrendParams, observed: number | undefined): FilterState {
   const { alpha, beta, phi } = params;
-  const adjusted = values.map((v, t) => (factors[t % week]! >= closedFactor ? v / factors[t % week]! : undefined));
-  const open = (from: number) => adjusted.slice(from, from + week).filter((v): v is number => v !== undefined);
-  let level = mean(open(0));
-  let trend = values.length >= 2 * week ? (mean(open(week)) - level) / week : 0;
-  const firstWeeks = open(0).concat(open(week));
-  let scale = mean(firstWeeks.slice(1).map((v, i) => Math.abs(v - firstWeeks[i]!)));
-  const levels: number[] = [];
-  const trends: number[] = [];
-  let absError = 0;
-  for (let t = 0; t < values.length; t++) {
-    const predicted = level + phi * trend;
-    if (t >= week) absError += Math.abs(values[t]! - predicted * factors[t % week]!);
-    const observed = adjusted[t];
-    let nextLevel = predicted;
-    if (observed !== undefined) {
-      // A floor of 1% of the level, so a perfectly flat history can still follow a real change.
-      const bound = clipScales * Math.max(scale, 0.01 * Math.abs(predicted));
-      const error = Math.min(bound, Math.max(-bound, observed - predicted));
-      nextLevel = predicted + alpha * error;
-      scale = (1 - scaleWeight) * scale + scaleWeight * Math.abs(error);
-    }
-    trend = beta * (nextLevel - level) + (1 - beta) * phi * trend;
-    level = nextLevel;
-    levels.push(level);
-    trends.push(trend);
+  const predicted = state.level + phi * state.trend;
+  let level = predicted;
+  let scale = state.scale;
+  if (observed !== undefined) {
+    // A floor of 1% of the level, so a perfectly flat history can still follow a real change.
+    const bound = clipScales * Math.max(scale, 0.01 * Math.abs(predicted));
+    const error = Math.min(bound, Math.max(-bound, observed - predicted));
+    level = predicted + alpha * error;
+    scale = (1 - scaleWeight) * scale + scaleWeight * Math.abs(error);
   }
-  return { levels, trends, absError };
+  return { level, trend: beta * (level - state.level) + (1 - beta) * phi * state.trend, scale };
+}
+
+const factorFree = (value: number, factor: number): number | undefined => (factor >= closedFactor ? value / factor : undefined);
+
+const factorFreeSeries = (values: readonly number[], factors: readonly number[]) => values.map((v, t) => factorFree(v, factors[t % week]!));
+
+// The filter over a whole series. `stopAbove` ends a grid candidate as soon as its error passes the
+// best one's (it cannot win), which keeps the search cheap.
+function run(values: readonly number[], adjusted: readonly (number | undefined)[], factors: readonly number[], params: DampedTrendParams, stopAbove = Infinity): { states: FilterState[]; absError: number } {
+  const open = (from: number) => adjusted.slice(from, from + week).filter((v): v is number => v !== undefined);
+  const firstWeeks = open(0).concat(open(week));
+  let state: FilterState = {
+    level: mean(open(0)),
+    trend: values.length >= 2 * week ? (mean(open(week)) - mean(open(0))) / week : 0,
+    scale: mean(firstWeeks.slice(1).map((v, i) => Math.abs(v - firstWeeks[i]!))),
+  };
+  const states: FilterState[] = [];
+  let absError = 0;
+  for (let t = 0; t < values.length && absError <= stopAbove; t++) {
+    if (t >= week) absError += Math.abs(values[t]! - (state.level + params.phi * state.trend) * factors[t % week]!);
+    state = step(state, params, adjusted[t]);
+    states.push(state);
+  }
+  return { states, absError };
 }
 
 export function fitDampedTrend(values: readonly number[]): DampedTrendModel {
   if (values.length < minDampedTrendDays) throw new RangeError(`a damped-trend fit needs ${minDampedTrendDays} days, got ${values.length}`);
   const factors = weekdayFactors(values);
-  let best: { params: DampedTrendParams; levels: number[]; trends: number[]; absError: number } | undefined;
+  const adjusted = factorFreeSeries(values, factors);
+  let best: { params: DampedTrendParams; states: FilterState[]; absError: number } | undefined;
   for (const alpha of alphas) {
     for (const beta of betas) {
       for (const phi of phis) {
-        const fit = run(values, factors, { alpha, beta, phi });
+        const fit = run(values, adjusted, factors, { alpha, beta, phi }, best?.absError);
         if (!best || fit.absError < best.absError) best = { params: { alpha, beta, phi }, ...fit };
       }
     }
   }
-  return { params: best!.params, weekdayFactors: factors, levels: best!.levels, trends: best!.trends, values };
+  const { params, states } = best!;
+  return { params, weekdayFactors: factors, levels: states.map((x) => x.level), trends: states.map((x) => x.trend), states, values };
+}
+
+// The same parameters and weekday factors run over a longer series (the fitted values first): the
+// model as it would stand today had it been fitted back then.
+export function refilter(model: DampedTrendModel, values: readonly number[]): DampedTrendModel {
+  const { states } = run(values, factorFreeSeries(values, model.weekdayFactors), model.weekdayFactors, model.params);
+  return { ...model, levels: states.map((x) => x.level), trends: states.map((x) => x.trend), states, values };
 }
 
 // Point forecasts of values[t + 1 … t + days] from the state after values[t]; never negative.
@@ -105,3 +132,4 @@ export function projectFrom(model: DampedTrendModel, t: number, days: number): n
   }
   return out;
 }
+

@@ -73,6 +73,33 @@ describe('forecastSeries', () => {
     expect(coverage).toBeGreaterThanOrEqual(0.7);
     expect(coverage).toBeLessThanOrEqual(0.9);
   });
+
+  it('covers about 80% of held-back 14-day totals with its P10–P90 band across trending, flat and drifting series (backtest)', () => {
+    const shapes = [
+      (n: () => number) => (i: number) => (2000 + 8 * i) * weekly(0.4)(i) * (1 + 0.2 * n()),
+      (n: () => number) => () => 1000 + 150 * n(),
+      (n: () => number) => {
+        let level = 1000;
+        return () => (level = Math.max(100, level + 30 * n())) * (1 + 0.1 * n());
+      },
+    ];
+    let inside = 0;
+    let total = 0;
+    for (const shape of shapes) {
+      for (const seed of [1, 2]) {
+        const actual = series(150, shape(seededNormal(seed)));
+        for (let origin = 28; origin + 14 <= actual.length; origin += 5) {
+          const band = forecastSeries(actual.slice(0, origin), 14).cumulative[13]!;
+          const sum = actual.slice(origin, origin + 14).reduce((a, b) => a + b);
+          total++;
+          if (sum >= band.p10Amount && sum <= band.p90Amount) inside++;
+        }
+      }
+    }
+    console.log(`P10–P90 coverage of held-back 14-day totals: ${((inside / total) * 100).toFixed(1)}% of ${total}`);
+    expect(inside / total).toBeGreaterThanOrEqual(0.7);
+    expect(inside / total).toBeLessThanOrEqual(0.9);
+  });
 });
 
 describe('forecastBudget', () => {

@@ -9,6 +9,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -46,16 +47,37 @@ const seedKey = (i: number): string => `tg-seed-${i}`;
 const body = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function start(args: string[], extraEnv: Record<string, string>, readyText: RegExp): Promise<ChildProcess> {
+// Resolves once stdout shows readyText; `captured` resolves with the first line matching `capture`
+// (before or after that), and stdout is discarded once both are seen.
+function start(args: string[], extraEnv: Record<string, string>, readyText: RegExp, capture = readyText): Promise<{ child: ChildProcess; captured: Promise<string> }> {
   const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  let partial = '';
+  let ready = false;
+  let seen = false;
+  let capturedLine: ((line: string) => void) | undefined;
+  const captured = new Promise<string>((resolve) => (capturedLine = resolve));
   return new Promise((resolve, reject) => {
-    let out = '';
     const onData = (d: Buffer) => {
-      out += d.toString();
-      if (!readyText.test(out)) return;
-      child.stdout!.off('data', onData);
-      child.stdout!.resume();
-      resolve(child);
+      const text = d.toString();
+      if (!ready) out += text;
+      const lines = (partial + text).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) {
+        if (!seen && capture.test(line)) {
+          seen = true;
+          capturedLine!(line);
+        }
+        if (!ready && readyText.test(line)) {
+          ready = true;
+          resolve({ child, captured });
+        }
+      }
+      if (ready && seen) {
+        // Stop reading lines: per-request logs must not cost this process time.
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+      }
     };
     child.stdout!.on('data', onData);
     child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}: ${out}`)));
@@ -83,6 +105,12 @@ const transactions = async (): Promise<number> => {
 };
 
 const gateway = new Pool(`http://127.0.0.1:${ports.gateway}`, { connections: 1 });
+
+async function scrapeLagMaxMs(): Promise<number> {
+  const res = await probe.request({ method: 'GET', path: '/metrics' });
+  const text = await res.body.text();
+  return Number(/^nodejs_eventloop_lag_max_seconds (\S+)/m.exec(text)?.[1] ?? Number.NaN) * 1000;
+}
 // The baseline: the same request straight to the mock upstream, taking turns with the gateway's, so
 // the machine's own stalls (a shared two-core box) show up in both.
 const direct = new Pool(`http://127.0.0.1:${ports.mock}`, { connections: 1 });
@@ -125,11 +153,20 @@ try {
   }
   process.stdout.write(`seeded ${keyCount} keys for ${userCount} users in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s\n`);
 
-  children.push(await start(['--import', './bin/typescript.js', 'bench/mock-upstream.ts', String(ports.mock)], {}, /mock upstream on/));
+  children.push((await start(['--import', './bin/typescript.js', 'bench/mock-upstream.ts', String(ports.mock)], {}, /mock upstream on/)).child);
   const startedAt = performance.now();
-  const server = await start(['bin/tollgate.js', 'serve'], env, /tollgate listening/);
+  const { child: server, captured } = await start(['bin/tollgate.js', 'serve'], env, /tollgate listening/, /filter of valid key hashes built/);
   children.push(server);
   const startupMs = performance.now() - startedAt;
+  let builtAtS = Number.POSITIVE_INFINITY;
+  const filterBuilt = captured.then((line) => {
+    builtAtS = (performance.now() - startedAt) / 1000;
+    return (JSON.parse(line) as { ms: number }).ms;
+  });
+  // The gateway's event loop delay histogram restarts at each scrape: this one opens the run.
+  await scrapeLagMaxMs();
+  const benchLag = monitorEventLoopDelay({ resolution: 10 });
+  benchLag.enable();
   const pid = server.pid!;
   const rssAtStart = rssMb(pid, 'VmRSS');
 
@@ -176,6 +213,8 @@ try {
   running = false;
   await churn;
   await sampler;
+  const gatewayLagMs = await scrapeLagMaxMs();
+  benchLag.disable();
   const rssAfterRun = rssMb(pid, 'VmRSS');
 
   // Made-up keys: transactions during the flood and the settling after it (backends report their
@@ -213,7 +252,11 @@ try {
   process.stdout.write(`requests                            ${samples.length} (${(samples.length / durationS).toFixed(0)}/s), statuses ${JSON.stringify(statuses)}\n`);
   process.stdout.write(`latency ms, gateway                 ${quantiles(samples.map((x) => x.ms))}\n`);
   process.stdout.write(`latency ms, mock upstream directly  ${quantiles(baseline)}  (baseline, taking turns)\n`);
+  const maxOf = (xs: typeof samples) => (xs.length === 0 ? '-' : `${Math.max(...xs.map((x) => x.ms)).toFixed(1)} ms over ${xs.length}`);
+  process.stdout.write(`max latency while the filter built  ${maxOf(samples.filter((x) => x.atS < builtAtS))}; after: ${maxOf(samples.filter((x) => x.atS >= builtAtS))}\n`);
   process.stdout.write(`gateway overhead (header) max       ${maxOverhead.toFixed(2)} ms\n`);
+  process.stdout.write(`event loop delay, max                gateway ${gatewayLagMs.toFixed(0)} ms, this driver ${(benchLag.max / 1e6).toFixed(0)} ms\n`);
+  process.stdout.write(`filter of valid hashes built in     ${((await filterBuilt) / 1000).toFixed(1)} s after the cache started\n`);
   process.stdout.write(`slowest                             ${slowest.map((s) => `${s.ms.toFixed(1)} ms at ${s.atS.toFixed(1)} s (overhead ${s.overheadMs.toFixed(1)})`).join('; ')}\n`);
   process.stdout.write(`revocation reaches the gateway      ${fmt(revocationMs)}\n`);
   process.stdout.write(`a new key reaches the gateway       ${fmt(creationMs)}\n`);

@@ -40,7 +40,8 @@ export interface PrincipalCacheOptions {
 // One false "maybe" in a thousand: 14.4 bits a key, 1.8 MB per million of capacity.
 const filterFalsePositiveRate = 0.001;
 const filterMinCapacity = 1_000_000;
-const filterPageSize = 20_000;
+// Small pages keep each synchronous slice (parsing rows, setting bits) to a few milliseconds.
+const filterPageSize = 5_000;
 const missBatchMax = 500;
 const changeRetentionMs = 3_600_000;
 
@@ -107,7 +108,7 @@ export async function createPrincipalCache(options: PrincipalCacheOptions): Prom
     filter?.add(hash);
     growing?.add(hash);
     unknown.delete(hash);
-    if (filter && !growing && filter.added > filter.capacity) void buildFilter(filter.capacity * 2);
+    if (filter && !growing && filter.added > filter.capacity) buildFilter(filter.capacity * 2).catch(onError);
   };
 
   async function buildFilter(capacity: number): Promise<void> {

@@ -6,8 +6,9 @@
 // and the reaper read the records first to learn which keys to declare. Reserve is on the
 // request's path and goes at once; settles and unbudgeted usage events come after the answer, so
 // those finishing together share one read and one call per org. Give it a client with
-// enableAutoPipelining so concurrent reserves share round trips, and with a short commandTimeout
-// so a hung Redis (or Cluster node) fails requests instead of queueing them.
+// enableAutoPipelining so concurrent reserves share round trips (not a Cluster's: see
+// src/redis/connect.ts), and with a short commandTimeout so a hung Redis (or Cluster node) fails
+// requests instead of queueing them.
 import { readFileSync } from 'node:fs';
 import type { Result } from 'ioredis';
 import type { RedisClient } from '../redis/connect.js';

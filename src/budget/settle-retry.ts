@@ -4,6 +4,7 @@
 // Trying again is safe: settle is idempotent per reservation id, and one landing after the reaper
 // is charged as late. Bounded in count and in time (the reservation record must still be there);
 // what it gives up on, and what it holds when the process stops, goes to the ledger another way.
+// A retried settle's threshold crossings are not reported.
 import { BudgetStoreUnavailableError, type StoreSettleRequest, type StoreSettleResult } from './store.js';
 
 export interface SettleRetryOptions {

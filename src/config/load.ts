@@ -131,7 +131,7 @@ function withBuiltinProviders(fromFile: unknown): Record<string, unknown> {
 }
 
 const catalogFileSchema = z.object({ models: z.record(z.string(), modelSchema).default({}) });
-const overridesFileSchema = z.object({ models: z.record(z.string(), modelSchema.partial()).default({}) });
+const overridesFileSchema = z.object({ models: z.record(z.string(), z.record(z.string(), z.unknown())).default({}) });
 
 // Where `tollgate catalog import` writes and the loader reads catalog overrides: the configured
 // file (relative to the config file), else catalog-overrides.yaml in the data directory.
@@ -166,9 +166,9 @@ export function loadConfig(options: LoadOptions = {}): RuntimeConfig {
 
   const models: Record<string, ModelConfig> = { ...catalogRaw.data.models };
   const overridesPath = catalogOverridesPath(config, path);
-  const merge = (overrides: Record<string, unknown>, source: string): void => {
+  const merge = (overrides: Record<string, Record<string, unknown>>, source: string): void => {
     for (const [name, override] of Object.entries(overrides)) {
-      const merged = modelSchema.safeParse({ ...models[name], ...(override as object) });
+      const merged = modelSchema.safeParse({ ...models[name], ...override });
       if (!merged.success) throw new ConfigError(`invalid config (${source}):\n${describe(merged.error, `models.${name}`)}`);
       models[name] = merged.data;
     }

@@ -161,7 +161,9 @@ export const configSchema = z.object({
   // Written by `tollgate catalog import`, merged over the catalog and under `models:`; default
   // <dataDir>/catalog-overrides.yaml, read when it exists.
   catalogOverridesFile: z.string().optional(),
-  models: z.record(z.string(), modelSchema.partial()).default({}),
+  // Checked when merged over the catalog (load.ts), not here: zod fills defaults into a partial
+  // schema, and an override must change only the fields it names.
+  models: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
   aliases: z.record(z.string(), z.string()).default({}),
 });
 

@@ -4,6 +4,7 @@
 // counters; crossings go to onCrossing for alerts.
 import type { Logger } from 'pino';
 import { BudgetStoreUnavailableError } from '../budget/store.js';
+import { metricModelLabel } from '../config/catalog.js';
 import type { BudgetEngine, Crossing } from '../budget/engine.js';
 import { GatewayError } from '../errors/catalogue.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -79,7 +80,7 @@ export function createBudgetMeter(options: BudgetMeterOptions): Meter {
         release();
         const event = await buildUsageEvent(result, ctx, counter, clock());
         const settled = await engine.settle(reservation, event, clock());
-        if (event.costMicros > 0) metrics.costMicros.inc({ provider: event.provider, model: event.model }, event.costMicros);
+        if (event.costMicros > 0) metrics.costMicros.inc({ provider: event.provider, model: metricModelLabel(ctx.model) }, event.costMicros);
         for (const crossing of settled.crossings) {
           const { scope, metric, window } = crossing.bucket;
           metrics.crossings.inc({ level: crossing.level, scope, metric, window });

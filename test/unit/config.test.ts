@@ -1,7 +1,7 @@
 // Config is validated once at start; a bad value names its path, and env overrides the file.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 
@@ -55,11 +55,23 @@ describe('loading config', () => {
     ['providers:\n  x:\n    kind: openai\n    baseUrl: not a url\n', /providers\.x\.baseUrl/],
     ['models:\n  m:\n    provider: nowhere\n', /models\.m\.provider names unknown provider "nowhere"/],
     ['aliases:\n  fast: missing-model\n', /aliases\.fast points at unknown model "missing-model"/],
+    ['providers:\n  x:\n    kind: openai\n    baseUrl: http://a\n    unknownModels: { policy: estimate }\n', /providers\.x\.unknownModels\.price: price is required when policy is estimate/],
+    ['models:\n  m:\n    provider: openai\n    kind: hologram\n', /models\.m\.kind/],
     ['server: [1, 2\n', /not valid YAML/],
   ])('refuses %j naming the path', (yaml, message) => {
     const path = withFile(yaml);
     expect(() => loadConfig({ env: { TOLLGATE_CONFIG: path } })).toThrow(ConfigError);
     expect(() => loadConfig({ env: { TOLLGATE_CONFIG: path } })).toThrow(message);
+  });
+
+  it('merges the catalog overrides file over the shipped catalog and under tollgate.yaml models', () => {
+    const path = withFile('catalogOverridesFile: overrides.yaml\nmodels:\n  gpt-4o:\n    price: { inputPerMTok: 2, outputPerMTok: 8 }\n');
+    writeFileSync(join(dirname(path), 'overrides.yaml'), 'models:\n  gpt-4o:\n    contextWindow: 64000\n  house-model:\n    provider: openai\n    price: { inputPerMTok: 1, outputPerMTok: 1 }\n');
+    const { catalog } = loadConfig({ env: { TOLLGATE_CONFIG: path } });
+    expect(catalog.resolve('house-model')?.price.inputPerMTok).toBe(1_000_000);
+    expect(catalog.resolve('gpt-4o')).toMatchObject({ contextWindow: 64_000, maxOutputTokens: 16_384, price: { inputPerMTok: 2_000_000 } });
+    writeFileSync(join(dirname(path), 'overrides.yaml'), 'models:\n  house-model:\n    provider: openai\n    aliases: [gpt-4o-mini]\n');
+    expect(() => loadConfig({ env: { TOLLGATE_CONFIG: path } })).toThrow(/alias "gpt-4o-mini" is already a model or another alias/);
   });
 
   it('refuses a missing config file', () => {

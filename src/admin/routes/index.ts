@@ -7,6 +7,7 @@ import { budgetRoutes } from './budgets.js';
 import { keyRoutes } from './keys.js';
 import { orgRoutes } from './orgs.js';
 import { quotaRoutes } from './quota-requests.js';
+import { reportRoutes } from './reports.js';
 import { teamRoutes } from './teams.js';
 import { templateRoutes } from './templates.js';
 import { usageRoutes } from './usage.js';
@@ -23,5 +24,6 @@ export const adminRoutes: readonly Route[] = [
   ...quotaRoutes,
   ...auditRoutes,
   ...usageRoutes,
+  ...reportRoutes,
   ...analyticsRoutes,
 ];

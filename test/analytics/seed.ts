@@ -110,8 +110,20 @@ export async function seedUsage(db: Db, count = 3_000): Promise<UsageEvent[]> {
   for (const u of seedIds.users) {
     await db.execute(sql`insert into users (id, org_id, team_id, name) values (${u.id}, ${u.orgId}, ${u.teamId}, ${u.name})`);
     for (const n of [0, 1]) {
-      await db.execute(sql`insert into api_keys (id, org_id, user_id, name, hash, prefix) values (${`key_${u.name}_${n}`}, ${u.orgId}, ${u.id}, ${`${u.name} key ${n}`}, ${`hash_${u.name}_${n}`}, 'tg-xxxx')`);
+      // One key name looks like a spreadsheet formula, for the CSV report's guard.
+      const name = u.name === 'olga' && n === 1 ? '=HYPERLINK("http://example.com","olga")' : `${u.name} key ${n}`;
+      await db.execute(sql`insert into api_keys (id, org_id, user_id, name, hash, prefix) values (${`key_${u.name}_${n}`}, ${u.orgId}, ${u.id}, ${name}, ${`hash_${u.name}_${n}`}, 'tg-xxxx')`);
     }
+  }
+  // Budgets of every scope kind, so reports have used, limit and forecast to show.
+  const budgets = [
+    ['bud_org', 'org_a', 'org', 'org_a', 'costMicros', 'month', 50_000_000],
+    ['bud_research', 'org_a', 'team', 'team_research', 'tokens', 'month', 2_000_000],
+    ['bud_dev', 'org_a', 'user', 'usr_dev', 'costMicros', 'day', 2_000_000],
+    ['bud_sales', 'org_a', 'team', 'team_sales', 'requests', 'month', 10_000],
+  ] as const;
+  for (const [id, orgId, scope, scopeId, metric, window, limit] of budgets) {
+    await db.execute(sql`insert into budgets (id, org_id, scope, scope_id, metric, "window", "limit") values (${id}, ${orgId}, ${scope}, ${scopeId}, ${metric}, ${window}, ${limit})`);
   }
   const events = seedEvents(count);
   // Batches of a few hundred, as the flusher writes them: rollup rows are added to, not just created.

@@ -1,0 +1,46 @@
+// The report as one tidy CSV table: one row per observation (the total, each day, each model, each
+// ranked team/user/key and the rest, each budget), a `section` column saying which, the same
+// measure columns throughout. Cells go through the admin export's writer, which neutralises
+// formula-like text (a tag or key name starting with =, +, -, @).
+import type { UsageMeasures } from './query.js';
+import type { Ranked, Report } from './report-data.js';
+import { toCsv } from '../control/csv.js';
+
+const columns = [
+  'section', 'day', 'provider', 'model', 'id', 'name',
+  'requests', 'errors', 'input_tokens', 'cached_tokens', 'output_tokens', 'reasoning_tokens', 'cost_micros',
+  'budget_metric', 'budget_window', 'budget_limit', 'budget_used', 'forecast_p50', 'run_out_day',
+] as const;
+
+type CsvRow = Partial<Record<(typeof columns)[number], string | number | null>>;
+
+const measures = (m: UsageMeasures): CsvRow => ({
+  requests: m.requests,
+  errors: m.errors,
+  input_tokens: m.inputTokens,
+  cached_tokens: m.cachedTokens,
+  output_tokens: m.outputTokens,
+  reasoning_tokens: m.reasoningTokens,
+  cost_micros: m.costMicros,
+});
+
+const ranked = (section: string, r: Ranked): CsvRow[] => [
+  ...r.top.map((line) => ({ section, id: line.id, name: line.name, ...measures(line) })),
+  ...(r.rest ? [{ section, name: '(rest)', ...measures(r.rest) }] : []),
+];
+
+export function reportToCsv(report: Report): string {
+  const rows: CsvRow[] = [
+    { section: 'total', id: report.scope.id, name: report.scope.name, ...measures(report.totals) },
+    ...report.byDay.map((d) => ({ section: 'day', day: d.day, ...measures(d) })),
+    ...report.byModel.map((m) => ({ section: 'model', provider: m.provider, model: m.model, ...measures(m) })),
+    ...ranked('team', report.byTeam),
+    ...ranked('user', report.byUser),
+    ...ranked('key', report.byKey),
+    ...report.budgets.map((b) => ({
+      section: 'budget', id: b.subject.id, name: b.subject.name, budget_metric: b.metric, budget_window: b.window,
+      budget_limit: b.limit, budget_used: b.used, forecast_p50: b.forecastP50, run_out_day: b.runOutDay,
+    })),
+  ];
+  return toCsv(columns, rows);
+}

@@ -1,6 +1,7 @@
-// An OpenAI-compatible server with many local models: under the `estimate` policy a model the
-// catalog does not list, asked for as PROVIDER/MODEL, is forwarded and priced at the provider's
-// default price with its ledger row marked estimated; under `refuse` (the default) it is a 404.
+// What the ledger charges for catalog tiers and for models the catalog lacks. An OpenAI-compatible
+// server with many local models: under the `estimate` policy a model the catalog does not list,
+// asked for as PROVIDER/MODEL, is forwarded and priced at the provider's default price with its
+// ledger row marked estimated; under `refuse` (the default) it is a 404.
 import OpenAI from 'openai';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,5 +75,18 @@ describe('unknown models', () => {
     expect(mock.requests.at(-1)!.body?.model).toBe('gpt-4o');
     await expect.poll(async () => (await ledger('gpt-4o')).length, { timeout: 5_000 }).toBeGreaterThan(0);
     expect((await ledger('gpt-4o')).at(-1)).toMatchObject({ cost_micros: 1000 * 2.5 + 100 * 10, estimated: false });
+  });
+});
+
+describe('service tiers', () => {
+  it('charges a flex request at the flex price and a priority one at the priority price', async () => {
+    const ask = (service_tier: 'flex' | 'priority') =>
+      openai.chat.completions.create({ model: 'o4-mini', service_tier, messages: [{ role: 'user', content: `${service_tier} [mock prompt_tokens=1000 chunks=100]` }] });
+    await ask('flex');
+    expect(mock.requests.at(-1)!.body?.service_tier).toBe('flex');
+    await ask('priority');
+    await expect.poll(async () => (await ledger('o4-mini')).length, { timeout: 5_000 }).toBe(2);
+    // o4-mini: flex $0.55 in / $2.20 out, priority $2 / $8, standard $1.10 / $4.40 per 1M tokens.
+    expect((await ledger('o4-mini')).map((r) => r.cost_micros).sort((a, b) => a - b)).toEqual([1000 * 0.55 + 100 * 2.2, 1000 * 2 + 100 * 8]);
   });
 });

@@ -119,8 +119,8 @@ const cases: Case[] = [
   { method: 'GET', path: '/usage?from=2026-11-01&to=2026-11-02&groupBy=team,day&tz=Asia/Kolkata', allowed: everyone },
   // An org report is for org-wide roles; a manager's or developer's report names a team or user in reach.
   { method: 'GET', path: () => Promise.resolve(`/reports?org=${f.orgId}&period=2026-11&format=csv`), allowed: ['admin', 'analyst', 'viewer'] },
-  // Org-wide figures: only roles whose usage:read reaches the whole org.
-  { method: 'GET', path: () => Promise.resolve(`/analytics?orgId=${f.orgId}`), allowed: ['admin', 'analyst', 'viewer'] },
+  // Everyone reads analytics: a manager gets their teams' lines, a developer their own.
+  { method: 'GET', path: () => Promise.resolve(`/analytics?orgId=${f.orgId}`), allowed: everyone },
 ];
 
 const resolvePath = (c: Case) => (typeof c.path === 'string' ? Promise.resolve(c.path) : c.path());

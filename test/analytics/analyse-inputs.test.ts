@@ -6,6 +6,7 @@ import { apiKeys, budgets, orgs, teams, users } from '../../drizzle/schema/index
 import { analyse } from '../../src/analytics/analyse.js';
 import { addDays, daysBetween } from '../../src/analytics/days.js';
 import { analyticsFindings } from '../../src/analytics/findings.js';
+import { visibleAnalysis } from '../../src/analytics/visible.js';
 import { dailyAmountsBySubject, loadBudgetRules, loadBudgetSubjects, loadRecommendationInput, loadScopeSeries } from '../../src/analytics/inputs.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { UsageEvent } from '../../src/usage/event.js';
@@ -129,6 +130,22 @@ describe.skipIf(!pgUp)('analytics inputs on Postgres', () => {
     expect(findings.find((f) => f.fingerprint === `analytics:anomaly:user:u_sub:costMicros:${spikeDay}`)).toMatchObject({ name: 'usage.anomaly', severity: 'high', firing: true });
     // The same analysis gives the same fingerprints: re-evaluating never duplicates an alert.
     expect(analyticsFindings(await analyse(db.database.db, 'org_a', { asOfMs, lookbackDays: 30 })).map((f) => f.fingerprint).sort()).toEqual(findings.map((f) => f.fingerprint).sort());
+  });
+
+  it('cuts the analysis to what a manager or a developer may see', async () => {
+    const analysis = await analyse(db.database.db, 'org_a', { asOfMs, lookbackDays: 30, catalog: loadConfig({ env: {} }).catalog });
+    const lines = (a: typeof analysis) => [
+      ...a.forecasts!.map((f) => `forecast:${f.scope}:${f.subjectId}`),
+      ...a.anomalies!.map((x) => `anomaly:${x.scope}:${x.scopeId}`),
+      ...a.recommendations!.map((r) => `${r.kind}:${r.subject.id}`),
+    ].sort();
+    // A manager of `sub`: that team, sam and sam's keys; not the team above, nia, or per-model lines.
+    const manager = await visibleAnalysis(db.database.db, analysis, { orgId: 'org_a', teamIds: ['sub'], userId: null });
+    expect(lines(manager)).toEqual(['anomaly:key:k_sub', 'anomaly:team:sub', 'anomaly:user:u_sub', 'forecast:user:u_sub', 'idle_key:k_idle']);
+    // nia sees only her own lines.
+    const developer = await visibleAnalysis(db.database.db, analysis, { orgId: 'org_a', teamIds: null, userId: 'u_none' });
+    expect(lines(developer)).toEqual(['unbudgeted_key:k_none', 'unbudgeted_user:u_none']);
+    expect(await visibleAnalysis(db.database.db, analysis, { orgId: 'org_a', teamIds: null, userId: null })).toBe(analysis);
   });
 
   it('runs only the sections asked for', async () => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { analyse } from '../../analytics/analyse.js';
 import { timeZoneSchema } from '../../analytics/time-zone.js';
+import { visibleAnalysis } from '../../analytics/visible.js';
 import { route } from '../route.js';
 import { id, queryBool } from '../schemas.js';
 
@@ -18,12 +19,11 @@ const analyticsQuery = z.object({
 
 export const analyticsRoutes = [
   route({
-    method: 'GET', path: '/analytics', tag: 'usage', summary: "An org's budget forecasts (P10/P50/P90, run-out day), recent spend anomalies and recommendations", permission: 'usage:read',
+    method: 'GET', path: '/analytics', tag: 'usage', summary: "An org's budget forecasts (P10/P50/P90, run-out day), recent spend anomalies and recommendations, limited to the caller's teams or own usage", permission: 'usage:read',
     query: analyticsQuery,
     async handle({ db, access, settings, query }) {
-      // Org-wide figures (every team, user and key): for roles whose usage:read reaches the whole org.
-      await access.assertTarget('usage:read', { orgId: query.orgId, teamId: null, userId: null });
-      return analyse(db, query.orgId, {
+      await access.assertOrg('usage:read', query.orgId);
+      const analysis = await analyse(db, query.orgId, {
         timeZone: query.tz,
         lookbackDays: query.lookbackDays,
         anomalyDays: query.anomalyDays,
@@ -33,6 +33,8 @@ export const analyticsRoutes = [
         catalog: settings.analytics?.catalog,
         configRules: settings.analytics?.configRules ?? [],
       });
+      // A manager sees their teams' lines, a developer their own (src/analytics/visible.ts).
+      return visibleAnalysis(db, analysis, await access.visibility('usage:read'));
     },
   }),
 ];

@@ -75,7 +75,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   const adminKey = options.adminKey ?? process.env.TOLLGATE_ADMIN_KEY;
   if (adminKey) await registerBootstrapKey(database.db, { actor: { type: 'cli', id: 'TOLLGATE_ADMIN_KEY', role: 'admin', userId: null }, requestId: 'startup' }, adminKey);
   const metrics = createMetrics();
-  const admin = createAdminApi(database.db, bus, config.admin, { logger, metrics, analytics: { catalog: config.catalog, configRules: config.budget.budgets } });
+  const admin = createAdminApi(database.db, bus, config.admin, { logger, metrics, analytics: { catalog: config.catalog, configRules: config.budget.budgets }, alerts: config.alerts });
   const lastUsed = createLastUsedTracker(database.db, config.admin.lastUsedFlushMs, (err) => logger.warn({ err }, 'last_used_at flush failed'));
   const upstreams = createUpstreams(config);
   const pool = createTokenizerPool({

@@ -17,10 +17,11 @@ export interface AdminApiOptions {
   logger?: Logger | undefined;
   metrics?: Pick<Metrics, 'adminDenials'> | undefined;
   analytics?: AdminSettings['analytics'];
+  alerts?: AdminSettings['alerts'];
 }
 
 export function createAdminApi(db: Db, bus: InvalidationBus, config: ParsedConfig['admin'], options: AdminApiOptions = {}): { router: AdminRouter; http: AdminHttpHandler } {
-  const router = createAdminRouter({ db, bus, settings: { rotationGraceMs: config.rotationGraceMs, maxKeysPerUser: config.maxKeysPerUser, analytics: options.analytics }, routes: adminRoutes });
+  const router = createAdminRouter({ db, bus, settings: { rotationGraceMs: config.rotationGraceMs, maxKeysPerUser: config.maxKeysPerUser, analytics: options.analytics, alerts: options.alerts }, routes: adminRoutes });
   const http = createAdminHttpHandler({
     authenticate: createAdminAuthenticator(db, config.jwt),
     router,

@@ -14,6 +14,8 @@ export const permissions = [
   'quota:read', 'quota:submit', 'quota:decide',
   'usage:read',
   'audit:read',
+  'alerts:read', 'alerts:write',
+  'channels:read', 'channels:write',
 ] as const;
 export type Permission = (typeof permissions)[number];
 export type Reach = 'all' | 'teams' | 'own';
@@ -31,8 +33,10 @@ export const grants: Readonly<Record<Role, Partial<Record<Permission, Reach>>>> 
     'budgets:read': 'teams', 'budgets:write': 'teams',
     'quota:read': 'teams', 'quota:decide': 'teams', 'quota:submit': 'own',
     'usage:read': 'teams',
+    'alerts:read': 'teams', 'alerts:write': 'teams',
+    'channels:read': 'all',
   },
-  analyst: { ...readAll('orgs', 'teams', 'users', 'keys', 'budgets', 'templates', 'quota', 'usage', 'audit') },
+  analyst: { ...readAll('orgs', 'teams', 'users', 'keys', 'budgets', 'templates', 'quota', 'usage', 'audit', 'alerts', 'channels') },
   developer: {
     'templates:read': 'all',
     'users:read': 'own',
@@ -40,8 +44,9 @@ export const grants: Readonly<Record<Role, Partial<Record<Permission, Reach>>>> 
     'budgets:read': 'own',
     'quota:read': 'own', 'quota:submit': 'own',
     'usage:read': 'own',
+    'alerts:read': 'own',
   },
-  viewer: { ...readAll('orgs', 'teams', 'users', 'keys', 'budgets', 'templates', 'quota', 'usage') },
+  viewer: { ...readAll('orgs', 'teams', 'users', 'keys', 'budgets', 'templates', 'quota', 'usage', 'alerts', 'channels') },
 };
 
 export const reachOf = (role: Role, permission: Permission): Reach | undefined => grants[role][permission];

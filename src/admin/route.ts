@@ -2,6 +2,7 @@
 // for its body and query, and a handler. The router, the OpenAPI document and the RBAC test suite
 // are all built from the same list of these.
 import type { z } from 'zod';
+import type { AlertsConfig } from '../alerts/config.js';
 import type { InvalidationBus } from '../auth/invalidation.js';
 import type { BudgetRule } from '../budget/rules.js';
 import type { Catalog } from '../config/catalog.js';
@@ -16,6 +17,8 @@ export interface AdminSettings {
   // What GET /analytics needs beyond the database: the model catalog (cheaper-model and cache
   // recommendations) and the config file's budget rules; without it those are left out.
   readonly analytics?: { readonly catalog: Catalog; readonly configRules: readonly BudgetRule[] } | undefined;
+  // Alert channel checks and test sends (private destinations, SMTP); the defaults without it.
+  readonly alerts?: AlertsConfig | undefined;
 }
 
 export interface RouteContext<B, Q> {

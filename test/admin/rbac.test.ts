@@ -3,6 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../../bench/mock-upstream.js';
 import { adminRoutes } from '../../src/admin/routes/index.js';
+import { createChannel, createRoute } from '../../src/alerts/channel-store.js';
+import { alertsSchema } from '../../src/alerts/config.js';
+import { createAlertStore } from '../../src/alerts/store.js';
 import { roles, type Role } from '../../src/control/actor.js';
 import { createAdminKey } from '../../src/control/admin-keys.js';
 import { upsertBudget } from '../../src/control/budgets.js';
@@ -17,6 +20,7 @@ let f: AdminFixture;
 let devBudgetId: string;
 let teamBudgetId: string;
 let requestId: string;
+let routeChannelId: string;
 let n = 0;
 const unique = (label: string) => `${label}${++n}`;
 
@@ -27,6 +31,7 @@ beforeAll(async () => {
   devBudgetId = (await upsertBudget(db, f.gw.app.bus, setupChange, f.orgId, { scope: 'user', scopeId: f.users.dev, metric: 'tokens', window: 'day', limit: 1000 })).id;
   teamBudgetId = (await upsertBudget(db, f.gw.app.bus, setupChange, f.orgId, { scope: 'team', scopeId: f.teams.research, metric: 'tokens', window: 'month', limit: 9000 })).id;
   requestId = (await submitQuotaRequest(db, setupChange, { userId: f.users.dev, budgetId: devBudgetId, amount: 10, justification: 'more' })).id;
+  routeChannelId = (await createChannel(db, f.orgId, { type: 'console', name: 'routes' }, false)).id;
 });
 
 afterAll(async () => {
@@ -47,6 +52,12 @@ const everyone: Role[] = ['admin', 'manager', 'analyst', 'developer', 'viewer'];
 const managers: Role[] = ['admin', 'manager'];
 const db = () => f.gw.app.database.db;
 const freshUser = async () => (await createUser(db(), setupChange, { orgId: f.orgId, name: unique('sam'), teamId: f.teams.ml })).id;
+// An alert of the developer in team ml (under the manager's research), so every reading role reaches it.
+const freshAlert = async () =>
+  (await createAlertStore({ db: db(), config: alertsSchema.parse({}) }).raise({ fingerprint: unique('rbac:'), source: 'test', name: 'test.rbac', severity: 'low', summary: 'rbac', orgId: f.orgId, teamId: f.teams.ml, userId: f.users.dev })).alertId;
+const freshChannel = async (type: 'console' | 'webhook' = 'console') =>
+  (await createChannel(db(), f.orgId, type === 'console' ? { type, name: unique('ch') } : { type, name: unique('hook'), url: 'https://hooks.example.com/tollgate' }, false)).id;
+const freshRoute = async () => (await createRoute(db(), f.orgId, { channelId: await freshChannel(), teamId: null, source: null, minSeverity: 'low', step: 0 })).id;
 const freshDevKey = async () => (await createApiKey(db(), f.gw.app.bus, setupChange, f.users.dev, {})).id;
 
 const cases: Case[] = [
@@ -121,6 +132,21 @@ const cases: Case[] = [
   { method: 'GET', path: () => Promise.resolve(`/reports?org=${f.orgId}&period=2026-11&format=csv`), allowed: ['admin', 'analyst', 'viewer'] },
   // Everyone reads analytics: a manager gets their teams' lines, a developer their own.
   { method: 'GET', path: () => Promise.resolve(`/analytics?orgId=${f.orgId}`), allowed: everyone },
+  { method: 'GET', path: '/alerts?active=true&severity=low', allowed: everyone },
+  { method: 'GET', path: async () => `/alerts/${await freshAlert()}`, allowed: everyone },
+  { method: 'GET', path: async () => `/alerts/${await freshAlert()}/history`, allowed: everyone },
+  { method: 'POST', path: async () => `/alerts/${await freshAlert()}/acknowledge`, allowed: managers },
+  { method: 'POST', path: async () => `/alerts/${await freshAlert()}/resolve`, allowed: managers },
+  { method: 'GET', path: '/alert-channels', allowed: readers },
+  { method: 'POST', path: '/alert-channels', body: () => ({ type: 'console', name: unique('console') }), allowed: ['admin'] },
+  { method: 'GET', path: async () => `/alert-channels/${await freshChannel()}`, allowed: readers },
+  { method: 'DELETE', path: async () => `/alert-channels/${await freshChannel()}`, allowed: ['admin'] },
+  { method: 'POST', path: async () => `/alert-channels/${await freshChannel()}/test`, allowed: ['admin'] },
+  { method: 'POST', path: async () => `/alert-channels/${await freshChannel('webhook')}/rotate-secret`, allowed: ['admin'] },
+  { method: 'POST', path: async () => `/alert-channels/${await freshChannel()}/enable`, allowed: ['admin'] },
+  { method: 'GET', path: '/alert-routes', allowed: readers },
+  { method: 'POST', path: '/alert-routes', body: () => ({ channelId: routeChannelId }), allowed: ['admin'] },
+  { method: 'DELETE', path: async () => `/alert-routes/${await freshRoute()}`, allowed: ['admin'] },
 ];
 
 const resolvePath = (c: Case) => (typeof c.path === 'string' ? Promise.resolve(c.path) : c.path());

@@ -1,6 +1,8 @@
 // Every admin route, in the order the OpenAPI document lists them.
 import type { Route } from '../route.js';
 import { adminKeyRoutes } from './admin-keys.js';
+import { alertChannelRoutes } from './alert-channels.js';
+import { alertRoutes } from './alerts.js';
 import { analyticsRoutes } from './analytics.js';
 import { auditRoutes } from './audit.js';
 import { budgetRoutes } from './budgets.js';
@@ -26,4 +28,6 @@ export const adminRoutes: readonly Route[] = [
   ...usageRoutes,
   ...reportRoutes,
   ...analyticsRoutes,
+  ...alertRoutes,
+  ...alertChannelRoutes,
 ];

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { UsageMeasures } from '../../src/analytics/query.js';
 import { buildReport, type Report } from '../../src/analytics/report-data.js';
 import { count, usd } from '../../src/analytics/report-format.js';
 import { renderReport } from '../../src/analytics/report-render.js';
@@ -63,7 +64,7 @@ describe.each(backends)('reports on %s', (_name, available, open) => {
 
   function expectSectionsAddUp(r: Report) {
     for (const k of counters) {
-      const sum = (lines: ReadonlyArray<Record<string, unknown>>) => lines.reduce((s, l) => s + (l[k] as number), 0);
+      const sum = (lines: ReadonlyArray<UsageMeasures>) => lines.reduce((s, l) => s + l[k], 0);
       expect([k, sum(r.byDay), sum(r.byModel), sum([...r.byTeam.top, ...(r.byTeam.rest ? [r.byTeam.rest] : [])]), sum([...r.byUser.top, ...(r.byUser.rest ? [r.byUser.rest] : [])]), sum([...r.byKey.top, ...(r.byKey.rest ? [r.byKey.rest] : [])])]).toEqual([
         k, r.totals[k], r.totals[k], r.totals[k], r.totals[k], r.totals[k],
       ]);

@@ -16,6 +16,7 @@ import { keysList, keysRotate } from './commands/keys-manage.js';
 import { quotaApprove, quotaDeny, quotaList, quotaRequest } from './commands/quota.js';
 import { orgsCreate, orgsList } from './commands/orgs.js';
 import { teamsCreate, teamsList } from './commands/teams.js';
+import { report } from './commands/report.js';
 import { usage } from './commands/usage.js';
 import { usersCreate, usersDeactivate, usersImport, usersKeyPolicy, usersList } from './commands/users.js';
 import { ApiError } from './admin-client.js';
@@ -29,7 +30,7 @@ export const commands: readonly Command[] = [
   budgetsSet, budgetsList, budgetsApplyTemplate, templatesList,
   quotaList, quotaRequest, quotaApprove, quotaDeny,
   auditList, auditExport,
-  usage,
+  usage, report,
   analytics,
   loadtest,
   catalogImport, catalogList, catalogShow,

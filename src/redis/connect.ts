@@ -96,7 +96,9 @@ export function connectRedis(config: { readonly redisUrl?: string | undefined; r
         // Replicas may lag: budgets read and write the masters only.
         scaleReads: 'master',
         // A node that is down fails its own slots' commands (503, or served when fail-open) within
-        // the command timeout; the other nodes keep serving, and the client reconnects by itself.
+        // the command timeout; the other nodes keep serving. Its slots still name it, so each
+        // command for them (redirected there by MOVED) tries it again and reaches it once it is
+        // back. This strategy is for reconnecting after every node was lost.
         clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 2_000),
         slotsRefreshTimeout: 2_000,
         redisOptions: { ...common, ...auth },

@@ -25,6 +25,7 @@ import { createPromptCounter } from './tokens/prompt-counter.js';
 import { createGateway, type ReadinessCheck } from './server/gateway.js';
 import { createAdminApi } from './admin/index.js';
 import { startAlerts, type Alerts } from './alerts/index.js';
+import { startAlertRules } from './alerts/rules-runtime.js';
 import { registerBootstrapKey } from './control/admin-keys.js';
 import { createLastUsedTracker, trackingLastUse } from './control/last-used.js';
 
@@ -96,6 +97,22 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   if (redis) readiness.push(...redisReadiness(redis));
   readiness.push({ name: 'usage', degradesOnly: true, check: async () => usage.check() });
 
+  const alertRules = config.alerts.enabled
+    ? startAlertRules({
+        config: config.alertRules,
+        sink: alerts.sink,
+        db: database.db,
+        redis,
+        keyPrefix: config.redisKeyPrefix,
+        registry: metrics.registry,
+        logger,
+        providerOf: (model) => config.catalog.resolve(model)?.provider,
+        tokenizer: () => ({ queued: pool.queued, maxQueue: config.tokens.poolMaxQueue }),
+        storeChecks: readiness.filter((check) => check.name !== 'usage'),
+        configRules: config.budget.budgets,
+      })
+    : undefined;
+
   const usageStatusDeps = { db: database.db, plan: budgets.plan, readCounters: budgets.readCounters };
   const gateway = createGateway({
     config,
@@ -133,6 +150,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
     async close() {
       await gateway.drain(config.server.drainTimeoutMs);
       // After the drain, so the crossings of the last settled requests are stored; their notices wait in the outbox.
+      await alertRules?.stop();
       await alerts.stop();
       principals.close();
       budgetRules.stop();

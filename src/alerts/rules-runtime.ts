@@ -1,0 +1,75 @@
+// The periodic alert rules as the composition root starts them: every replica publishes its health
+// counters; the evaluator (one replica at a time, leader.ts) runs the health, analytics and
+// personal-threshold rules into the alert sink.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { BudgetRule } from '../budget/rules.js';
+import type { Db } from '../db/database.js';
+import type { RedisClient } from '../redis/connect.js';
+import type { ReadinessCheck } from '../server/gateway.js';
+import { analyticsRule } from './analytics-rules.js';
+import { startEvaluator, type Evaluator, type ScheduledRule } from './evaluator.js';
+import { fleetHealthRule, storeHealthRule } from './health-rules.js';
+import { localSnapshots, redisSnapshots } from './health-snapshot.js';
+import { createProcessLeaderLock, createRedisLeaderLock } from './leader.js';
+import type { AlertRulesConfig } from './rules-config.js';
+import type { AlertRule, AlertSink } from './source.js';
+
+export interface AlertRulesOptions {
+  readonly config: AlertRulesConfig;
+  readonly sink: AlertSink;
+  readonly db: Db;
+  readonly redis: RedisClient | undefined;
+  readonly keyPrefix: string;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  providerOf(model: string): string | undefined;
+  tokenizer(): { queued: number; maxQueue: number };
+  // Reachability of the stores (Redis, Postgres), as /ready checks them.
+  readonly storeChecks: readonly ReadinessCheck[];
+  // The config file's budget rules, for the forecasts.
+  readonly configRules: readonly BudgetRule[];
+  // Rules other modules add (personal thresholds).
+  readonly extraRules?: readonly ScheduledRule[];
+}
+
+export interface AlertRules {
+  readonly evaluator: Evaluator;
+  stop(): Promise<void>;
+}
+
+export function startAlertRules(options: AlertRulesOptions): AlertRules {
+  const { config, redis, logger } = options;
+  const replica = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const sources = { registry: options.registry, replica, providerOf: options.providerOf, tokenizer: options.tokenizer };
+  const snapshots = redis ? redisSnapshots(redis, options.keyPrefix, sources, config.evaluateIntervalMs * 3) : localSnapshots(sources);
+  const rules: ScheduledRule[] = [];
+  const add = (rule: AlertRule, intervalMs?: number) => rules.push(intervalMs === undefined ? { rule } : { rule, intervalMs });
+  if (config.health.enabled) {
+    add(storeHealthRule(options.storeChecks, Math.min(config.evaluateIntervalMs, 2_000)));
+    add(fleetHealthRule(snapshots, config.health));
+  }
+  if (config.analytics.enabled) add(analyticsRule(options.db, options.configRules), config.analytics.intervalMs);
+  rules.push(...(options.extraRules ?? []));
+
+  const publish = () => snapshots.publish(Date.now()).catch((err: unknown) => logger.debug({ err: (err as Error).message }, 'health counters not published'));
+  const publisher = setInterval(publish, config.evaluateIntervalMs);
+  publisher.unref();
+  void publish();
+  const evaluator = startEvaluator({
+    lock: redis ? createRedisLeaderLock(redis, options.keyPrefix, config.leaderTtlMs) : createProcessLeaderLock(),
+    rules,
+    sink: options.sink,
+    intervalMs: config.evaluateIntervalMs,
+    logger,
+  });
+  return {
+    evaluator,
+    async stop() {
+      clearInterval(publisher);
+      await evaluator.stop();
+    },
+  };
+}

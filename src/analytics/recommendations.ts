@@ -2,7 +2,7 @@
 // recommendation over one input shape (RecommendationInput, filled from the ledger and the control
 // plane by src/analytics/inputs.ts or by hand), and `recommend` to run them all. Money is integer
 // micro-USD, estimates say their assumption.
-import type { Catalog, CatalogModel } from '../config/catalog.js';
+import { type Catalog, type CatalogModel, meteredByTokens } from '../config/catalog.js';
 import { costMicros } from '../pricing/cost.js';
 
 export interface KeyFacts {
@@ -228,11 +228,12 @@ export function budgetsNeverApproached(input: RecommendationInput, options = def
 const isEmbedding = (m: CatalogModel) => m.maxOutputTokens <= 1;
 
 // Models that can take every request `model` takes: same provider and kind of endpoint
-// (embeddings or generation), same reasoning support, no smaller context window or output cap.
+// (embeddings or generation; never an image or audio model, which the token routes refuse), same
+// reasoning support, no smaller context window or output cap.
 export function siblingsOf(model: CatalogModel, catalog: Catalog): CatalogModel[] {
   return catalog
     .list()
-    .filter((m) => m !== model && m.provider === model.provider && isEmbedding(m) === isEmbedding(model))
+    .filter((m) => m !== model && m.provider === model.provider && meteredByTokens(m) && m.kind === model.kind && isEmbedding(m) === isEmbedding(model))
     .filter((m) => Boolean(m.reasoning) === Boolean(model.reasoning) && m.contextWindow >= model.contextWindow && m.maxOutputTokens >= model.maxOutputTokens);
 }
 

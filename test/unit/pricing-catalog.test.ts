@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { siblingsOf } from '../../src/analytics/recommendations.js';
 import { meteredByTokens } from '../../src/config/catalog.js';
 import { catalog, catalogModel } from './tokens-fixtures.js';
 
@@ -93,5 +94,12 @@ describe('model catalog (config/models.yaml)', () => {
     const refused = catalog.list().filter((m) => !meteredByTokens(m)).map((m) => m.name);
     expect(refused).toEqual(expect.arrayContaining(['gpt-image-1', 'dall-e-3', 'whisper-1', 'tts-1', 'gpt-4o-transcribe', 'gpt-4o-mini-tts', 'gpt-4o-realtime-preview', 'gpt-4o-audio-preview', 'omni-moderation-latest']));
     for (const name of ['gpt-4', 'o3-pro', 'text-embedding-3-small', 'claude-opus-4-7']) expect(meteredByTokens(catalogModel(name)), name).toBe(true);
+  });
+
+  it('never offers an image or audio model as a cheaper sibling of a text or embedding model', () => {
+    const names = (model: string) => siblingsOf(catalogModel(model), catalog).map((m) => m.name);
+    expect(names('text-embedding-3-large')).toEqual(['text-embedding-3-small', 'text-embedding-ada-002']);
+    expect(names('gpt-4o')).toContain('gpt-4o-mini');
+    expect(names('gpt-4o').filter((n) => !meteredByTokens(catalogModel(n)))).toEqual([]);
   });
 });

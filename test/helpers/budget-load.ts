@@ -26,7 +26,9 @@ export async function sendInSession(url: string, key: string, session: string): 
 }
 
 // One request at a time, every intervalMs, over the gateways in turn, until the session's budget
-// has refused `refusals` requests or deadlineMs (performance.now()) has passed.
+// has refused `refusals` requests or deadlineMs (performance.now()) has passed. A request that
+// gets no answer at all ends the run as an 'error …' outcome (a gateway died, or the test failed
+// and stopped them), so a failing test leaves no loop behind.
 export async function driveUntilRefused(
   gatewayUrls: readonly string[],
   key: string,
@@ -36,7 +38,13 @@ export async function driveUntilRefused(
   const outcomes: Outcome[] = [];
   const refused = () => outcomes.filter((o) => o.result === '429 budget_exceeded').length;
   for (let i = 0; refused() < (options.refusals ?? 3) && performance.now() < options.deadlineMs; i++) {
-    outcomes.push(await sendInSession(gatewayUrls[i % gatewayUrls.length]!, key, session));
+    const startedAtMs = performance.now();
+    try {
+      outcomes.push(await sendInSession(gatewayUrls[i % gatewayUrls.length]!, key, session));
+    } catch (err) {
+      outcomes.push({ result: `error ${(err as Error).message}`, startedAtMs, durationMs: performance.now() - startedAtMs });
+      break;
+    }
     await sleep(options.intervalMs);
   }
   return outcomes;

@@ -93,8 +93,10 @@ export const meteredByTokens = (model: CatalogModel): boolean => model.kind === 
 // would let anyone create unbounded series.
 export const metricModelLabel = (model: CatalogModel): string => (model.priceEstimated ? `${model.provider}/(unlisted)` : model.name);
 
-// PROVIDER/MODEL with a printable model name of bounded length (it is stored with every event).
-const unlistedName = /^([^/]+)\/([\x21-\x7e]{1,200})$/;
+// PROVIDER/MODEL with a printable model name of bounded length (it is stored with every event)
+// that starts with a letter or digit, so it can never be a dot segment where a path template
+// places it (Azure's {deployment}).
+const unlistedName = /^([^/]+)\/([A-Za-z0-9][\x21-\x7e]{0,199})$/;
 
 function estimatedModel(name: string, policies: ReadonlyMap<string, UnknownModelsConfig>): CatalogModel | undefined {
   const match = unlistedName.exec(name);

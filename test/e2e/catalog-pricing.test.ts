@@ -62,7 +62,7 @@ describe('unknown models', () => {
 
   it('refuses an unlisted model of a provider under the default refuse policy with 404 model_not_found', async () => {
     const sent = mock.requests.length;
-    for (const model of ['openai/gpt-unreleased', 'gpt-unreleased', 'local/', 'nowhere/llama3']) {
+    for (const model of ['openai/gpt-unreleased', 'gpt-unreleased', 'local/', 'local/..', 'local/has space', `local/${'x'.repeat(201)}`, 'nowhere/llama3']) {
       const refused = await openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
       expect(refused, model).toBeInstanceOf(OpenAI.NotFoundError);
       expect((refused as InstanceType<typeof OpenAI.NotFoundError>).error, model).toMatchObject({ code: 'model_not_found' });

@@ -4,6 +4,8 @@
 // Every figure comes from the usage query with the same range and filters, so each section adds
 // up to the totals, and the totals to the ledger.
 import { inArray } from 'drizzle-orm';
+import type { BudgetRule } from '../budget/rules.js';
+import type { Catalog } from '../config/catalog.js';
 import { apiKeys, orgs, teams, users } from '../../drizzle/schema/index.js';
 import { loadTeamChain } from '../control/team-chain.js';
 import { teamSubtree } from '../control/teams.js';
@@ -31,6 +33,8 @@ export interface ReportRequest {
   readonly tz: string;
   readonly top: number;
   readonly nowMs: number;
+  // For model recommendations and the config file's budgets; without them those are left out.
+  readonly analytics?: { readonly catalog: Catalog; readonly configRules: readonly BudgetRule[] } | undefined;
 }
 
 export interface Named {
@@ -172,7 +176,7 @@ export async function buildReport(db: Db, visible: Visibility, r: ReportRequest)
 
   const orgName = (await namesOf(db, 'org', [r.orgId])).get(r.orgId) ?? r.orgId;
   const asOfMs = Math.min(r.nowMs, daily.toMs - 1);
-  const analysis = await analyse(db, r.orgId, { asOfMs, timeZone: r.tz });
+  const analysis = await analyse(db, r.orgId, { asOfMs, timeZone: r.tz, catalog: r.analytics?.catalog, configRules: r.analytics?.configRules ?? [] });
   const applies = await applicableSubjects(db, r.orgId, scope);
   const forecasts = (analysis.forecasts ?? []).filter((b) => applies?.(b) ?? true);
   const subjectNames = {
@@ -224,7 +228,7 @@ export async function buildReport(db: Db, visible: Visibility, r: ReportRequest)
     recommendations,
     notes: [
       'Costs are integer micro-USD (1 USD = 1,000,000) as the ledger records them; input tokens include cached reads and cache writes, output tokens include reasoning.',
-      `Budgets, forecasts and anomalies as of ${new Date(asOfMs).toISOString()}; budgets from the config file alone are not listed.`,
+      `Budgets, forecasts and anomalies as of ${new Date(asOfMs).toISOString()}${r.analytics ? '' : '; budgets from the config file alone and model recommendations are not included'}.`,
     ],
   };
 }

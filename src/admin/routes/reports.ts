@@ -54,11 +54,11 @@ export const reportRoutes = [
   route({
     method: 'GET', path: '/reports', tag: 'usage', summary: 'A usage report for an org, team, user or key over a month or days: JSON, CSV, HTML or PDF', permission: 'usage:read',
     query: reportQuery,
-    async handle({ db, access, query }) {
+    async handle({ db, access, settings, query }) {
       await assertScope(db, access, query);
       const range = query.period ? monthDays(query.period) : { from: query.from!, to: query.to! };
       const report = await buildReport(db, await access.visibility('usage:read'), {
-        orgId: query.org, teamId: query.team, userId: query.user, keyId: query.key, ...range, tz: query.tz, top: query.top, nowMs: Date.now(),
+        orgId: query.org, teamId: query.team, userId: query.user, keyId: query.key, ...range, tz: query.tz, top: query.top, nowMs: Date.now(), analytics: settings.analytics,
       });
       if (query.format === 'json') return report;
       const rendered = await renderReport(report, query.format);

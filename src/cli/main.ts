@@ -8,6 +8,7 @@ import { migrate } from './commands/migrate.js';
 import { loadtest } from './commands/loadtest.js';
 import { serve } from './commands/serve.js';
 import { adminBootstrap } from './commands/admin.js';
+import { alertsAck, alertsHistory, alertsList, alertsResolve, channelsAdd, channelsList, channelsRemove, channelsRoute, channelsRoutes, channelsTest } from './commands/alerts.js';
 import { analytics } from './commands/analytics.js';
 import { auditExport, auditList } from './commands/audit.js';
 import { budgetsApplyTemplate, budgetsList, budgetsSet, templatesList } from './commands/budgets.js';
@@ -30,6 +31,8 @@ export const commands: readonly Command[] = [
   budgetsSet, budgetsList, budgetsApplyTemplate, templatesList,
   quotaList, quotaRequest, quotaApprove, quotaDeny,
   auditList, auditExport,
+  alertsList, alertsHistory, alertsAck, alertsResolve,
+  channelsAdd, channelsList, channelsTest, channelsRemove, channelsRoute, channelsRoutes,
   usage, report,
   analytics,
   loadtest,

@@ -161,6 +161,10 @@ describe.each(kinds)('notification delivery on %s', (kind) => {
     const alerts = startTestAlerts(store.database, alertsConfig({ smtpUrl: mail.smtpUrl, emailFrom: 'Tollgate <alerts@tollgate.test>' }));
     const { alertId } = await alerts.sink.raise(testAlert(7, 'mailtest'));
     await expect.poll(() => slack.messages.length + mail.mails.length, { timeout: 10_000 }).toBe(2);
+    const metrics = await alerts.registry.metrics();
+    expect(metrics).toContain('tollgate_alert_deliveries_total{channel_type="slack",outcome="sent"} 1');
+    expect(metrics).toContain('tollgate_alert_deliveries_total{channel_type="email",outcome="sent"} 1');
+    expect(metrics).toContain('tollgate_alerts_firing{severity="high",source="mailtest"} 1');
     await alerts.stop();
     expect(slackChannel).toMatchObject({ url: slack.url, settings: { host: new URL(slack.url).host } });
     const [message] = slack.messages;

@@ -87,6 +87,8 @@ describe.skipIf(!ready)('alert evaluator leadership', () => {
 
     // The condition ends: the one alert resolves once, whoever evaluates.
     condition = false;
+    // Past the rule's interval (100 ms), so b's next evaluation runs it.
+    await sleep(150);
     await b.runOnce();
     await a.runOnce();
     const [resolved] = await store.database.db.select().from(alertsTable);

@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { createLocalInvalidationBus, createRedisInvalidationBus, type InvalidationBus } from './auth/invalidation.js';
 import { createPrincipalCache, type PrincipalCache } from './auth/principal-cache.js';
+import type { Principal } from './auth/principal.js';
 import type { RuntimeConfig } from './config/load.js';
 import { openDatabase, type Database } from './db/database.js';
 import { createLogger, type Logger } from './log/logger.js';
@@ -21,10 +22,17 @@ import { createOwnership } from './proxy/ownership.js';
 import { unmeteredUsageEvent } from './proxy/unmetered-event.js';
 import { createUpstreams } from './proxy/upstreams.js';
 import { createTokenizerPool } from './tokens/pool.js';
+import { registerPoolMetrics } from './tokens/pool-metrics.js';
 import { createPromptCounter } from './tokens/prompt-counter.js';
 import { createGateway, type ReadinessCheck } from './server/gateway.js';
 import { createAdminApi } from './admin/index.js';
+import { createAdminAuthenticator } from './admin/authenticate.js';
+import { createConsole } from './console/handler.js';
+import { createMemorySessionStore, createRedisSessionStore } from './console/session-store.js';
+import { createConsoleSessions } from './console/sessions.js';
+import { loadStaticAssets } from './console/static-assets.js';
 import { startAlerts, type Alerts } from './alerts/index.js';
+import { getPreferences, putPreferences } from './alerts/personal-thresholds.js';
 import { startAlertRules } from './alerts/rules-runtime.js';
 import { registerBootstrapKey } from './control/admin-keys.js';
 import { createLastUsedTracker, trackingLastUse } from './control/last-used.js';
@@ -76,7 +84,27 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   const adminKey = options.adminKey ?? process.env.TOLLGATE_ADMIN_KEY;
   if (adminKey) await registerBootstrapKey(database.db, { actor: { type: 'cli', id: 'TOLLGATE_ADMIN_KEY', role: 'admin', userId: null }, requestId: 'startup' }, adminKey);
   const metrics = createMetrics();
-  const admin = createAdminApi(database.db, bus, config.admin, { logger, metrics, analytics: { catalog: config.catalog, configRules: config.budget.budgets }, alerts: config.alerts });
+  const usageReads = {
+    usageStatus: (principal: Principal, sessionId: string | null) => usageStatus(usageStatusDeps, principal, sessionId, Date.now()),
+    usageHistory: (principal: Principal, query: URLSearchParams) => usageHistory(database.db, principal, query, Date.now()),
+  };
+  const consoleApp = config.console.enabled
+    ? createConsole({
+        sessions: createConsoleSessions({
+          store: redis ? createRedisSessionStore(redis, config.redisKeyPrefix) : createMemorySessionStore(config.console.maxSessions),
+          db: database.db,
+          principals,
+          verifyAdmin: createAdminAuthenticator(database.db, config.admin.jwt),
+          ttlMs: config.console.sessionTtlMs,
+        }),
+        assets: loadStaticAssets(),
+        secureCookie: config.console.secureCookie,
+        ...usageReads,
+      })
+    : undefined;
+  const admin = createAdminApi(database.db, bus, config.admin, {
+    logger, metrics, analytics: { catalog: config.catalog, configRules: config.budget.budgets }, alerts: config.alerts, sessionActor: consoleApp?.sessionActor,
+  });
   const lastUsed = createLastUsedTracker(database.db, config.admin.lastUsedFlushMs, (err) => logger.warn({ err }, 'last_used_at flush failed'));
   const upstreams = createUpstreams(config);
   const pool = createTokenizerPool({
@@ -84,6 +112,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
     maxQueue: config.tokens.poolMaxQueue,
     taskTimeoutMs: config.tokens.poolTaskTimeoutMs,
   });
+  registerPoolMetrics(metrics.registry, pool, config.tokens.poolMaxQueue);
   const counter = createPromptCounter({ inlineMaxChars: config.tokens.inlineMaxChars, pool });
   const usage = startUsagePipeline({ config, database, redis, registry: metrics.registry, logger });
   const budgets = startBudgets({ config, redis, usage, logger, listOrgIds: orgIdsFrom(database), ledger: ledgerTotals(database.db), metrics });
@@ -110,6 +139,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
         tokenizer: () => ({ queued: pool.queued, maxQueue: config.tokens.poolMaxQueue }),
         storeChecks: readiness.filter((check) => check.name !== 'usage'),
         configRules: config.budget.budgets,
+        budgets: { plan: budgets.plan, readCounters: budgets.readCounters },
       })
     : undefined;
 
@@ -124,8 +154,11 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
     logger,
     readiness,
     admin: admin.http,
-    usageStatus: (principal, sessionId) => usageStatus(usageStatusDeps, principal, sessionId, Date.now()),
-    usageHistory: (principal, query) => usageHistory(database.db, principal, query, Date.now()),
+    ...(config.alerts.enabled
+      ? { alertPreferences: (principal: Principal, update: unknown) => (update === undefined ? getPreferences(database.db, principal) : putPreferences(database.db, principal, update, config.alertRules.personal.maxThresholds)) }
+      : {}),
+    ...usageReads,
+    console: consoleApp?.handle,
     ownership: createOwnership(database.db),
     // Any bucket at all, a session one included (hence a stand-in session id), counts as a budget.
     budgetApplies: (principal) => budgets.plan(principal, 'passthrough', Date.now()).length > 0,

@@ -3,7 +3,6 @@
 import { availableParallelism } from 'node:os';
 import { createLocalInvalidationBus, createRedisInvalidationBus, type InvalidationBus } from './auth/invalidation.js';
 import { createPrincipalCache, type PrincipalCache } from './auth/principal-cache.js';
-import type { Principal } from './auth/principal.js';
 import type { RuntimeConfig } from './config/load.js';
 import { openDatabase, type Database } from './db/database.js';
 import { createLogger, type Logger } from './log/logger.js';
@@ -26,13 +25,7 @@ import { registerPoolMetrics } from './tokens/pool-metrics.js';
 import { createPromptCounter } from './tokens/prompt-counter.js';
 import { createGateway, type ReadinessCheck } from './server/gateway.js';
 import { createAdminApi } from './admin/index.js';
-import { createAdminAuthenticator } from './admin/authenticate.js';
-import { createConsole } from './console/handler.js';
-import { createMemorySessionStore, createRedisSessionStore } from './console/session-store.js';
-import { createConsoleSessions } from './console/sessions.js';
-import { loadStaticAssets } from './console/static-assets.js';
 import { startAlerts, type Alerts } from './alerts/index.js';
-import { getPreferences, putPreferences } from './alerts/personal-thresholds.js';
 import { startAlertRules } from './alerts/rules-runtime.js';
 import { registerBootstrapKey } from './control/admin-keys.js';
 import { createLastUsedTracker, trackingLastUse } from './control/last-used.js';
@@ -84,27 +77,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   const adminKey = options.adminKey ?? process.env.TOLLGATE_ADMIN_KEY;
   if (adminKey) await registerBootstrapKey(database.db, { actor: { type: 'cli', id: 'TOLLGATE_ADMIN_KEY', role: 'admin', userId: null }, requestId: 'startup' }, adminKey);
   const metrics = createMetrics();
-  const usageReads = {
-    usageStatus: (principal: Principal, sessionId: string | null) => usageStatus(usageStatusDeps, principal, sessionId, Date.now()),
-    usageHistory: (principal: Principal, query: URLSearchParams) => usageHistory(database.db, principal, query, Date.now()),
-  };
-  const consoleApp = config.console.enabled
-    ? createConsole({
-        sessions: createConsoleSessions({
-          store: redis ? createRedisSessionStore(redis, config.redisKeyPrefix) : createMemorySessionStore(config.console.maxSessions),
-          db: database.db,
-          principals,
-          verifyAdmin: createAdminAuthenticator(database.db, config.admin.jwt),
-          ttlMs: config.console.sessionTtlMs,
-        }),
-        assets: loadStaticAssets(),
-        secureCookie: config.console.secureCookie,
-        ...usageReads,
-      })
-    : undefined;
-  const admin = createAdminApi(database.db, bus, config.admin, {
-    logger, metrics, analytics: { catalog: config.catalog, configRules: config.budget.budgets }, alerts: config.alerts, sessionActor: consoleApp?.sessionActor,
-  });
+  const admin = createAdminApi(database.db, bus, config.admin, { logger, metrics, analytics: { catalog: config.catalog, configRules: config.budget.budgets }, alerts: config.alerts });
   const lastUsed = createLastUsedTracker(database.db, config.admin.lastUsedFlushMs, (err) => logger.warn({ err }, 'last_used_at flush failed'));
   const upstreams = createUpstreams(config);
   const pool = createTokenizerPool({
@@ -139,7 +112,6 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
         tokenizer: () => ({ queued: pool.queued, maxQueue: config.tokens.poolMaxQueue }),
         storeChecks: readiness.filter((check) => check.name !== 'usage'),
         configRules: config.budget.budgets,
-        budgets: { plan: budgets.plan, readCounters: budgets.readCounters },
       })
     : undefined;
 
@@ -154,11 +126,8 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
     logger,
     readiness,
     admin: admin.http,
-    ...(config.alerts.enabled
-      ? { alertPreferences: (principal: Principal, update: unknown) => (update === undefined ? getPreferences(database.db, principal) : putPreferences(database.db, principal, update, config.alertRules.personal.maxThresholds)) }
-      : {}),
-    ...usageReads,
-    console: consoleApp?.handle,
+    usageStatus: (principal, sessionId) => usageStatus(usageStatusDeps, principal, sessionId, Date.now()),
+    usageHistory: (principal, query) => usageHistory(database.db, principal, query, Date.now()),
     ownership: createOwnership(database.db),
     // Any bucket at all, a session one included (hence a stand-in session id), counts as a budget.
     budgetApplies: (principal) => budgets.plan(principal, 'passthrough', Date.now()).length > 0,

@@ -48,6 +48,9 @@ export interface GatewayDeps extends MeteredRequestDeps {
   usageStatus(principal: Principal, sessionId: string | null): Promise<unknown>;
   // GET /v1/usage/history: the caller's own usage by day (query: from, to, tz, group_by).
   usageHistory(principal: Principal, query: URLSearchParams): Promise<unknown>;
+  // GET and PUT /v1/alerts/preferences: the caller's own budget alert thresholds and email; a
+  // gateway without alerting answers not_found.
+  alertPreferences?(principal: Principal, update: unknown): Promise<unknown>;
   readiness: readonly ReadinessCheck[];
   admin?: AdminHandler;
   ownership: Ownership;
@@ -158,6 +161,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
     },
     async usageHistory({ req, res, requestId, principal }) {
       sendJson(res, 200, await deps.usageHistory(principal!, new URLSearchParams(parseRequestTarget(req.url).search)), { 'x-request-id': requestId });
+    },
+    async alertPreferences({ req, res, requestId, principal }) {
+      if (!deps.alertPreferences) throw new GatewayError('not_found', 'Alerting is turned off on this gateway.');
+      const update = req.method === 'PUT' ? parseJsonBody(await readBody(req, config.server.maxBodyBytes)) : undefined;
+      sendJson(res, 200, await deps.alertPreferences(principal!, update), { 'x-request-id': requestId });
     },
     health: ({ res }) => sendJson(res, 200, { status: 'ok' }),
     ready: ({ res }) => ready(res),

@@ -12,10 +12,10 @@ export interface MeteredRoute {
   readonly dialect: DialectName;
 }
 
-export type RouteHandler = 'metered' | 'tokenCount' | 'anthropicTokenCount' | 'models' | 'usage' | 'usageHistory' | 'health' | 'ready' | 'metrics';
+export type RouteHandler = 'metered' | 'tokenCount' | 'anthropicTokenCount' | 'models' | 'usage' | 'usageHistory' | 'alertPreferences' | 'health' | 'ready' | 'metrics';
 
 export interface RouteRow {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PUT';
   readonly path: string;
   // 'key': a Tollgate API key whose scopes include `family`; 'none': anyone (operational endpoints).
   readonly auth: 'key' | 'none';
@@ -49,6 +49,9 @@ export const routeTable: readonly RouteRow[] = [
   { method: 'GET', path: '/v1/models', auth: 'key', family: 'models', dialect: null, handler: 'models' },
   { method: 'GET', path: '/v1/usage', auth: 'key', family: 'usage', dialect: null, handler: 'usage' },
   { method: 'GET', path: '/v1/usage/history', auth: 'key', family: 'usage', dialect: null, handler: 'usageHistory' },
+  // The caller's own budget alert thresholds and email (src/alerts/personal-thresholds.ts).
+  { method: 'GET', path: '/v1/alerts/preferences', auth: 'key', family: 'usage', dialect: null, handler: 'alertPreferences' },
+  { method: 'PUT', path: '/v1/alerts/preferences', auth: 'key', family: 'usage', dialect: null, handler: 'alertPreferences' },
   { method: 'GET', path: '/health', auth: 'none', family: null, dialect: null, handler: 'health', ops: true },
   { method: 'GET', path: '/ready', auth: 'none', family: null, dialect: null, handler: 'ready', ops: true },
   { method: 'GET', path: '/metrics', auth: 'none', family: null, dialect: null, handler: 'metrics', ops: true },

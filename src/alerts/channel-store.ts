@@ -13,14 +13,14 @@ import { severitySchema } from './config.js';
 import { assertDestinationUrl, DestinationRefusedError } from './destination.js';
 
 const name = z.string().trim().min(1).max(200);
-const url = z.string().url().max(2000);
+const url = z.url().max(2000);
 
 export const channelInput = z.discriminatedUnion('type', [
   z.object({ type: z.literal('console'), name }),
   // A secret may be brought along (whsec_ + base64); one is generated otherwise.
   z.object({ type: z.literal('webhook'), name, url, secret: z.string().regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/, 'must be whsec_ followed by base64').optional() }),
   z.object({ type: z.literal('slack'), name, url }),
-  z.object({ type: z.literal('email'), name, to: z.array(z.string().email().max(320)).min(1).max(50) }),
+  z.object({ type: z.literal('email'), name, to: z.array(z.email().max(320)).min(1).max(50) }),
 ]);
 export type ChannelInput = z.infer<typeof channelInput>;
 

@@ -1,11 +1,11 @@
 // Notification channels and the routes that send alerts to them. Secrets (webhook signing
 // secrets, the Slack URL) are shown once, in the answer that creates or rotates them. A channel
 // of an org receives only that org's alerts; gateway-wide channels (no org) are an admin's.
+import { pino } from 'pino';
 import { z } from 'zod';
 import { channelInput, createChannel, createRoute, getChannel, getRoute, listChannels, listRoutes, publicChannel, removeChannel, removeRoute, rotateChannelSecret, routeInput, setChannelEnabled } from '../../alerts/channel-store.js';
 import { createDeliverer, type ChannelRow } from '../../alerts/channels/index.js';
 import { newWebhookId } from '../../alerts/outbox.js';
-import { pino } from 'pino';
 import { GatewayError } from '../../errors/catalogue.js';
 import type { Access } from '../access.js';
 import type { Permission } from '../rbac.js';

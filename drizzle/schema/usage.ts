@@ -1,5 +1,5 @@
-// The usage ledger: one row per request (written once, by request id) and hourly rollups per
-// org/team/user/key/provider/model that reports read instead of scanning raw events.
+// The usage ledger: one row per request (written once, by request id) and hourly and daily rollups
+// per org/team/user/key/provider/model that reports read instead of scanning raw events.
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp, unique } from 'drizzle-orm/pg-core';
 
@@ -49,31 +49,37 @@ export const usageEvents = pgTable(
   ],
 );
 
+// The columns every rollup table has besides its time bucket. A function, so each table gets its
+// own column builders.
+const rollupColumns = () => ({
+  orgId: text('org_id').notNull(),
+  teamId: text('team_id'),
+  userId: text('user_id').notNull(),
+  keyId: text('key_id').notNull(),
+  provider: text('provider').notNull(),
+  model: text('model').notNull(),
+  requests: counter('requests'),
+  // Requests answered with status >= 400 or with an error code.
+  errorRequests: counter('error_requests'),
+  // Requests whose counts came from Tollgate's tokenizer rather than the provider.
+  estimatedRequests: counter('estimated_requests'),
+  // Pass-through calls, which `requests` includes (rollups add up to the events table).
+  unmeteredRequests: counter('unmetered_requests').default(0),
+  promptTokens: counter('prompt_tokens'),
+  cachedTokens: counter('cached_tokens'),
+  completionTokens: counter('completion_tokens'),
+  reasoningTokens: counter('reasoning_tokens'),
+  costMicros: counter('cost_micros'),
+  // Sum, not average, so rollups add up exactly; divide by requests to report the mean.
+  latencyMsSum: counter('latency_ms_sum'),
+});
+
 export const usageRollupsHourly = pgTable(
   'usage_rollups_hourly',
   {
     // Start of the UTC hour.
     hour: timestamp('hour', { withTimezone: true }).notNull(),
-    orgId: text('org_id').notNull(),
-    teamId: text('team_id'),
-    userId: text('user_id').notNull(),
-    keyId: text('key_id').notNull(),
-    provider: text('provider').notNull(),
-    model: text('model').notNull(),
-    requests: counter('requests'),
-    // Requests answered with status >= 400 or with an error code.
-    errorRequests: counter('error_requests'),
-    // Requests whose counts came from Tollgate's tokenizer rather than the provider.
-    estimatedRequests: counter('estimated_requests'),
-    // Pass-through calls, which `requests` includes (rollups add up to the events table).
-    unmeteredRequests: counter('unmetered_requests').default(0),
-    promptTokens: counter('prompt_tokens'),
-    cachedTokens: counter('cached_tokens'),
-    completionTokens: counter('completion_tokens'),
-    reasoningTokens: counter('reasoning_tokens'),
-    costMicros: counter('cost_micros'),
-    // Sum, not average, so rollups add up exactly; divide by requests to report the mean.
-    latencyMsSum: counter('latency_ms_sum'),
+    ...rollupColumns(),
   },
   (t) => [
     // The upsert target; leading with (org, hour) also serves org reports. NULLS NOT DISTINCT so
@@ -84,5 +90,24 @@ export const usageRollupsHourly = pgTable(
     index('usage_rollups_hourly_team_idx').on(t.teamId, t.hour).where(sql`${t.teamId} is not null`),
     index('usage_rollups_hourly_user_idx').on(t.userId, t.hour),
     index('usage_rollups_hourly_key_idx').on(t.keyId, t.hour),
+  ],
+);
+
+// The same sums per UTC day (migration 0011): what month-long reads use for the days that lie
+// wholly inside one of their buckets (src/analytics/query-plan.ts).
+export const usageRollupsDaily = pgTable(
+  'usage_rollups_daily',
+  {
+    // Start of the UTC day.
+    day: timestamp('day', { withTimezone: true }).notNull(),
+    ...rollupColumns(),
+  },
+  (t) => [
+    unique('usage_rollups_daily_uq')
+      .on(t.orgId, t.day, t.teamId, t.userId, t.keyId, t.provider, t.model)
+      .nullsNotDistinct(),
+    index('usage_rollups_daily_team_idx').on(t.teamId, t.day).where(sql`${t.teamId} is not null`),
+    index('usage_rollups_daily_user_idx').on(t.userId, t.day),
+    index('usage_rollups_daily_key_idx').on(t.keyId, t.day),
   ],
 );

@@ -1,6 +1,6 @@
 // The periodic alert rules as the composition root starts them: every replica publishes its health
-// counters; the evaluator (one replica at a time, leader.ts) runs the health, analytics and
-// personal-threshold rules into the alert sink.
+// counters; the evaluator (one replica at a time, leader.ts) runs the health and analytics rules
+// into the alert sink, and the personal thresholds into their owners' email channels.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -13,6 +13,7 @@ import { analyticsRule } from './analytics-rules.js';
 import { startEvaluator, type Evaluator, type ScheduledRule } from './evaluator.js';
 import { fleetHealthRule, storeHealthRule } from './health-rules.js';
 import { localSnapshots, redisSnapshots } from './health-snapshot.js';
+import { personalThresholdsRule, type BudgetReader } from './personal-thresholds.js';
 import { createProcessLeaderLock, createRedisLeaderLock } from './leader.js';
 import type { AlertRulesConfig } from './rules-config.js';
 import type { AlertRule, AlertSink } from './source.js';
@@ -31,8 +32,8 @@ export interface AlertRulesOptions {
   readonly storeChecks: readonly ReadinessCheck[];
   // The config file's budget rules, for the forecasts.
   readonly configRules: readonly BudgetRule[];
-  // Rules other modules add (personal thresholds).
-  readonly extraRules?: readonly ScheduledRule[];
+  // The budget counters, for the thresholds users set for themselves.
+  readonly budgets: BudgetReader;
 }
 
 export interface AlertRules {
@@ -52,7 +53,7 @@ export function startAlertRules(options: AlertRulesOptions): AlertRules {
     add(fleetHealthRule(snapshots, config.health));
   }
   if (config.analytics.enabled) add(analyticsRule(options.db, options.configRules), config.analytics.intervalMs);
-  rules.push(...(options.extraRules ?? []));
+  add(personalThresholdsRule({ db: options.db, budgets: options.budgets, maxUsers: config.personal.maxUsersPerEvaluation }));
 
   const publish = () => snapshots.publish(Date.now()).catch((err: unknown) => logger.debug({ err: (err as Error).message }, 'health counters not published'));
   const publisher = setInterval(publish, config.evaluateIntervalMs);

@@ -1,9 +1,9 @@
 // Writes usage events to Postgres exactly once: one statement inserts the batch with
-// ON CONFLICT (request_id) DO NOTHING and adds to the hourly rollups only the rows that insert
-// returned, so a redelivered batch (crash between commit and XACK, a claimed entry) changes
+// ON CONFLICT (request_id) DO NOTHING and adds to the hourly and daily rollups only the rows that
+// insert returned, so a redelivered batch (crash between commit and XACK, a claimed entry) changes
 // neither the events nor the rollups. Pass-through calls (unmetered) are rows like any other and
 // count as requests in the rollups, so rollups add up to the events; unmetered_requests tells them apart.
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import type { UsageEvent } from './event.js';
 
@@ -45,10 +45,34 @@ async function writeIsolatingBadRows(db: Db, events: readonly UsageEvent[], reje
   }
 }
 
+// Adds the inserted rows to one rollup table, bucketed by `width` from a UTC origin. Rows are
+// upserted in key order so concurrent flushers lock them in the same order and cannot deadlock.
+const rollupUpsert = (table: SQL, bucket: SQL, width: '1 hour' | '1 day', constraint: SQL) => sql`
+      insert into ${table} as r (${bucket}, org_id, team_id, user_id, key_id, provider, model,
+        requests, error_requests, estimated_requests, unmetered_requests, prompt_tokens, cached_tokens,
+        completion_tokens, reasoning_tokens, cost_micros, latency_ms_sum)
+      select date_bin(${sql.raw(`'${width}'`)}, time, timestamptz '2000-01-01T00:00:00Z') as bucket, org_id, team_id,
+        user_id, key_id, provider, model, count(*),
+        count(*) filter (where status >= 400 or error_code is not null),
+        count(*) filter (where estimated), count(*) filter (where unmetered), sum(prompt_tokens), sum(cached_tokens),
+        sum(completion_tokens), sum(reasoning_tokens), sum(cost_micros), sum(latency_ms)
+      from inserted
+      group by 1, org_id, team_id, user_id, key_id, provider, model
+      order by org_id, 1, team_id, user_id, key_id, provider, model
+      on conflict on constraint ${constraint} do update set
+        requests = r.requests + excluded.requests,
+        error_requests = r.error_requests + excluded.error_requests,
+        estimated_requests = r.estimated_requests + excluded.estimated_requests,
+        unmetered_requests = r.unmetered_requests + excluded.unmetered_requests,
+        prompt_tokens = r.prompt_tokens + excluded.prompt_tokens,
+        cached_tokens = r.cached_tokens + excluded.cached_tokens,
+        completion_tokens = r.completion_tokens + excluded.completion_tokens,
+        reasoning_tokens = r.reasoning_tokens + excluded.reasoning_tokens,
+        cost_micros = r.cost_micros + excluded.cost_micros,
+        latency_ms_sum = r.latency_ms_sum + excluded.latency_ms_sum`;
+
 async function insertBatch(db: Db, events: readonly UsageEvent[]): Promise<number> {
   // The batch travels as one JSON parameter: no bind-parameter limit, one parse on the server.
-  // Rollup rows are upserted in key order so concurrent flushers lock them in the same order
-  // and cannot deadlock each other.
   const result = await db.execute(sql`
     with input as (
       select * from jsonb_to_recordset(${JSON.stringify(events)}::jsonb) as x(
@@ -68,29 +92,8 @@ async function insertBatch(db: Db, events: readonly UsageEvent[]): Promise<numbe
       from input
       on conflict (request_id) do nothing
       returning *
-    ), rolled as (
-      insert into usage_rollups_hourly as r (hour, org_id, team_id, user_id, key_id, provider, model,
-        requests, error_requests, estimated_requests, unmetered_requests, prompt_tokens, cached_tokens,
-        completion_tokens, reasoning_tokens, cost_micros, latency_ms_sum)
-      select date_bin('1 hour', time, timestamptz '2000-01-01T00:00:00Z') as hour, org_id, team_id,
-        user_id, key_id, provider, model, count(*),
-        count(*) filter (where status >= 400 or error_code is not null),
-        count(*) filter (where estimated), count(*) filter (where unmetered), sum(prompt_tokens), sum(cached_tokens),
-        sum(completion_tokens), sum(reasoning_tokens), sum(cost_micros), sum(latency_ms)
-      from inserted
-      group by 1, org_id, team_id, user_id, key_id, provider, model
-      order by org_id, 1, team_id, user_id, key_id, provider, model
-      on conflict on constraint usage_rollups_hourly_uq do update set
-        requests = r.requests + excluded.requests,
-        error_requests = r.error_requests + excluded.error_requests,
-        estimated_requests = r.estimated_requests + excluded.estimated_requests,
-        unmetered_requests = r.unmetered_requests + excluded.unmetered_requests,
-        prompt_tokens = r.prompt_tokens + excluded.prompt_tokens,
-        cached_tokens = r.cached_tokens + excluded.cached_tokens,
-        completion_tokens = r.completion_tokens + excluded.completion_tokens,
-        reasoning_tokens = r.reasoning_tokens + excluded.reasoning_tokens,
-        cost_micros = r.cost_micros + excluded.cost_micros,
-        latency_ms_sum = r.latency_ms_sum + excluded.latency_ms_sum
+    ), hourly as (${rollupUpsert(sql`usage_rollups_hourly`, sql`hour`, '1 hour', sql`usage_rollups_hourly_uq`)}
+    ), daily as (${rollupUpsert(sql`usage_rollups_daily`, sql`day`, '1 day', sql`usage_rollups_daily_uq`)}
     )
     select count(*)::int as inserted from inserted`);
   const rows = (result as unknown as { rows: Array<{ inserted: number }> }).rows;

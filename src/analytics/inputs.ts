@@ -1,15 +1,17 @@
-// What the analyses read, loaded from the ledger's hourly rollups and the control plane: daily
-// series per scope, each budget's subjects with their history and current-period use, and the
-// facts recommendations weigh. Days are local days of the given zone; an hourly rollup counts
-// toward the local day its UTC hour starts in (exact for whole-hour offsets; in +05:30 or +05:45
-// zones the half hour around midnight lands on one side, which is noise for trends and spikes).
-import { eq, sql, type SQL } from 'drizzle-orm';
+// What the analyses read, loaded from the ledger's hourly rollups and the control plane. One query
+// per time zone reads the org's rollups for the look-back as daily facts (a row per day, team,
+// user, key and model); every series, budget subject and spend figure is then summed from those
+// facts in memory, so a full analysis scans the rollups once instead of once per scope and rule.
+// Days are local days of the zone; an hourly rollup counts toward the local day its UTC hour
+// starts in (exact for whole-hour offsets; in +05:30 or +05:45 zones the half hour around midnight
+// lands on one side, which is noise for trends and spikes, and totals never come from here).
+import { eq, sql } from 'drizzle-orm';
 import { apiKeys, budgets as budgetsTable, teams as teamsTable, users as usersTable } from '../../drizzle/schema/index.js';
 import type { BudgetRule } from '../budget/rules.js';
 import { windowSpan } from '../budget/windows.js';
 import type { Db } from '../db/database.js';
 import { addDays, type DayAmount, dayInZone, daysBetween, denseAmounts } from './days.js';
-import type { BudgetFacts, RecommendationInput } from './recommendations.js';
+import type { BudgetFacts, ModelUsageFacts, RecommendationInput } from './recommendations.js';
 import type { ScopeSeries, SeriesMetric, SeriesScope } from './scope-series.js';
 
 export interface AnalysisWindow {
@@ -44,67 +46,118 @@ export function dayRange({ asOfMs, timeZone, lookbackDays }: AnalysisWindow): Da
   };
 }
 
-const amountOf: Record<SeriesMetric, SQL> = {
-  costMicros: sql`sum(r.cost_micros)`,
-  tokens: sql`sum(r.prompt_tokens + r.completion_tokens)`,
-  // Pass-through calls are in `requests` but no budget counts them.
-  requests: sql`sum(r.requests - r.unmetered_requests)`,
-};
+// One day of one (team, user, key, model); pass-through calls are left out of `requests`, as no
+// budget counts them.
+export interface DailyFact {
+  readonly day: string;
+  readonly teamId: string | null;
+  readonly userId: string;
+  readonly keyId: string;
+  readonly model: string;
+  readonly requests: number;
+  readonly promptTokens: number;
+  readonly cachedTokens: number;
+  readonly completionTokens: number;
+  readonly costMicros: number;
+}
 
-const subjectOf: Record<SeriesScope, SQL> = {
-  org: sql`r.org_id`,
-  user: sql`r.user_id`,
-  key: sql`r.key_id`,
-  model: sql`r.model`,
-  team: sql`below.ancestor`,
-};
+// The org's rollups from the window's first day up to asOfMs (today's partial day included).
+export interface FactsView {
+  readonly orgId: string;
+  readonly timeZone: string;
+  readonly range: DayRange;
+  readonly facts: readonly DailyFact[];
+  // Each team and every team above it, for team budgets and series that count the teams below.
+  readonly ancestors: ReadonlyMap<string, readonly string[]>;
+}
 
 const at = (ms: number) => sql`${new Date(ms).toISOString()}::timestamptz`;
 const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows;
 
-// Amount per subject and local day from fromMs to untilMs. A team counts every team below it, as
-// its budget does.
-export async function dailyAmountsBySubject(
-  db: Db,
-  orgId: string,
-  query: { scope: SeriesScope; metric: SeriesMetric; timeZone: string; fromMs: number; untilMs: number; subjectId?: string | undefined },
-): Promise<Map<string, DayAmount[]>> {
-  const { scope, metric, timeZone, fromMs, untilMs, subjectId } = query;
-  const teamJoin =
-    scope === 'team'
-      ? sql`join below on below.team_id = r.team_id`
-      : sql``;
-  // union, not union all: a parent cycle made by hand ends instead of looping.
-  const below = sql`with recursive below(team_id, ancestor) as (
-      select id, id from teams where org_id = ${orgId}
-      union select below.team_id, t.parent_id from below join teams t on t.id = below.ancestor where t.parent_id is not null)`;
-  const result = await db.execute(sql`
-    ${scope === 'team' ? below : sql``}
-    select to_char(r.hour at time zone ${timeZone}, 'YYYY-MM-DD') as day, ${subjectOf[scope]} as subject, ${amountOf[metric]}::bigint as amount
-    from usage_rollups_hourly r ${teamJoin}
-    where r.org_id = ${orgId} and r.hour >= ${at(fromMs)} and r.hour < ${at(untilMs)}
-      ${scope === 'model' ? sql`and r.requests > r.unmetered_requests` : sql``}
-      ${subjectId === undefined ? sql`` : sql`and ${subjectOf[scope]} = ${subjectId}`}
-    group by 1, 2`);
-  const by = new Map<string, DayAmount[]>();
-  for (const row of rowsOf<{ day: string; subject: string; amount: string | number }>(result)) {
-    const amount = Number(row.amount);
-    if (amount !== 0) by.set(row.subject, [...(by.get(row.subject) ?? []), { day: row.day, amount }]);
-  }
-  return by;
+export async function loadDailyFacts(db: Db, orgId: string, timeZone: string, fromMs: number, untilMs: number): Promise<DailyFact[]> {
+  // Grouping by a date (not its text) and with room to hash in memory: with the default work_mem,
+  // 860k rollup rows were sorted on disk by text keys (3.4 s on the bench box instead of well
+  // under one).
+  const result = await db.transaction(async (tx) => {
+    await tx.execute(sql`set local work_mem = '64MB'`);
+    return tx.execute(sql`
+      select day::text as day, team_id, user_id, key_id, model, requests, prompt, cached, completion, cost from (
+        select (hour at time zone ${timeZone})::date as day, team_id, user_id, key_id, model,
+          sum(requests - unmetered_requests)::bigint as requests, sum(prompt_tokens)::bigint as prompt,
+          sum(cached_tokens)::bigint as cached, sum(completion_tokens)::bigint as completion, sum(cost_micros)::bigint as cost
+        from usage_rollups_hourly
+        where org_id = ${orgId} and hour >= ${at(fromMs)} and hour < ${at(untilMs)}
+        group by 1, 2, 3, 4, 5) daily`);
+  });
+  return rowsOf<Record<string, string | null>>(result).map((r) => ({
+    day: r.day!, teamId: r.team_id ?? null, userId: r.user_id!, keyId: r.key_id!, model: r.model!,
+    requests: Number(r.requests), promptTokens: Number(r.prompt), cachedTokens: Number(r.cached), completionTokens: Number(r.completion), costMicros: Number(r.cost),
+  }));
 }
 
-// One dense series per subject that used anything, over the complete days of the window.
-export async function loadScopeSeries(db: Db, orgId: string, window: AnalysisWindow, scopes: readonly SeriesScope[], metric: SeriesMetric = 'costMicros'): Promise<ScopeSeries[]> {
+export async function loadTeamAncestors(db: Db, orgId: string): Promise<Map<string, string[]>> {
+  const rows = await db.select({ id: teamsTable.id, parentId: teamsTable.parentId }).from(teamsTable).where(eq(teamsTable.orgId, orgId));
+  const parent = new Map(rows.map((t) => [t.id, t.parentId]));
+  const ancestors = new Map<string, string[]>();
+  for (const { id } of rows) {
+    const chain: string[] = [];
+    // A parent cycle made by hand ends instead of looping.
+    for (let t: string | null | undefined = id; t && !chain.includes(t); t = parent.get(t)) chain.push(t);
+    ancestors.set(id, chain);
+  }
+  return ancestors;
+}
+
+export async function loadFactsView(db: Db, orgId: string, window: AnalysisWindow, ancestors: ReadonlyMap<string, readonly string[]>): Promise<FactsView> {
   const range = dayRange(window);
-  const lastDay = addDays(range.today, -1);
-  const all = await Promise.all(
-    scopes.map(async (scope) => {
-      const by = await dailyAmountsBySubject(db, orgId, { scope, metric, timeZone: window.timeZone, fromMs: range.fromMs, untilMs: range.todayStartMs });
-      return [...by].map(([scopeId, points]) => ({ scope, scopeId, metric, firstDay: range.firstDay, amounts: denseAmounts(points, range.firstDay, lastDay) }));
-    }),
+  return { orgId, timeZone: window.timeZone, range, facts: await loadDailyFacts(db, orgId, window.timeZone, range.fromMs, window.asOfMs + 1), ancestors };
+}
+
+const amountOf: Record<SeriesMetric, (f: DailyFact) => number> = {
+  costMicros: (f) => f.costMicros,
+  tokens: (f) => f.promptTokens + f.completionTokens,
+  requests: (f) => f.requests,
+};
+
+function subjectsOf(view: FactsView, scope: SeriesScope, f: DailyFact): readonly string[] {
+  switch (scope) {
+    case 'org':
+      return [view.orgId];
+    case 'team':
+      return f.teamId === null ? [] : (view.ancestors.get(f.teamId) ?? [f.teamId]);
+    case 'user':
+      return [f.userId];
+    case 'key':
+      return [f.keyId];
+    case 'model':
+      return [f.model];
+  }
+}
+
+// Amount per subject and local day (today's partial day included); subjects with none left out.
+export function amountsBySubject(view: FactsView, scope: SeriesScope, metric: SeriesMetric, subjectId?: string): Map<string, DayAmount[]> {
+  const totals = new Map<string, Map<string, number>>();
+  for (const f of view.facts) {
+    const amount = amountOf[metric](f);
+    if (amount === 0) continue;
+    for (const subject of subjectsOf(view, scope, f)) {
+      if (subjectId !== undefined && subject !== subjectId) continue;
+      const days = totals.get(subject) ?? new Map<string, number>();
+      days.set(f.day, (days.get(f.day) ?? 0) + amount);
+      totals.set(subject, days);
+    }
+  }
+  return new Map([...totals].map(([subject, days]) => [subject, [...days].map(([day, amount]) => ({ day, amount }))]));
+}
+
+// One dense series per subject that used anything, over the complete days of the view.
+export function scopeSeries(view: FactsView, scopes: readonly SeriesScope[], metric: SeriesMetric = 'costMicros'): ScopeSeries[] {
+  const lastDay = addDays(view.range.today, -1);
+  return scopes.flatMap((scope) =>
+    [...amountsBySubject(view, scope, metric)]
+      .map(([scopeId, points]) => ({ scope, scopeId, metric, firstDay: view.range.firstDay, amounts: denseAmounts(points, view.range.firstDay, lastDay) }))
+      .filter((s) => s.amounts.some((a) => a !== 0)),
   );
-  return all.flat();
 }
 
 export interface BudgetRuleRef {
@@ -151,7 +204,11 @@ export interface BudgetSubject {
 
 // Windows the daily ledger can follow; minute, hour and session budgets are left to live alerts.
 const dailyWindows = new Set(['day', 'month', 'total']);
-const ruleScope = (scope: BudgetRule['scope']): SeriesScope => scope;
+
+const nextMonth = (month: string): string => {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  return m === 12 ? `${y + 1}-01-01` : `${y}-${String(m + 1).padStart(2, '0')}-01`;
+};
 
 function completeMonths(history: readonly number[], firstDay: string): number[] {
   const totals = new Map<string, number>();
@@ -164,79 +221,83 @@ function completeMonths(history: readonly number[], firstDay: string): number[] 
   return [...totals].filter(([month]) => `${month}-01` >= firstDay && addDays(nextMonth(month), -1) <= lastDay).map(([, total]) => total);
 }
 
-const nextMonth = (month: string): string => {
-  const [y, m] = month.split('-').map(Number) as [number, number];
-  return m === 12 ? `${y + 1}-01-01` : `${y}-${String(m + 1).padStart(2, '0')}-01`;
-};
+export interface SubjectOptions {
+  readonly totalHorizonDays: number;
+  readonly maxSubjectsPerRule: number;
+}
 
-// Each day/month/total rule's subjects with what they used; a '*' rule yields the members that
-// used anything in the window, the busiest first, at most maxSubjectsPerRule of them.
-export async function loadBudgetSubjects(db: Db, orgId: string, window: Omit<AnalysisWindow, 'timeZone'>, rules: readonly BudgetRuleRef[], options: { totalHorizonDays: number; maxSubjectsPerRule: number }): Promise<BudgetSubject[]> {
+// One rule's subjects with what they used, from a view in the rule's zone; a '*' rule yields the
+// members that used anything, the busiest of the last week first, at most maxSubjectsPerRule.
+// `allTime` holds each subject's all-time amount for a total-window rule.
+export function ruleSubjects(view: FactsView, rule: BudgetRuleRef, options: SubjectOptions, allTime?: ReadonlyMap<string, number>): BudgetSubject[] {
+  const { range } = view;
+  const lastDay = addDays(range.today, -1);
+  const subjectId = rule.scopeId === '*' ? undefined : rule.scopeId;
+  const by = amountsBySubject(view, rule.scope, rule.metric, subjectId);
+  if (subjectId !== undefined && !by.has(subjectId)) by.set(subjectId, []);
+  const subjects = [...by].map(([id, points]) => {
+    const history = denseAmounts(points, range.firstDay, lastDay);
+    const todayAmount = points.filter((p) => p.day === range.today).reduce((s, p) => s + p.amount, 0);
+    return { id, history, todayAmount, recent: history.slice(-7).reduce((s, a) => s + a, 0) + todayAmount };
+  });
+  subjects.sort((a, b) => b.recent - a.recent);
+  const monthStart = `${range.today.slice(0, 7)}-01`;
+  return subjects.slice(0, options.maxSubjectsPerRule).map((s): BudgetSubject => {
+    const sinceMonthStart = s.history.slice(Math.max(0, daysBetween(range.firstDay, monthStart))).reduce((sum, a) => sum + a, 0);
+    const byWindow = {
+      day: { usedAmount: s.todayAmount, horizonDays: 1, periods: s.history },
+      month: { usedAmount: sinceMonthStart + s.todayAmount, horizonDays: daysBetween(range.today, addDays(nextMonth(range.today.slice(0, 7)), -1)) + 1, periods: completeMonths(s.history, range.firstDay) },
+      total: { usedAmount: allTime?.get(s.id) ?? 0, horizonDays: options.totalHorizonDays, periods: [] },
+    }[rule.window as 'day' | 'month' | 'total'];
+    return { rule, subjectId: s.id, history: s.history, firstForecastDay: range.today, firstDayShareAhead: range.todayShareAhead, ...byWindow };
+  });
+}
+
+// Every day/month/total rule's subjects; `viewFor` gives (and may share) the view of a zone.
+export async function loadBudgetSubjects(db: Db, rules: readonly BudgetRuleRef[], viewFor: (timeZone: string) => Promise<FactsView>, options: SubjectOptions): Promise<BudgetSubject[]> {
+  const followed = rules.filter((r) => dailyWindows.has(r.window));
   const perRule = await Promise.all(
-    rules
-      .filter((r) => dailyWindows.has(r.window))
-      .map(async (rule) => {
-        const range = dayRange({ ...window, timeZone: rule.timezone });
-        const lastDay = addDays(range.today, -1);
-        const subjectId = rule.scopeId === '*' ? undefined : rule.scopeId;
-        const by = await dailyAmountsBySubject(db, orgId, { scope: ruleScope(rule.scope), metric: rule.metric, timeZone: rule.timezone, fromMs: range.fromMs, untilMs: window.asOfMs + 1, subjectId });
-        if (subjectId !== undefined && !by.has(subjectId)) by.set(subjectId, []);
-        const totals = rule.window === 'total' ? await allTimeTotals(db, orgId, rule, window.asOfMs) : undefined;
-        const subjects = [...by].map(([id, points]) => {
-          const history = denseAmounts(points, range.firstDay, lastDay);
-          const todayAmount = points.filter((p) => p.day === range.today).reduce((s, p) => s + p.amount, 0);
-          return { id, history, todayAmount, recent: history.slice(-7).reduce((s, a) => s + a, 0) + todayAmount };
-        });
-        subjects.sort((a, b) => b.recent - a.recent);
-        return subjects.slice(0, options.maxSubjectsPerRule).map((s): BudgetSubject => {
-          const monthStart = `${range.today.slice(0, 7)}-01`;
-          const sinceMonthStart = s.history.slice(Math.max(0, daysBetween(range.firstDay, monthStart))).reduce((sum, a) => sum + a, 0);
-          const byWindow = {
-            day: { usedAmount: s.todayAmount, horizonDays: 1, periods: s.history },
-            month: { usedAmount: sinceMonthStart + s.todayAmount, horizonDays: daysBetween(range.today, addDays(nextMonth(range.today.slice(0, 7)), -1)) + 1, periods: completeMonths(s.history, range.firstDay) },
-            total: { usedAmount: totals?.get(s.id) ?? 0, horizonDays: options.totalHorizonDays, periods: [] },
-          }[rule.window as 'day' | 'month' | 'total'];
-          return { rule, subjectId: s.id, history: s.history, firstForecastDay: range.today, firstDayShareAhead: range.todayShareAhead, ...byWindow };
-        });
-      }),
+    followed.map(async (rule) => {
+      const view = await viewFor(rule.timezone);
+      const allTime = rule.window === 'total' ? await allTimeTotals(db, view, rule) : undefined;
+      return ruleSubjects(view, rule, options, allTime);
+    }),
   );
   return perRule.flat();
 }
 
-async function allTimeTotals(db: Db, orgId: string, rule: BudgetRuleRef, untilMs: number): Promise<Map<string, number>> {
-  const by = await dailyAmountsBySubject(db, orgId, { scope: ruleScope(rule.scope), metric: rule.metric, timeZone: 'UTC', fromMs: 0, untilMs: untilMs + 1, subjectId: rule.scopeId === '*' ? undefined : rule.scopeId });
+async function allTimeTotals(db: Db, view: FactsView, rule: BudgetRuleRef): Promise<Map<string, number>> {
+  const all: FactsView = { ...view, facts: await loadDailyFacts(db, view.orgId, 'UTC', 0, Date.parse(`${view.range.today}T00:00:00Z`) + 2 * dayMs) };
+  const by = amountsBySubject(all, rule.scope, rule.metric, rule.scopeId === '*' ? undefined : rule.scopeId);
   return new Map([...by].map(([id, points]) => [id, points.reduce((s, p) => s + p.amount, 0)]));
 }
 
+// Spend per key, per user and use per model over the last usageDays complete days and today.
+function recentUsage(view: FactsView, usageDays: number) {
+  const since = addDays(view.range.today, -usageDays);
+  const keyCost = new Map<string, number>();
+  const userCost = new Map<string, number>();
+  const models = new Map<string, { model: string; requests: number; promptTokens: number; cachedTokens: number; completionTokens: number; costMicros: number }>();
+  for (const f of view.facts) {
+    if (f.day < since) continue;
+    keyCost.set(f.keyId, (keyCost.get(f.keyId) ?? 0) + f.costMicros);
+    userCost.set(f.userId, (userCost.get(f.userId) ?? 0) + f.costMicros);
+    const m = models.get(f.model) ?? { model: f.model, requests: 0, promptTokens: 0, cachedTokens: 0, completionTokens: 0, costMicros: 0 };
+    models.set(f.model, { model: f.model, requests: m.requests + f.requests, promptTokens: m.promptTokens + f.promptTokens, cachedTokens: m.cachedTokens + f.cachedTokens, completionTokens: m.completionTokens + f.completionTokens, costMicros: m.costMicros + f.costMicros });
+  }
+  const modelUsage: ModelUsageFacts[] = [...models.values()].filter((m) => m.requests > 0);
+  return { keyCost, userCost, models: modelUsage };
+}
+
 // The recommendations' facts: keys, users and teams of the org with their spend over the last
-// usageDays, every budget rule (with the periods of those the ledger can follow), and per-model use.
-export async function loadRecommendationInput(
-  db: Db,
-  orgId: string,
-  asOfMs: number,
-  usageDays: number,
-  rules: readonly BudgetRuleRef[],
-  subjects: readonly BudgetSubject[],
-): Promise<RecommendationInput> {
-  const fromMs = asOfMs - usageDays * dayMs;
-  const costBy = async (column: SQL) =>
-    new Map(
-      rowsOf<{ id: string; cost: string | number }>(
-        await db.execute(sql`select ${column} as id, sum(cost_micros)::bigint as cost from usage_rollups_hourly
-          where org_id = ${orgId} and hour >= ${at(fromMs)} and hour <= ${at(asOfMs)} group by 1`),
-      ).map((r) => [r.id, Number(r.cost)]),
-    );
-  const [keyRows, userRows, teamRows, keyCost, userCost, modelRows] = await Promise.all([
-    db.select().from(apiKeys).where(eq(apiKeys.orgId, orgId)),
-    db.select().from(usersTable).where(eq(usersTable.orgId, orgId)),
-    db.select({ id: teamsTable.id, parentId: teamsTable.parentId }).from(teamsTable).where(eq(teamsTable.orgId, orgId)),
-    costBy(sql`key_id`),
-    costBy(sql`user_id`),
-    db.execute(sql`select model, sum(requests - unmetered_requests)::bigint as requests, sum(prompt_tokens)::bigint as prompt,
-        sum(cached_tokens)::bigint as cached, sum(completion_tokens)::bigint as completion, sum(cost_micros)::bigint as cost
-      from usage_rollups_hourly where org_id = ${orgId} and hour >= ${at(fromMs)} and hour <= ${at(asOfMs)}
-      group by model having sum(requests - unmetered_requests) > 0`),
+// usageDays days of the view, every budget rule (with the periods of those the ledger can
+// follow), and per-model use.
+export async function loadRecommendationInput(db: Db, view: FactsView, asOfMs: number, usageDays: number, rules: readonly BudgetRuleRef[], subjects: readonly BudgetSubject[]): Promise<RecommendationInput> {
+  const [keyRows, userRows] = await Promise.all([
+    db.select().from(apiKeys).where(eq(apiKeys.orgId, view.orgId)),
+    db.select().from(usersTable).where(eq(usersTable.orgId, view.orgId)),
   ]);
+  const usage = recentUsage(view, usageDays);
   const budgets: BudgetFacts[] = rules.map((rule) => ({
     id: rule.id, scope: rule.scope, scopeId: rule.scopeId, metric: rule.metric, window: rule.window, limit: rule.limit, warnPct: rule.warnPct,
     periods: subjects.filter((s) => s.rule === rule).flatMap((s) => s.periods.map((usedAmount) => ({ subjectId: s.subjectId, usedAmount }))),
@@ -246,13 +307,11 @@ export async function loadRecommendationInput(
     lookbackDays: usageDays,
     keys: keyRows.map((k) => ({
       id: k.id, userId: k.userId, name: k.name, createdAtMs: k.createdAt.getTime(), lastUsedAtMs: k.lastUsedAt?.getTime() ?? null,
-      live: k.revokedAt === null && (k.expiresAt === null || k.expiresAt.getTime() > asOfMs), costMicros: keyCost.get(k.id) ?? 0,
+      live: k.revokedAt === null && (k.expiresAt === null || k.expiresAt.getTime() > asOfMs), costMicros: usage.keyCost.get(k.id) ?? 0,
     })),
-    users: userRows.map((u) => ({ id: u.id, name: u.name, teamId: u.teamId, active: u.active, costMicros: userCost.get(u.id) ?? 0 })),
-    teams: teamRows,
+    users: userRows.map((u) => ({ id: u.id, name: u.name, teamId: u.teamId, active: u.active, costMicros: usage.userCost.get(u.id) ?? 0 })),
+    teams: [...view.ancestors].map(([id, chain]) => ({ id, parentId: chain[1] ?? null })),
     budgets,
-    models: rowsOf<{ model: string; requests: string; prompt: string; cached: string; completion: string; cost: string }>(modelRows).map((m) => ({
-      model: m.model, requests: Number(m.requests), promptTokens: Number(m.prompt), cachedTokens: Number(m.cached), completionTokens: Number(m.completion), costMicros: Number(m.cost),
-    })),
+    models: usage.models,
   };
 }

@@ -7,7 +7,7 @@ import { analyse } from '../../src/analytics/analyse.js';
 import { addDays, daysBetween } from '../../src/analytics/days.js';
 import { analyticsFindings } from '../../src/analytics/findings.js';
 import { visibleAnalysis } from '../../src/analytics/visible.js';
-import { dailyAmountsBySubject, loadBudgetRules, loadBudgetSubjects, loadRecommendationInput, loadScopeSeries } from '../../src/analytics/inputs.js';
+import { amountsBySubject, type FactsView, loadBudgetRules, loadBudgetSubjects, loadFactsView, loadRecommendationInput, loadTeamAncestors, scopeSeries } from '../../src/analytics/inputs.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { UsageEvent } from '../../src/usage/event.js';
 import { writeUsageEvents } from '../../src/usage/ledger.js';
@@ -67,8 +67,11 @@ describe.skipIf(!pgUp)('analytics inputs on Postgres', () => {
     await db?.drop();
   });
 
+  const view = async (timeZone = 'UTC'): Promise<FactsView> =>
+    loadFactsView(db.database.db, 'org_a', { ...window, timeZone }, await loadTeamAncestors(db.database.db, 'org_a'));
+
   it('gives each scope one amount per complete day, a team counting the teams below it', async () => {
-    const series = await loadScopeSeries(db.database.db, 'org_a', window, ['team', 'user', 'model']);
+    const series = scopeSeries(await view(), ['team', 'user', 'model']);
     const of = (scope: string, id: string) => series.find((s) => s.scope === scope && s.scopeId === id)!;
     const top = of('team', 'top');
     expect(top).toMatchObject({ firstDay: '2026-10-21', metric: 'costMicros' });
@@ -83,13 +86,16 @@ describe.skipIf(!pgUp)('analytics inputs on Postgres', () => {
   });
 
   it('puts an hour on the local day it starts in: 20:00 UTC is the next day in Kolkata', async () => {
-    const by = await dailyAmountsBySubject(db.database.db, 'org_a', { scope: 'key', metric: 'requests', timeZone: 'Asia/Kolkata', fromMs: Date.UTC(2026, 10, 18), untilMs: Date.UTC(2026, 10, 19, 12) });
-    expect(by.get('k_top')).toEqual(expect.arrayContaining([{ day: '2026-11-18', amount: 1 }, { day: '2026-11-19', amount: 2 }]));
+    const by = amountsBySubject(await view('Asia/Kolkata'), 'key', 'requests');
+    const kolkataDays = by.get('k_top')!.filter((p) => p.day === '2026-11-18' || p.day === '2026-11-19');
+    expect(kolkataDays.sort((a, b) => a.day.localeCompare(b.day))).toEqual([{ day: '2026-11-18', amount: 1 }, { day: '2026-11-19', amount: 2 }]);
+    const utcDays = amountsBySubject(await view(), 'key', 'requests').get('k_top')!.filter((p) => p.day === '2026-11-18' || p.day === '2026-11-19');
+    expect(utcDays.sort((a, b) => a.day.localeCompare(b.day))).toEqual([{ day: '2026-11-18', amount: 2 }, { day: '2026-11-19', amount: 1 }]);
   });
 
   it('loads each budget subject with its history, what the period has used and the days left', async () => {
     const rules = await loadBudgetRules(db.database.db, 'org_a');
-    const subjects = await loadBudgetSubjects(db.database.db, 'org_a', window, rules, { totalHorizonDays: 30, maxSubjectsPerRule: 10 });
+    const subjects = await loadBudgetSubjects(db.database.db, rules, view, { totalHorizonDays: 30, maxSubjectsPerRule: 10 });
     const team = subjects.find((s) => s.rule.id === 'bud_team')!;
     // November 1–19 at $1.50 a day, the $20 spike, and today's $1.50 before noon.
     expect(team).toMatchObject({ subjectId: 'top', usedAmount: 19 * 1_500_000 + 1 + 20_000_000 + 1_500_000, firstForecastDay: '2026-11-20', horizonDays: 11, firstDayShareAhead: 0.5 });
@@ -102,14 +108,15 @@ describe.skipIf(!pgUp)('analytics inputs on Postgres', () => {
 
   it('loads the recommendation facts: keys with last use and spend, users, teams, every rule and per-model use', async () => {
     const rules = await loadBudgetRules(db.database.db, 'org_a');
-    const input = await loadRecommendationInput(db.database.db, 'org_a', asOfMs, 30, rules, []);
+    const input = await loadRecommendationInput(db.database.db, await view(), asOfMs, 30, rules, []);
     expect(input.keys.find((k) => k.id === 'k_idle')).toMatchObject({ live: true, costMicros: 0, lastUsedAtMs: asOfMs - 40 * dayMs });
     expect(input.users.find((u) => u.id === 'u_none')).toMatchObject({ teamId: null, costMicros: 300_000 });
     expect(input.teams).toEqual(expect.arrayContaining([{ id: 'sub', parentId: 'top' }]));
     expect(input.budgets.map((b) => b.id).sort()).toEqual(['bud_ist', 'bud_sam', 'bud_team']);
     const gpt4o = input.models.find((m) => m.model === 'gpt-4o')!;
-    expect(gpt4o.costMicros).toBe(30 * 1_000_000 + 20_000_000 + 300_000);
-    expect(gpt4o.requests).toBe(32);
+    // The 30 complete days before today and today so far: sam's $1 on each of 31 days, the spike and nia's.
+    expect(gpt4o.costMicros).toBe(31 * 1_000_000 + 20_000_000 + 300_000);
+    expect(gpt4o.requests).toBe(33);
   });
 
   it('analyses the org: a forecast per budget subject, the spike as an anomaly, recommendations, and alert findings', async () => {

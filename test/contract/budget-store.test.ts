@@ -632,7 +632,7 @@ for (const backend of backends) {
         const r = await b.reserved(p, 1_000, 0, nextDay);
         const settled = await b.settle(p, r, 1_000, 0, 0, nextDay);
         expect(settled.crossings).toEqual([
-          { bucket: { scope: 'user', scopeId: 'user-1', metric: 'tokens', window: 'day' }, level: 'exceeded', used: 1_000, limit: 1_000, bucketKey: expect.stringContaining(`{org:${p.orgId}}`) },
+          { bucket: { scope: 'user', scopeId: 'user-1', metric: 'tokens', window: 'day' }, level: 'exceeded', used: 1_000, limit: 1_000, bucketKey: expect.stringContaining(`{org:${p.orgId}}`), resetAtMs: nextDay - (nextDay % 86_400_000) + 86_400_000 },
         ]);
       });
 

@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { createLocalInvalidationBus, createRedisInvalidationBus, type InvalidationBus } from './auth/invalidation.js';
 import { createPrincipalCache, type PrincipalCache } from './auth/principal-cache.js';
+import type { Principal } from './auth/principal.js';
 import type { RuntimeConfig } from './config/load.js';
 import { openDatabase, type Database } from './db/database.js';
 import { createLogger, type Logger } from './log/logger.js';
@@ -26,6 +27,7 @@ import { createPromptCounter } from './tokens/prompt-counter.js';
 import { createGateway, type ReadinessCheck } from './server/gateway.js';
 import { createAdminApi } from './admin/index.js';
 import { startAlerts, type Alerts } from './alerts/index.js';
+import { getPreferences, putPreferences } from './alerts/personal-thresholds.js';
 import { startAlertRules } from './alerts/rules-runtime.js';
 import { registerBootstrapKey } from './control/admin-keys.js';
 import { createLastUsedTracker, trackingLastUse } from './control/last-used.js';
@@ -112,6 +114,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
         tokenizer: () => ({ queued: pool.queued, maxQueue: config.tokens.poolMaxQueue }),
         storeChecks: readiness.filter((check) => check.name !== 'usage'),
         configRules: config.budget.budgets,
+        budgets: { plan: budgets.plan, readCounters: budgets.readCounters },
       })
     : undefined;
 
@@ -126,6 +129,9 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
     logger,
     readiness,
     admin: admin.http,
+    ...(config.alerts.enabled
+      ? { alertPreferences: (principal: Principal, update: unknown) => (update === undefined ? getPreferences(database.db, principal) : putPreferences(database.db, principal, update, config.alertRules.personal.maxThresholds)) }
+      : {}),
     usageStatus: (principal, sessionId) => usageStatus(usageStatusDeps, principal, sessionId, Date.now()),
     usageHistory: (principal, query) => usageHistory(database.db, principal, query, Date.now()),
     ownership: createOwnership(database.db),

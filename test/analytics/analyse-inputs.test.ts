@@ -1,4 +1,4 @@
-// The analyses' inputs come from the ledger exactly: seeded usage in real Postgres gives the daily
+// The analyses' inputs come from the ledger exactly: seeded usage in Postgres and PGlite gives the daily
 // series, budget subjects and recommendation facts worked out by hand, and analyse() turns them
 // into forecasts, anomalies, recommendations and alert findings.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import { amountsBySubject, type FactsView, loadBudgetRules, loadBudgetSubjects, 
 import { loadConfig } from '../../src/config/load.js';
 import type { UsageEvent } from '../../src/usage/event.js';
 import { writeUsageEvents } from '../../src/usage/ledger.js';
-import { createPostgresDatabase, makeEvent, postgresAvailable, type TestDatabase } from '../usage/support.js';
+import { createPgliteDatabase, createPostgresDatabase, makeEvent, postgresAvailable, type TestDatabase } from '../usage/support.js';
 
 const pgUp = await postgresAvailable();
 const dayMs = 86_400_000;
@@ -19,11 +19,16 @@ const asOfMs = Date.UTC(2026, 10, 20, 12, 0, 0);
 const window = { asOfMs, timeZone: 'UTC', lookbackDays: 30 };
 const spikeDay = '2026-11-15';
 
-describe.skipIf(!pgUp)('analytics inputs on Postgres', () => {
+const backends = [
+  { name: 'Postgres', available: pgUp, open: () => createPostgresDatabase('analyse_inputs') },
+  { name: 'PGlite', available: true, open: createPgliteDatabase },
+];
+
+for (const { name, available, open } of backends) describe.skipIf(!available)(`analytics inputs on ${name}`, () => {
   let db: TestDatabase;
 
   beforeAll(async () => {
-    db = await createPostgresDatabase('analyse_inputs');
+    db = await open();
     const d = db.database.db;
     await d.insert(orgs).values({ id: 'org_a', name: 'a' });
     await d.insert(teams).values([

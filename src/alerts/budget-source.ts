@@ -75,12 +75,23 @@ export function createBudgetAlerts(options: BudgetAlertsOptions): BudgetAlerts {
   }
 
   async function run(): Promise<void> {
+    // Settle hands over all of one request's crossings synchronously: start after them.
+    await Promise.resolve();
     while (queue.length > 0) {
       // The highest level first: when one settle's crossings arrive together, the exhausted
       // alert is stored before the lower ones, which it then mutes.
       queue.sort((a, b) => (b.inhibitRank ?? 0) - (a.inhibitRank ?? 0));
       await raiseWithRetry(queue.shift()!);
     }
+  }
+
+  // A crossing queued after the loop's last check but before it was marked finished starts the next run.
+  function kick(): void {
+    if (running) return;
+    running = run().finally(() => {
+      running = undefined;
+      if (queue.length > 0) kick();
+    });
   }
 
   return {
@@ -90,7 +101,7 @@ export function createBudgetAlerts(options: BudgetAlertsOptions): BudgetAlerts {
         return;
       }
       queue.push(budgetAlert(crossing, ctx, options.severity));
-      running ??= run().finally(() => (running = undefined));
+      kick();
     },
     async drain() {
       while (running) await running;

@@ -95,6 +95,21 @@ describe.each(kinds)('alert lifecycle on %s', (kind) => {
     expect((await alertHistory(store.database.db, warning.alertId)).map((e) => e.kind)).toEqual(['fired', 'inhibited']);
   });
 
+  it('crossings handed over together are raised highest first, so the exceeded one mutes the others', async () => {
+    const ends = clock.now() + minuteMs;
+    const ctx = { principal } as never;
+    alerts.budget.onCrossing(crossing('warning', 16, ends), ctx);
+    alerts.budget.onCrossing(crossing('critical', 19, ends), ctx);
+    alerts.budget.onCrossing(crossing('exceeded', 20, ends), ctx);
+    await alerts.budget.drain();
+    // A crossing arriving after the queue emptied is still written.
+    alerts.budget.onCrossing(crossing('exceeded', 20, ends, 'tg:{org:org_a}:b:user:usr_1:requests:minute:later'), ctx);
+    await alerts.budget.drain();
+    const rows = await listAlerts(store.database.db, everything, { limit: 100 });
+    expect(rows.map((r) => [r.name, r.inhibited]).sort()).toEqual([['budget.critical', true], ['budget.exceeded', false], ['budget.exceeded', false], ['budget.warning', true]]);
+    expect((await outbox(first)).map((r) => (r.payload as any).data.name)).toEqual(['budget.exceeded', 'budget.exceeded']);
+  });
+
   it('repeats a firing alert every repeat interval until it is acknowledged', async () => {
     const { alertId } = await alerts.sink.raise(budgetAlert(crossing('critical', 19, null), { principal }, severity), clock.now());
     clock.advance(4 * hourMs - 1000);

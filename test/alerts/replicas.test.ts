@@ -1,10 +1,12 @@
 // Three gateway processes sharing Redis and Postgres drive one budget across 80%, 95% and 100%:
 // every channel hears of each level exactly once, with the right severity and figures.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { notificationOutbox } from '../../drizzle/schema/index.js';
 import { createChannel, createRoute } from '../../src/alerts/channel-store.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { type Cluster, startCluster } from '../helpers/cluster.js';
-import { runCli } from '../helpers/processes.js';
+import { runCli, spawnGateway } from '../helpers/processes.js';
 import { chatStatus } from '../helpers/requests.js';
 import { postgresAvailable, redisAvailable } from '../helpers/services.js';
 import { type MailReceiver, type SlackReceiver, type WebhookReceiver, startMailReceiver, startSlackReceiver, startWebhookReceiver } from './receivers.js';
@@ -24,6 +26,8 @@ describe.skipIf(!ready)('budget alerts from three replicas', () => {
       SMTP_URL: mail.smtpUrl,
       TOLLGATE_ALERTS__ALLOW_PRIVATE_DESTINATIONS: 'true',
       TOLLGATE_ALERTS__DELIVERY__POLL_INTERVAL_MS: '100',
+      TOLLGATE_ALERTS__DELIVERY__BACKOFF_BASE_MS: '200',
+      TOLLGATE_ALERTS__DELIVERY__BACKOFF_MAX_MS: '1000',
     });
     database = await openDatabase({ databaseUrl: cluster.databaseUrl, dataDir: '' });
   }, 90_000);
@@ -50,7 +54,7 @@ describe.skipIf(!ready)('budget alerts from three replicas', () => {
     expect(statuses.slice(0, 20).every((s) => s === 200)).toBe(true);
     expect(statuses.slice(20).every((s) => s === 429)).toBe(true);
 
-    await expect.poll(() => [hook.accepted().size, slack.messages.length, mail.mails.length], { timeout: 15_000 }).toEqual([3, 3, 3]);
+    await expect.poll(() => [hook.accepted().size, slack.messages.length, mail.mails.length], { timeout: 30_000 }).toEqual([3, 3, 3]);
     // Nothing more arrives: no replica sends a second copy.
     await new Promise((r) => setTimeout(r, 2_000));
     expect([hook.deliveries.length, slack.messages.length, mail.mails.length]).toEqual([3, 3, 3]);
@@ -64,5 +68,38 @@ describe.skipIf(!ready)('budget alerts from three replicas', () => {
     ]);
     expect(slack.messages.map((m) => m.text.split(']')[0]).sort()).toEqual(['[CRITICAL', '[HIGH', '[MEDIUM']);
     expect(mail.mails.map((m) => m.subject!.split(']')[0]).sort()).toEqual(['[CRITICAL', '[HIGH', '[MEDIUM']);
-  }, 60_000);
+  }, 90_000);
+
+  it('a receiver refusing, then answering 503, then 200 gets every alert once by webhook-id although every replica restarted mid-retry', async () => {
+    const { key, orgId } = await cluster.key('bob');
+    const set = await runCli(['budgets', 'set', '--user', 'bob', '--metric', 'requests', '--window', 'day', '--limit', '5', '--warn', '80', '--critical', '95'], cluster.env);
+    expect(set.code, set.stderr).toBe(0);
+    const down = await startWebhookReceiver();
+    await down.down();
+    const channel = await createChannel(database.db, orgId, { type: 'webhook', name: 'flaky hook', url: down.url }, true);
+    down.secrets.push(channel.secret!);
+    await createRoute(database.db, orgId, { channelId: channel.id, teamId: null, source: 'budget', minSeverity: 'low', step: 0 });
+    for (const g of cluster.gateways) await expect.poll(async () => (await fetch(`${g.url}/v1/usage`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.text())).includes('"limit":5'), { timeout: 5_000 }).toBe(true);
+    for (let i = 0; i < 6; i++) await chatStatus(cluster.gateways[i % 3]!.url, key);
+
+    // Warning (4 of 5) and exceeded (5 of 5), each retried against a refused connection.
+    const rows = () => database.db.select().from(notificationOutbox).where(eq(notificationOutbox.channelId, channel.id));
+    await expect.poll(async () => (await rows()).map((r) => r.attempts >= 2 && r.state === 'pending'), { timeout: 30_000 }).toEqual([true, true]);
+    const stopped = await Promise.all(cluster.gateways.map((g) => g.stop('SIGTERM')));
+    expect(stopped).toEqual([0, 0, 0]);
+    cluster.gateways.splice(0);
+
+    down.respond(503);
+    await down.up();
+    cluster.gateways.push(await spawnGateway(cluster.env), await spawnGateway(cluster.env));
+    await expect.poll(() => new Set(down.deliveries.map((d) => d.id)).size, { timeout: 30_000 }).toBe(2);
+    down.respond(200);
+    await expect.poll(() => down.accepted().size, { timeout: 30_000 }).toBe(2);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect([...down.accepted().values()]).toEqual([1, 1]);
+    expect(down.deliveries.every((d) => d.verified)).toBe(true);
+    expect(down.deliveries.filter((d) => d.status === 200).map((d) => d.body.data.name).sort()).toEqual(['budget.exceeded', 'budget.warning']);
+    expect((await rows()).map((r) => r.state)).toEqual(['sent', 'sent']);
+    await down.stop();
+  }, 150_000);
 });

@@ -57,6 +57,9 @@ describe.skipIf(!ready)('gateway replicas on a 3-master Redis Cluster', () => {
       TOLLGATE_BUDGET__REAPER_INTERVAL_MS: String(reaperIntervalMs),
       TOLLGATE_USAGE__FLUSH_INTERVAL_MS: '50',
       TOLLGATE_USAGE__ORG_REFRESH_MS: '500',
+      // A read whose reply died with the master leaves its entries pending with no live reader:
+      // another flusher claims them after this (60 s by default).
+      TOLLGATE_USAGE__CLAIM_IDLE_MS: '2000',
       TOLLGATE_BUDGET__BUDGETS: JSON.stringify([{ scope: 'user', scopeId: '*', metric: 'requests', window: 'session', limit, requireSession: true }]),
     });
     const { gateways } = deployment;
@@ -146,9 +149,10 @@ describe.skipIf(!ready)('gateway replicas on a 3-master Redis Cluster', () => {
 
     const victimOutcomes = orgs.filter(onVictim).flatMap((o) => outcomes.get(o.name)!);
     const firstServedAfter = Math.min(...victimOutcomes.filter((o) => o.startedAtMs >= restartedAtMs && o.result === '200').map((o) => o.startedAtMs));
+    const refusedMs = victimOutcomes.filter((o) => o.result.startsWith('503')).map((o) => o.durationMs).sort((a, b) => a - b);
     process.stdout.write(
-      `redis-cluster: ${orgs.filter(onVictim).length} of ${orgs.length} orgs on the killed master; ` +
-        `${victimOutcomes.filter((o) => o.result.startsWith('503')).length} answered 503 (slowest ${Math.round(Math.max(...victimOutcomes.filter((o) => o.result.startsWith('503')).map((o) => o.durationMs)))} ms); ` +
+      `redis-cluster: ${orgs.filter(onVictim).length} of ${orgs.length} orgs on the killed master; ${refusedMs.length} answered 503 ` +
+        `(median ${Math.round(refusedMs[Math.floor(refusedMs.length / 2)]!)} ms, slowest ${Math.round(refusedMs.at(-1)!)} ms); ` +
         `served again ${Math.round(firstServedAfter - restartedAtMs)} ms after the restart\n`,
     );
   }, 90_000);

@@ -33,6 +33,9 @@ describe.skipIf(!ready)('a gateway on a Sentinel-managed Redis', () => {
       TOLLGATE_USAGE__FLUSH_INTERVAL_MS: '50',
       // The org is made after the gateway starts: its usage stream is found within this.
       TOLLGATE_USAGE__ORG_REFRESH_MS: '500',
+      // A read whose reply died with the master leaves its entries pending with no live reader:
+      // another flusher claims them after this (60 s by default).
+      TOLLGATE_USAGE__CLAIM_IDLE_MS: '2000',
       TOLLGATE_BUDGET__BUDGETS: JSON.stringify([{ scope: 'user', scopeId: '*', metric: 'requests', window: 'session', limit, requireSession: true }]),
     });
     const controlPlane = await openControlPlane(deployment.env);

@@ -2,21 +2,23 @@
 -- whole key table (src/auth/key-change-feed.ts). Triggers write it in the same transaction as the
 -- change, so no writer can forget it. A row names one key hash, every key of one user (user_id),
 -- or, with both null, every key (a team moved: team chains changed).
--- Rows are read in (tx, id) order up to the oldest transaction still running, so a transaction that
--- commits late cannot be skipped the way a plain serial watermark would skip it.
+-- Ids come from a sequence, so a transaction can commit after one holding a later id; a reader
+-- that moved past the later id would skip the earlier one for ever. Every writer therefore holds
+-- a shared advisory lock (key 7361726931, also in key-change-feed.ts) until it commits; the reader
+-- takes it exclusively for an instant, which waits for the writers in flight, and reads the ids
+-- allocated by then, all of them finished.
 CREATE TABLE "key_changes" (
-	"tx" xid8 DEFAULT pg_current_xact_id() NOT NULL,
-	"id" bigserial NOT NULL,
+	"id" bigserial PRIMARY KEY NOT NULL,
 	"key_hash" text,
 	"user_id" text,
-	"changed_at" timestamp with time zone DEFAULT now() NOT NULL,
-	CONSTRAINT "key_changes_pk" PRIMARY KEY ("tx", "id")
+	"changed_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
 CREATE INDEX "key_changes_changed_at_idx" ON "key_changes" USING btree ("changed_at");
 --> statement-breakpoint
 CREATE FUNCTION "key_changes_from_api_keys"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  PERFORM pg_advisory_xact_lock_shared(7361726931);
   IF TG_OP <> 'INSERT' THEN INSERT INTO "key_changes" ("key_hash") VALUES (OLD."hash"); END IF;
   IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW."hash" <> OLD."hash") THEN INSERT INTO "key_changes" ("key_hash") VALUES (NEW."hash"); END IF;
   RETURN NULL;
@@ -31,6 +33,7 @@ EXECUTE FUNCTION "key_changes_from_api_keys"();
 --> statement-breakpoint
 CREATE FUNCTION "key_changes_from_users"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  PERFORM pg_advisory_xact_lock_shared(7361726931);
   INSERT INTO "key_changes" ("user_id") VALUES (NEW."id");
   RETURN NULL;
 END $$;
@@ -41,6 +44,7 @@ EXECUTE FUNCTION "key_changes_from_users"();
 --> statement-breakpoint
 CREATE FUNCTION "key_changes_from_teams"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  PERFORM pg_advisory_xact_lock_shared(7361726931);
   INSERT INTO "key_changes" DEFAULT VALUES;
   RETURN NULL;
 END $$;

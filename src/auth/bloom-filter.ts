@@ -19,29 +19,25 @@ export function createBloomFilter(capacity: number, falsePositiveRate: number): 
   const bits = new Uint8Array(Math.ceil(bitCount / 8));
   let added = 0;
 
-  // Calls visit(bit) for each probe; stops early when visit returns false.
-  function probe(hashHex: string, visit: (bit: number) => boolean): boolean {
+  // Where the probes of a member start and how far apart they are.
+  function start(hashHex: string): [number, number] {
     const first = Number.parseInt(hashHex.slice(0, 8), 16);
     const step = Number.parseInt(hashHex.slice(8, 16), 16);
-    if (Number.isNaN(first) || Number.isNaN(step)) throw new Error('a Bloom filter member must be a hex digest (16 digits or more)');
-    let bit = first % bitCount;
-    const stride = (step % bitCount) | 1;
-    for (let i = 0; i < probes; i++) {
-      if (!visit(bit)) return false;
-      bit = (bit + stride) % bitCount;
-    }
-    return true;
+    if (Number.isNaN(first) || Number.isNaN(step) || hashHex.length < 16) throw new Error('a Bloom filter member must be a hex digest (16 digits or more)');
+    return [first % bitCount, (step % bitCount) | 1];
   }
 
   return {
     add(hashHex) {
-      probe(hashHex, (bit) => {
-        bits[bit >>> 3]! |= 1 << (bit & 7);
-        return true;
-      });
+      const [first, stride] = start(hashHex);
+      for (let i = 0, bit = first; i < probes; i++, bit = (bit + stride) % bitCount) bits[bit >>> 3]! |= 1 << (bit & 7);
       added++;
     },
-    mightContain: (hashHex) => probe(hashHex, (bit) => (bits[bit >>> 3]! & (1 << (bit & 7))) !== 0),
+    mightContain(hashHex) {
+      const [first, stride] = start(hashHex);
+      for (let i = 0, bit = first; i < probes; i++, bit = (bit + stride) % bitCount) if ((bits[bit >>> 3]! & (1 << (bit & 7))) === 0) return false;
+      return true;
+    },
     get added() {
       return added;
     },

@@ -1,11 +1,17 @@
 // Follows the key_changes table (migration 0009, written by triggers) so a replica learns of every
 // key change, including ones whose pub/sub message it missed, without reloading the key table.
-// Rows are read in (tx, id) order and only from transactions older than every transaction still
-// running (pg_snapshot_xmin), so one that commits after a later one is never skipped; the price is
-// that a long-running writer anywhere on the server holds the feed back until it ends.
+// Ids come from a sequence and transactions commit in any order, so a read first takes the
+// writers' advisory lock exclusively for an instant (trying, never queueing, so writers are never
+// made to wait behind a reader): holding it means no transaction writing changes is in flight, so
+// every id allocated by then belongs to a finished transaction. Reads stop at that id, so one
+// committing late is never skipped; a long transaction that changes keys (a bulk import) holds the
+// feed back until it ends, which pub/sub does not notice.
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import { rowsOf } from './principal-loader.js';
+
+// Also in migration 0009's trigger functions, which take it shared.
+const writersLock = 7361726931;
 
 // One key (keyHash), every key of a user (userId), or every key (both null: team chains moved).
 export interface KeyChange {
@@ -34,34 +40,49 @@ export interface KeyChangeFeed {
 
 const pageSize = 1_000;
 
-// Starts at the oldest transaction still running, so nothing that commits after the caller's
-// next query (the filter build) is missed; older changes are already in what that query reads.
+const lockTries = 5;
+const lockRetryMs = 20;
+
+// The highest change id whose transaction has finished (committed or rolled back), or undefined
+// while writers stay in flight through every try.
+async function finishedUpTo(db: Db): Promise<string | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    const upTo = await db.transaction(async (tx) => {
+      const [lock] = rowsOf<{ held: boolean }>(await tx.execute(sql`select pg_try_advisory_xact_lock(${writersLock}::bigint) as held`));
+      if (!lock?.held) return undefined;
+      const [row] = rowsOf<{ id: string }>(await tx.execute(sql`select (case when is_called then last_value else 0 end)::text as id from key_changes_id_seq`));
+      return row!.id;
+    });
+    if (upTo !== undefined || attempt === lockTries) return upTo;
+    await new Promise((resolve) => setTimeout(resolve, lockRetryMs));
+  }
+}
+
+// Starts past the changes already finished, so nothing that commits after the caller's next query
+// (the filter build) is missed and older changes are in what that query reads; while writers are
+// in flight, at the oldest change kept instead (reading changes twice is harmless).
 export async function startKeyChangeFeed(options: KeyChangeFeedOptions): Promise<KeyChangeFeed> {
   const { db, pollMs, retentionMs, onChanges, onError } = options;
-  const [start] = rowsOf<{ xmin: string }>(await db.execute(sql`select pg_snapshot_xmin(pg_current_snapshot())::text as xmin`));
-  let afterTx = start!.xmin;
-  let afterId = '-1';
+  let afterId = (await finishedUpTo(db)) ?? '0';
   let lastReadMs = Date.now();
   let lastPruneMs = 0;
 
   async function readAll(): Promise<void> {
     if (Date.now() - lastReadMs > retentionMs) onChanges([everyKey]);
-    for (;;) {
-      const rows = rowsOf<{ tx: string; id: string; key_hash: string | null; user_id: string | null }>(
+    const upTo = await finishedUpTo(db);
+    // Writers in flight: the next poll (or message) tries again.
+    if (upTo === undefined) return;
+    while (BigInt(afterId) < BigInt(upTo)) {
+      const rows = rowsOf<{ id: string; key_hash: string | null; user_id: string | null }>(
         await db.execute(sql`
-          select tx::text as tx, id::text as id, key_hash, user_id from key_changes
-          where (tx, id) > (${afterTx}::xid8, ${afterId}::bigint) and tx < pg_snapshot_xmin(pg_current_snapshot())
-          order by tx, id limit ${pageSize}`),
+          select id::text as id, key_hash, user_id from key_changes
+          where id > ${afterId}::bigint and id <= ${upTo}::bigint order by id limit ${pageSize}`),
       );
-      lastReadMs = Date.now();
-      if (rows.length > 0) {
-        onChanges(rows.map((r) => ({ keyHash: r.key_hash, userId: r.user_id })));
-        const last = rows.at(-1)!;
-        afterTx = last.tx;
-        afterId = last.id;
-      }
-      if (rows.length < pageSize) break;
+      if (rows.length > 0) onChanges(rows.map((r) => ({ keyHash: r.key_hash, userId: r.user_id })));
+      // Ids of rolled-back transactions never appear: past the last row, the page is done.
+      afterId = rows.length < pageSize ? upTo : rows.at(-1)!.id;
     }
+    lastReadMs = Date.now();
     // Every replica prunes; the deletes are idempotent and rare.
     if (Date.now() - lastPruneMs > retentionMs / 10) {
       lastPruneMs = Date.now();

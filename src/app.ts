@@ -26,6 +26,11 @@ import { registerPoolMetrics } from './tokens/pool-metrics.js';
 import { createPromptCounter } from './tokens/prompt-counter.js';
 import { createGateway, type ReadinessCheck } from './server/gateway.js';
 import { createAdminApi } from './admin/index.js';
+import { createAdminAuthenticator } from './admin/authenticate.js';
+import { createConsole } from './console/handler.js';
+import { createMemorySessionStore, createRedisSessionStore } from './console/session-store.js';
+import { createConsoleSessions } from './console/sessions.js';
+import { loadStaticAssets } from './console/static-assets.js';
 import { startAlerts, type Alerts } from './alerts/index.js';
 import { getPreferences, putPreferences } from './alerts/personal-thresholds.js';
 import { startAlertRules } from './alerts/rules-runtime.js';
@@ -79,7 +84,27 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   const adminKey = options.adminKey ?? process.env.TOLLGATE_ADMIN_KEY;
   if (adminKey) await registerBootstrapKey(database.db, { actor: { type: 'cli', id: 'TOLLGATE_ADMIN_KEY', role: 'admin', userId: null }, requestId: 'startup' }, adminKey);
   const metrics = createMetrics();
-  const admin = createAdminApi(database.db, bus, config.admin, { logger, metrics, analytics: { catalog: config.catalog, configRules: config.budget.budgets }, alerts: config.alerts });
+  const usageReads = {
+    usageStatus: (principal: Principal, sessionId: string | null) => usageStatus(usageStatusDeps, principal, sessionId, Date.now()),
+    usageHistory: (principal: Principal, query: URLSearchParams) => usageHistory(database.db, principal, query, Date.now()),
+  };
+  const consoleApp = config.console.enabled
+    ? createConsole({
+        sessions: createConsoleSessions({
+          store: redis ? createRedisSessionStore(redis, config.redisKeyPrefix) : createMemorySessionStore(config.console.maxSessions),
+          db: database.db,
+          principals,
+          verifyAdmin: createAdminAuthenticator(database.db, config.admin.jwt),
+          ttlMs: config.console.sessionTtlMs,
+        }),
+        assets: loadStaticAssets(),
+        secureCookie: config.console.secureCookie,
+        ...usageReads,
+      })
+    : undefined;
+  const admin = createAdminApi(database.db, bus, config.admin, {
+    logger, metrics, analytics: { catalog: config.catalog, configRules: config.budget.budgets }, alerts: config.alerts, sessionActor: consoleApp?.sessionActor,
+  });
   const lastUsed = createLastUsedTracker(database.db, config.admin.lastUsedFlushMs, (err) => logger.warn({ err }, 'last_used_at flush failed'));
   const upstreams = createUpstreams(config);
   const pool = createTokenizerPool({
@@ -132,8 +157,8 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
     ...(config.alerts.enabled
       ? { alertPreferences: (principal: Principal, update: unknown) => (update === undefined ? getPreferences(database.db, principal) : putPreferences(database.db, principal, update, config.alertRules.personal.maxThresholds)) }
       : {}),
-    usageStatus: (principal, sessionId) => usageStatus(usageStatusDeps, principal, sessionId, Date.now()),
-    usageHistory: (principal, query) => usageHistory(database.db, principal, query, Date.now()),
+    ...usageReads,
+    console: consoleApp?.handle,
     ownership: createOwnership(database.db),
     // Any bucket at all, a session one included (hence a stand-in session id), counts as a budget.
     budgetApplies: (principal) => budgets.plan(principal, 'passthrough', Date.now()).length > 0,

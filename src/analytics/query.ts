@@ -1,13 +1,14 @@
 // Usage queries over the ledger: totals grouped by any dimensions and a time bucket in an IANA zone,
-// filtered and limited to what the caller may see. Exactness first: the hourly rollups answer only
-// when every bucket and both ends of the range fall on UTC hour boundaries (checked by Postgres with
-// the same time zone data that buckets the rows); anything else (a +05:30 or +05:45 day, tags,
-// latency percentiles) reads the raw events.
+// filtered and limited to what the caller may see. Exactness first: a daily or hourly rollup row
+// answers only for a UTC day or hour that lies wholly in the range and in one bucket (the plan,
+// src/analytics/query-plan.ts); the rest (the hour around a +05:30 midnight, tags, latency
+// percentiles) comes from the raw events, all summed by one aggregation.
 import { sql, type SQL } from 'drizzle-orm';
 import type { Visibility } from '../control/visibility.js';
 import type { Db } from '../db/database.js';
 import { GatewayError } from '../errors/catalogue.js';
 import { type ColumnDimension, type Dimension, type Filters, type Grouping, isTagDimension, type TimeBucket } from './dimensions.js';
+import { dayMs, hourFactsSql, planSources, type QueryPlan, type Span } from './query-plan.js';
 
 export interface UsageQuery extends Grouping {
   // A calendar day 'YYYY-MM-DD' (local to tz; `to` includes its whole day) or an ISO instant with
@@ -56,7 +57,8 @@ export interface UsageResult {
   tz: string;
   groupBy: readonly Dimension[];
   bucket: TimeBucket | null;
-  source: 'rollups' | 'events';
+  // Where the rows came from: rollups (daily and hourly), raw events, or both (src/analytics/query-plan.ts).
+  source: 'rollups' | 'events' | 'mixed';
   rows: UsageRow[];
   totals: UsageMeasures;
   truncated: boolean;
@@ -74,14 +76,13 @@ const column: Record<ColumnDimension, SQL> = {
   model: sql`model`,
 };
 
-// Per-row measures under one set of names, so the outer aggregation is the same for both sources.
+const rollupMeasures = sql`requests, error_requests as errors, estimated_requests as estimated, unmetered_requests as unmetered,
+      prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_micros, latency_ms_sum as latency_ms`;
+
+// Per-row measures under one set of names, so one outer aggregation serves every source.
 const sources = {
-  rollups: {
-    table: sql`usage_rollups_hourly`,
-    time: sql`hour`,
-    measures: sql`requests, error_requests as errors, estimated_requests as estimated, unmetered_requests as unmetered,
-      prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_micros, latency_ms_sum as latency_ms`,
-  },
+  days: { table: sql`usage_rollups_daily`, time: sql`day`, measures: rollupMeasures },
+  hours: { table: sql`usage_rollups_hourly`, time: sql`hour`, measures: rollupMeasures },
   events: {
     table: sql`usage_events`,
     time: sql`time`,
@@ -107,32 +108,23 @@ async function run<T>(db: Db, query: SQL, tz: string): Promise<T[]> {
   }
 }
 
-interface Plan {
-  fromMs: number;
-  toMs: number;
-  hourAligned: boolean;
-}
-
-// The range as instants, and whether UTC hours can stand in for it: both ends on the hour and no
-// bucket boundary inside any hour of the range.
-async function planRange(db: Db, q: UsageQuery): Promise<Plan> {
-  const bucketCheck = q.bucket
-    ? sql`(select coalesce(bool_and(date_trunc(${q.bucket}, h, ${q.tz}) = date_trunc(${q.bucket}, h + interval '1 hour' - interval '1 millisecond', ${q.tz})), true)
-        from generate_series(f, t - interval '1 hour', interval '1 hour') h)`
-    : sql`true`;
-  const [row] = await run<{ from_ms: string; to_ms: string; aligned: boolean | null }>(
+// The range as instants and which rows answer it (src/analytics/query-plan.ts), in one statement.
+async function planRange(db: Db, q: UsageQuery, rollups: boolean): Promise<QueryPlan> {
+  const facts = rollups ? hourFactsSql(q.bucket, q.tz) : sql`select null::bigint as start_ms, null::boolean as aligned, null::bigint as bucket_ms where false`;
+  const rows = await run<{ from_ms: string; to_ms: string; start_ms: string | null; aligned: boolean | null; bucket_ms: string | null }>(
     db,
-    sql`select (extract(epoch from f) * 1000)::bigint as from_ms, (extract(epoch from t) * 1000)::bigint as to_ms,
-      case when t <= f or t - f > ${`${maxRangeDays} days`}::interval then null
-        else extract(epoch from f) % 3600 = 0 and extract(epoch from t) % 3600 = 0 and ${bucketCheck} end as aligned
-    from (select ${rangeStart(q.from, q.tz)} as f, ${rangeEnd(q.to, q.tz)} as t) r`,
+    sql`select (extract(epoch from r.f) * 1000)::bigint as from_ms, (extract(epoch from r.t) * 1000)::bigint as to_ms, x.start_ms, x.aligned, x.bucket_ms
+    from (select ${rangeStart(q.from, q.tz)} as f, ${rangeEnd(q.to, q.tz)} as t) r
+    left join lateral (${facts}) x on r.t > r.f and r.t - r.f <= ${`${maxRangeDays} days`}::interval
+    order by x.start_ms`,
     q.tz,
   );
-  const fromMs = Number(row!.from_ms);
-  const toMs = Number(row!.to_ms);
+  const fromMs = Number(rows[0]!.from_ms);
+  const toMs = Number(rows[0]!.to_ms);
   if (toMs <= fromMs) throw new GatewayError('invalid_request', `to must be after from (${q.from} .. ${q.to}).`, 'to');
-  if (row!.aligned === null) throw new GatewayError('invalid_request', `The range may span at most ${maxRangeDays} days.`, 'to');
-  return { fromMs, toMs, hourAligned: row!.aligned };
+  if (toMs - fromMs > maxRangeDays * dayMs) throw new GatewayError('invalid_request', `The range may span at most ${maxRangeDays} days.`, 'to');
+  const hours = rows.filter((r) => r.start_ms !== null).map((r) => ({ startMs: Number(r.start_ms), aligned: r.aligned!, bucketMs: r.bucket_ms === null ? null : Number(r.bucket_ms) }));
+  return planSources(fromMs, toMs, hours, rollups);
 }
 
 const inList = (col: SQL, values: readonly string[]) => (values.length === 0 ? sql`false` : sql`${col} in ${values}`);
@@ -141,10 +133,14 @@ const inList = (col: SQL, values: readonly string[]) => (values.length === 0 ? s
 const teamsUnder = (ids: readonly string[]) =>
   ids.length === 0 ? sql`false` : sql`team_id in (with recursive below(id) as (select id from teams where id in ${ids} union select t.id from teams t join below on t.parent_id = below.id) select id from below)`;
 
-function conditions(q: UsageQuery, visible: Visibility, time: SQL, plan: Plan): SQL[] {
+const instant = (ms: number) => sql`timestamptz 'epoch' + ${ms}::bigint * interval '1 millisecond'`;
+
+// The overall bounds (for the indexes) and the source's own spans within them.
+function conditions(q: UsageQuery, visible: Visibility, time: SQL, spans: readonly Span[]): SQL[] {
   const where: SQL[] = [
-    sql`${time} >= timestamptz 'epoch' + ${plan.fromMs}::bigint * interval '1 millisecond'`,
-    sql`${time} < timestamptz 'epoch' + ${plan.toMs}::bigint * interval '1 millisecond'`,
+    sql`${time} >= ${instant(spans[0]!.fromMs)}`,
+    sql`${time} < ${instant(spans.at(-1)!.toMs)}`,
+    sql`(${sql.join(spans.map((s) => sql`(${time} >= ${instant(s.fromMs)} and ${time} < ${instant(s.toMs)})`), sql` or `)})`,
   ];
   if (visible.orgId) where.push(sql`org_id = ${visible.orgId}`);
   if (visible.teamIds) where.push(inList(sql`team_id`, visible.teamIds));
@@ -208,12 +204,15 @@ function measures(r: RawRow): UsageMeasures {
 }
 
 export async function queryUsage(db: Db, visible: Visibility, q: UsageQuery): Promise<UsageResult> {
-  const plan = await planRange(db, q);
-  const sourceName = q.source === 'auto' && plan.hourAligned && !usesTags(q) ? 'rollups' : 'events';
-  const source = sources[sourceName];
-  const dims = q.dimensions.map((d, i) => sql`${dimensionSql(d)} as ${sql.raw(`d${i}`)}`);
+  const plan = await planRange(db, q, q.source === 'auto' && !usesTags(q));
+  const parts = (['days', 'hours', 'events'] as const).filter((name) => plan[name].length > 0);
+  const sourceName = parts.length === 1 && parts[0] === 'events' ? 'events' : parts.includes('events') ? 'mixed' : 'rollups';
+  const dims = (time: SQL) => [...(q.bucket ? [sql`date_trunc(${q.bucket}, ${time}, ${q.tz}) as b`] : []), ...q.dimensions.map((d, i) => sql`${dimensionSql(d)} as ${sql.raw(`d${i}`)}`)];
   const keys = [...(q.bucket ? [sql.raw('b')] : []), ...q.dimensions.map((_, i) => sql.raw(`d${i}`))];
-  const bucketSql = q.bucket ? sql`date_trunc(${q.bucket}, ${source.time}, ${q.tz}) as b,` : sql``;
+  const selects = parts.map((name) => {
+    const source = sources[name];
+    return sql`select ${sql.join([...dims(source.time), source.measures], sql`, `)} from ${source.table} where ${sql.join(conditions(q, visible, source.time, plan[name]), sql` and `)}`;
+  });
   const bucketColumns = q.bucket
     ? sql`(extract(epoch from b) * 1000)::bigint as bucket_ms, to_char(b at time zone ${q.tz}, 'YYYY-MM-DD"T"HH24:MI:SS') as bucket_local,
         extract(epoch from (b at time zone ${q.tz}) - (b at time zone 'UTC'))::int as bucket_offset_s`
@@ -239,8 +238,7 @@ export async function queryUsage(db: Db, visible: Visibility, q: UsageQuery): Pr
   const rows = await run<RawRow>(
     db,
     sql`select ${sql.join(select, sql`, `)}
-      from (select ${bucketSql} ${sql.join([...dims, source.measures], sql`, `)}
-        from ${source.table} where ${sql.join(conditions(q, visible, source.time, plan), sql` and `)}) s
+      from (${sql.join(selects, sql` union all `)}) s
       ${grouping}
       order by ${sql.join([sql`is_total desc, bucket_ms nulls first, cost_micros desc, requests desc`, ...q.dimensions.map((_, i) => sql.raw(`d${i}`))], sql`, `)}
       limit ${q.limit + 2}`,

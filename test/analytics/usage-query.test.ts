@@ -136,8 +136,8 @@ describe.each(backends)('usage query on %s', (_name, available, open) => {
   it.skipIf(!available)('gives the totals of select sum(...) from usage_events for local days in Kolkata, Kathmandu and New York', async () => {
     const cases = [
       // The instants are where those local days begin and end, written out by hand.
-      { tz: 'Asia/Kolkata', from: '2026-11-01', to: '2026-11-02', fromIso: '2026-10-31T18:30:00Z', toIso: '2026-11-02T18:30:00Z', source: 'events' },
-      { tz: 'Asia/Kathmandu', from: '2026-11-01', to: '2026-11-02', fromIso: '2026-10-31T18:15:00Z', toIso: '2026-11-02T18:15:00Z', source: 'events' },
+      { tz: 'Asia/Kolkata', from: '2026-11-01', to: '2026-11-02', fromIso: '2026-10-31T18:30:00Z', toIso: '2026-11-02T18:30:00Z', source: 'mixed' },
+      { tz: 'Asia/Kathmandu', from: '2026-11-01', to: '2026-11-02', fromIso: '2026-10-31T18:15:00Z', toIso: '2026-11-02T18:15:00Z', source: 'mixed' },
       // 2026-11-01 has 25 hours in New York, 2026-03-08 has 23.
       { tz: 'America/New_York', from: '2026-11-01', to: '2026-11-01', fromIso: '2026-11-01T04:00:00Z', toIso: '2026-11-02T05:00:00Z', source: 'rollups' },
       { tz: 'America/New_York', from: '2026-03-08', to: '2026-03-08', fromIso: '2026-03-08T05:00:00Z', toIso: '2026-03-09T04:00:00Z', source: 'rollups' },
@@ -170,13 +170,23 @@ describe.each(backends)('usage query on %s', (_name, available, open) => {
     }
   });
 
-  it.skipIf(!available)('answers the same from hourly rollups as from raw events where hours line up', async () => {
-    for (const tz of ['UTC', 'America/New_York', 'Europe/Berlin']) {
-      const q = { tz, from: '2026-10-28', to: '2026-11-03', bucket: 'day' as const, dimensions: ['team', 'key'] as Dimension[] };
-      const [rollups, events] = await Promise.all([run(q), run({ ...q, source: 'events' })]);
-      expect([rollups.source, events.source]).toEqual(['rollups', 'events']);
+  it.skipIf(!available)('answers the same from daily and hourly rollups (with events for split hours) as from raw events alone', async () => {
+    const cases: Array<{ tz: string; bucket: TimeBucket | null; dimensions: Dimension[]; expected: string }> = [
+      { tz: 'UTC', bucket: 'day', dimensions: ['team', 'key'], expected: 'rollups' },
+      { tz: 'America/New_York', bucket: 'day', dimensions: ['team', 'key'], expected: 'rollups' },
+      { tz: 'Europe/Berlin', bucket: 'week', dimensions: ['model'], expected: 'rollups' },
+      { tz: 'Asia/Kolkata', bucket: 'day', dimensions: ['user', 'model'], expected: 'mixed' },
+      { tz: 'Asia/Kathmandu', bucket: null, dimensions: ['team'], expected: 'mixed' },
+      { tz: 'Asia/Kolkata', bucket: 'month', dimensions: ['provider'], expected: 'mixed' },
+    ];
+    for (const c of cases) {
+      const { expected, ...shape } = c;
+      const q = { ...shape, from: '2026-10-28', to: '2026-11-03' };
+      const [planned, events] = await Promise.all([run(q), run({ ...q, source: 'events' })]);
+      expect([c, planned.source, events.source]).toEqual([c, expected, 'events']);
       const strip = (r: UsageResult) => r.rows.map(({ latencyMsP50, latencyMsP95, ...rest }) => rest);
-      expect(strip(rollups)).toEqual(strip(events));
+      expect(strip(planned)).toEqual(strip(events));
+      expect(planned.totals).toEqual({ ...events.totals, latencyMsP50: null, latencyMsP95: null });
       expect(events.rows.every((r) => r.latencyMsP50 !== null && r.latencyMsP95! >= r.latencyMsP50!)).toBe(true);
     }
   });

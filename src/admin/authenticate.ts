@@ -2,7 +2,8 @@
 // configured issuer (HS256 secret, or JWKS with an allow list of algorithms), whose `sub` names
 // the user and a claim the role. A JWT must carry exp and the configured aud and live at most
 // maxAgeSec; a non-admin one must name a Tollgate user (id or email) or an org (orgClaim), or it
-// would read every org.
+// would read every org. With neither, a web console session (src/console/) may stand in: the
+// console resolves its cookie to the same Actor, so RBAC is the same as for the credential itself.
 import type { IncomingHttpHeaders } from 'node:http';
 import { and, eq, sql } from 'drizzle-orm';
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
@@ -47,7 +48,7 @@ function joseReason(err: unknown): string {
   return (code && joseReasons[code]) ?? 'The JWT is invalid.';
 }
 
-export function createAdminAuthenticator(db: Db, jwt: JwtConfig | undefined): AdminAuthenticator {
+export function createAdminAuthenticator(db: Db, jwt: JwtConfig | undefined, sessionActor?: AdminAuthenticator): AdminAuthenticator {
   const key: Uint8Array | JWTVerifyGetKey | undefined = jwt?.secret ? new TextEncoder().encode(jwt.secret) : jwt?.jwksUrl ? createRemoteJWKSet(new URL(jwt.jwksUrl)) : undefined;
 
   async function verify(token: string, config: JwtConfig): Promise<JWTPayload> {
@@ -105,7 +106,7 @@ export function createAdminAuthenticator(db: Db, jwt: JwtConfig | undefined): Ad
 
   return async (headers) => {
     const token = tokenFrom(headers);
-    if (!token) return undefined;
+    if (!token) return sessionActor?.(headers);
     if (jwt && looksLikeJwt(token)) return fromJwt(token, jwt);
     const found = await findAdminKey(db, token, Date.now());
     if (!found) throw refuse('The admin key is not valid, revoked or expired.');

@@ -4,7 +4,7 @@ import type { InvalidationBus } from '../auth/invalidation.js';
 import type { ParsedConfig } from '../config/schema.js';
 import type { Db } from '../db/database.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { createAdminAuthenticator } from './authenticate.js';
+import { type AdminAuthenticator, createAdminAuthenticator } from './authenticate.js';
 import { type AdminHttpHandler, createAdminHttpHandler } from './http.js';
 import { buildOpenApi } from './openapi.js';
 import type { AdminSettings } from './route.js';
@@ -18,12 +18,14 @@ export interface AdminApiOptions {
   metrics?: Pick<Metrics, 'adminDenials'> | undefined;
   analytics?: AdminSettings['analytics'];
   alerts?: AdminSettings['alerts'];
+  // The web console's cookie to an Actor, for requests that carry no credential of their own.
+  sessionActor?: AdminAuthenticator | undefined;
 }
 
 export function createAdminApi(db: Db, bus: InvalidationBus, config: ParsedConfig['admin'], options: AdminApiOptions = {}): { router: AdminRouter; http: AdminHttpHandler } {
   const router = createAdminRouter({ db, bus, settings: { rotationGraceMs: config.rotationGraceMs, maxKeysPerUser: config.maxKeysPerUser, analytics: options.analytics, alerts: options.alerts }, routes: adminRoutes });
   const http = createAdminHttpHandler({
-    authenticate: createAdminAuthenticator(db, config.jwt),
+    authenticate: createAdminAuthenticator(db, config.jwt, options.sessionActor),
     router,
     openapi: buildOpenApi(adminRoutes),
     logger: options.logger ?? pino({ enabled: false }),

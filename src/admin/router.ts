@@ -80,7 +80,7 @@ export function createAdminRouter(deps: AdminRouterDeps): AdminRouter {
     }
     const { route } = found.c;
     const actor = request.actor;
-    if (!reachOf(actor.role, route.permission)) throw new GatewayError('forbidden', `The ${actor.role} role may not ${route.permission.replace(':', ' ')}.`);
+    if (!reachOf(actor.role, route.permission) || (actor.permissions && !actor.permissions.has(route.permission))) throw new GatewayError('forbidden', `The ${actor.role} role may not ${route.permission.replace(':', ' ')}.`);
     const access = createAccess(deps.db, actor);
     const result = await route.handle({
       db: deps.db,

@@ -21,9 +21,14 @@ export function credentialFrom(headers: IncomingHttpHeaders): string | undefined
 export async function authenticate(headers: IncomingHttpHeaders, cache: PrincipalCache, nowMs: number): Promise<Principal> {
   const credential = credentialFrom(headers);
   if (!credential) throw new GatewayError('missing_api_key');
+  return authenticateHash(hashKey(credential), cache, nowMs);
+}
+
+// By the key's hash: the console re-checks a signed-in key without keeping the key.
+export async function authenticateHash(keyHash: string, cache: PrincipalCache, nowMs: number): Promise<Principal> {
   let principal: Principal | undefined;
   try {
-    principal = await cache.get(hashKey(credential));
+    principal = await cache.get(keyHash);
   } catch {
     // A key not in the cache could not be checked: saying "invalid" would make clients drop a good key.
     throw new GatewayError('auth_unavailable');

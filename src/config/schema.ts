@@ -141,6 +141,17 @@ export const configSchema = z.object({
       lastUsedFlushMs: positiveInt.default(10_000),
     })
     .prefault({}),
+  // The web console at /dashboard (src/console/): sessions end sessionTtlMs after sign-in (sooner
+  // with the credential); at most maxSessions live in a process without Redis.
+  console: z
+    .object({
+      enabled: z.boolean().default(true),
+      sessionTtlMs: positiveInt.default(8 * 3_600_000),
+      maxSessions: positiveInt.default(10_000),
+      // 'auto': Secure when the browser reached the gateway over TLS (or x-forwarded-proto says so).
+      secureCookie: z.enum(['auto', 'always']).default('auto'),
+    })
+    .prefault({}),
   tokens: z
     .object({
       // Prompts with at most this many characters are counted on the event loop; larger ones in

@@ -86,12 +86,15 @@ export interface AdminKeyIdentity {
 }
 
 // Undefined for an unknown, revoked or expired key, or one whose user is deactivated.
-export async function findAdminKey(db: Db, key: string, nowMs: number): Promise<AdminKeyIdentity | undefined> {
+export const findAdminKey = (db: Db, key: string, nowMs: number): Promise<AdminKeyIdentity | undefined> => findAdminKeyByHash(db, hashKey(key), nowMs);
+
+// By the stored hash: the console re-checks a signed-in admin key without keeping the key.
+export async function findAdminKeyByHash(db: Db, keyHash: string, nowMs: number): Promise<AdminKeyIdentity | undefined> {
   const [row] = await db
     .select({ id: adminKeys.id, role: adminKeys.role, userId: adminKeys.userId, expiresAt: adminKeys.expiresAt, userActive: users.active })
     .from(adminKeys)
     .leftJoin(users, eq(users.id, adminKeys.userId))
-    .where(and(eq(adminKeys.hash, hashKey(key)), isNull(adminKeys.revokedAt)));
+    .where(and(eq(adminKeys.hash, keyHash), isNull(adminKeys.revokedAt)));
   if (!row) return undefined;
   if (row.expiresAt && row.expiresAt.getTime() <= nowMs) return undefined;
   if (row.userId && row.userActive !== true) return undefined;

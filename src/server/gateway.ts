@@ -19,7 +19,7 @@ import type { EndpointFamily } from './families.js';
 import { createMeteredHandler, isAllowed, type MeteredRequestDeps } from './metered-request.js';
 import { readBody } from './read-body.js';
 import { parseRequestTarget } from './request-path.js';
-import { adminPrefix, dialectOf, findRoute, type RouteHandler, type RouteRow } from './routes.js';
+import { adminPrefix, dialectOf, findRoute, isConsolePath, type RouteHandler, type RouteRow } from './routes.js';
 import { sendError, sendJson, toGatewayError } from './send.js';
 
 export interface ReadinessCheck {
@@ -53,6 +53,8 @@ export interface GatewayDeps extends MeteredRequestDeps {
   alertPreferences?(principal: Principal, update: unknown): Promise<unknown>;
   readiness: readonly ReadinessCheck[];
   admin?: AdminHandler;
+  // The web console under /dashboard (src/console/).
+  console?: AdminHandler;
   ownership: Ownership;
   // True when any budget or limit applies to the principal: paid pass-through routes are refused then.
   budgetApplies(principal: Principal): boolean;
@@ -235,6 +237,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         throw new GatewayError('method_not_allowed', `${path} accepts ${found.allowed.join(', ')} only.`, null, { allow: found.allowed.join(', ') });
       }
       if (!ops && path.startsWith(adminPrefix) && deps.admin) return await deps.admin(req, res, requestId);
+      if (!ops && isConsolePath(path) && deps.console) return await deps.console(req, res, requestId);
       if (!ops && path.startsWith('/v1/')) return await forward(req, res, requestId, path, search);
       throw new GatewayError('route_not_found', `No route for ${method} ${path}.`);
     } catch (err) {

@@ -57,8 +57,11 @@ export const routeTable: readonly RouteRow[] = [
   { method: 'GET', path: '/metrics', auth: 'none', family: null, dialect: null, handler: 'metrics', ops: true },
 ];
 
-// Mounted prefixes: the admin API routes below this itself (src/admin/router.ts).
+// Mounted prefixes: the admin API routes below this itself (src/admin/router.ts), and so does the
+// web console (its page, versioned assets, sign-in and self-service reads: src/console/handler.ts).
 export const adminPrefix = '/admin/';
+export const consolePrefix = '/dashboard';
+export const isConsolePath = (path: string): boolean => path === consolePrefix || path.startsWith(`${consolePrefix}/`);
 
 const byPath = new Map<string, Map<string, RouteRow>>();
 for (const row of routeTable) {
@@ -77,7 +80,7 @@ export function findRoute(method: string, path: string): RouteMatch {
 }
 
 // True for every path the gateway itself answers: a pass-through route may never shadow one.
-export const isGatewayPath = (path: string): boolean => byPath.has(path) || path.startsWith(adminPrefix);
+export const isGatewayPath = (path: string): boolean => byPath.has(path) || path.startsWith(adminPrefix) || isConsolePath(path);
 
 // Anthropic's SDK always sends anthropic-version; OpenAI's never does.
 export const dialectOf = (headers: IncomingHttpHeaders): DialectName =>

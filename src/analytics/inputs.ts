@@ -8,7 +8,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { apiKeys, budgets as budgetsTable, teams as teamsTable, users as usersTable } from '../../drizzle/schema/index.js';
 import type { BudgetRule } from '../budget/rules.js';
-import { windowSpan } from '../budget/windows.js';
+import { windowSpan, zoneOffsetMs } from '../budget/windows.js';
 import type { Db } from '../db/database.js';
 import { addDays, type DayAmount, dayInZone, daysBetween, denseAmounts } from './days.js';
 import type { BudgetFacts, ModelUsageFacts, RecommendationInput } from './recommendations.js';
@@ -66,6 +66,8 @@ export interface FactsView {
   readonly orgId: string;
   readonly timeZone: string;
   readonly range: DayRange;
+  // Rollup hours from here on are left out (the analysis instant).
+  readonly untilMs: number;
   readonly facts: readonly DailyFact[];
   // Each team and every team above it, for team budgets and series that count the teams below.
   readonly ancestors: ReadonlyMap<string, readonly string[]>;
@@ -74,20 +76,38 @@ export interface FactsView {
 const at = (ms: number) => sql`${new Date(ms).toISOString()}::timestamptz`;
 const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows;
 
-export async function loadDailyFacts(db: Db, orgId: string, timeZone: string, fromMs: number, untilMs: number): Promise<DailyFact[]> {
+const alwaysUtc = new Set(['UTC', 'Etc/UTC', 'GMT', 'Etc/GMT', 'Etc/Universal', 'Etc/Zulu']);
+
+// True when every local day from fromMs to untilMs is a UTC day (the zone sits at offset 0
+// throughout), so the daily rollups, kept per UTC day, hold exactly its days.
+function utcAligned(timeZone: string, fromMs: number, untilMs: number): boolean {
+  if (alwaysUtc.has(timeZone)) return true;
+  for (let t = fromMs; t <= untilMs; t += dayMs) if (zoneOffsetMs(timeZone, t) !== 0) return false;
+  return zoneOffsetMs(timeZone, untilMs) === 0;
+}
+
+// Days before splitMs (a local midnight) come from the daily rollups when the zone's days are UTC
+// days (24 times fewer rows), else from the hourly ones; from splitMs to untilMs always hourly,
+// so today counts only what happened before the analysis instant.
+export async function loadDailyFacts(db: Db, orgId: string, timeZone: string, fromMs: number, splitMs: number, untilMs: number): Promise<DailyFact[]> {
+  const sums = sql`sum(requests - unmetered_requests)::bigint as requests, sum(prompt_tokens)::bigint as prompt,
+    sum(cached_tokens)::bigint as cached, sum(completion_tokens)::bigint as completion, sum(cost_micros)::bigint as cost`;
+  const hourly = (from: number) => sql`
+    select (hour at time zone ${timeZone})::date as day, team_id, user_id, key_id, model, ${sums}
+    from usage_rollups_hourly where org_id = ${orgId} and hour >= ${at(from)} and hour < ${at(untilMs)}
+    group by 1, 2, 3, 4, 5`;
+  const query = utcAligned(timeZone, fromMs, splitMs)
+    ? sql`select (day at time zone 'UTC')::date as day, team_id, user_id, key_id, model, ${sums}
+        from usage_rollups_daily where org_id = ${orgId} and day >= ${at(fromMs)} and day < ${at(splitMs)}
+        group by 1, 2, 3, 4, 5
+        union all ${hourly(splitMs)}`
+    : hourly(fromMs);
   // Grouping by a date (not its text) and with room to hash in memory: with the default work_mem,
-  // 860k rollup rows were sorted on disk by text keys (3.4 s on the bench box instead of well
+  // 860k hourly rows were sorted on disk by text keys (3.4 s on the bench box instead of well
   // under one).
   const result = await db.transaction(async (tx) => {
     await tx.execute(sql`set local work_mem = '64MB'`);
-    return tx.execute(sql`
-      select day::text as day, team_id, user_id, key_id, model, requests, prompt, cached, completion, cost from (
-        select (hour at time zone ${timeZone})::date as day, team_id, user_id, key_id, model,
-          sum(requests - unmetered_requests)::bigint as requests, sum(prompt_tokens)::bigint as prompt,
-          sum(cached_tokens)::bigint as cached, sum(completion_tokens)::bigint as completion, sum(cost_micros)::bigint as cost
-        from usage_rollups_hourly
-        where org_id = ${orgId} and hour >= ${at(fromMs)} and hour < ${at(untilMs)}
-        group by 1, 2, 3, 4, 5) daily`);
+    return tx.execute(sql`select day::text as day, team_id, user_id, key_id, model, requests, prompt, cached, completion, cost from (${query}) daily`);
   });
   return rowsOf<Record<string, string | null>>(result).map((r) => ({
     day: r.day!, teamId: r.team_id ?? null, userId: r.user_id!, keyId: r.key_id!, model: r.model!,
@@ -110,7 +130,8 @@ export async function loadTeamAncestors(db: Db, orgId: string): Promise<Map<stri
 
 export async function loadFactsView(db: Db, orgId: string, window: AnalysisWindow, ancestors: ReadonlyMap<string, readonly string[]>): Promise<FactsView> {
   const range = dayRange(window);
-  return { orgId, timeZone: window.timeZone, range, facts: await loadDailyFacts(db, orgId, window.timeZone, range.fromMs, window.asOfMs + 1), ancestors };
+  const untilMs = window.asOfMs + 1;
+  return { orgId, timeZone: window.timeZone, range, untilMs, facts: await loadDailyFacts(db, orgId, window.timeZone, range.fromMs, range.todayStartMs, untilMs), ancestors };
 }
 
 const amountOf: Record<SeriesMetric, (f: DailyFact) => number> = {
@@ -267,7 +288,8 @@ export async function loadBudgetSubjects(db: Db, rules: readonly BudgetRuleRef[]
 }
 
 async function allTimeTotals(db: Db, view: FactsView, rule: BudgetRuleRef): Promise<Map<string, number>> {
-  const all: FactsView = { ...view, facts: await loadDailyFacts(db, view.orgId, 'UTC', 0, Date.parse(`${view.range.today}T00:00:00Z`) + 2 * dayMs) };
+  const todayStartUtcMs = windowSpan('day', 'UTC', view.untilMs - 1).startMs;
+  const all: FactsView = { ...view, facts: await loadDailyFacts(db, view.orgId, 'UTC', 0, todayStartUtcMs, view.untilMs) };
   const by = amountsBySubject(all, rule.scope, rule.metric, rule.scopeId === '*' ? undefined : rule.scopeId);
   return new Map([...by].map(([id, points]) => [id, points.reduce((s, p) => s + p.amount, 0)]));
 }

@@ -48,6 +48,7 @@ for (const { name, available, open } of backends) describe.skipIf(!available)(`a
       { id: 'bud_team', orgId: 'org_a', scope: 'team', scopeId: 'top', metric: 'costMicros', window: 'month', limit: 60_000_000 },
       { id: 'bud_sam', orgId: 'org_a', scope: 'user', scopeId: 'u_sub', metric: 'costMicros', window: 'day', limit: 100_000_000 },
       { id: 'bud_ist', orgId: 'org_a', scope: 'key', scopeId: 'k_top', metric: 'requests', window: 'day', limit: 1000, timezone: 'Asia/Kolkata' },
+      { id: 'bud_all', orgId: 'org_a', scope: 'key', scopeId: 'k_sub', metric: 'requests', window: 'total', limit: 40 },
     ]);
     // Every day from 2026-10-21 to today: sam $1 at 10:00, tess $0.50 at 09:00; sam $20 more on the
     // spike day; nia $0.30 once; tess one request at 20:00 UTC, 01:30 the next day in Kolkata.
@@ -109,6 +110,8 @@ for (const { name, available, open } of backends) describe.skipIf(!available)(`a
     expect(sam).toMatchObject({ usedAmount: 1_000_000, horizonDays: 1 });
     expect(sam.periods).toHaveLength(30);
     expect(Math.max(...sam.periods)).toBe(21_000_000);
+    // All time, not just the look-back: 31 daily requests and the spike, none after the analysis instant.
+    expect(subjects.find((s) => s.rule.id === 'bud_all')).toMatchObject({ subjectId: 'k_sub', usedAmount: 32, horizonDays: 30, periods: [] });
   });
 
   it('loads the recommendation facts: keys with last use and spend, users, teams, every rule and per-model use', async () => {
@@ -117,7 +120,7 @@ for (const { name, available, open } of backends) describe.skipIf(!available)(`a
     expect(input.keys.find((k) => k.id === 'k_idle')).toMatchObject({ live: true, costMicros: 0, lastUsedAtMs: asOfMs - 40 * dayMs });
     expect(input.users.find((u) => u.id === 'u_none')).toMatchObject({ teamId: null, costMicros: 300_000 });
     expect(input.teams).toEqual(expect.arrayContaining([{ id: 'sub', parentId: 'top' }]));
-    expect(input.budgets.map((b) => b.id).sort()).toEqual(['bud_ist', 'bud_sam', 'bud_team']);
+    expect(input.budgets.map((b) => b.id).sort()).toEqual(['bud_all', 'bud_ist', 'bud_sam', 'bud_team']);
     const gpt4o = input.models.find((m) => m.model === 'gpt-4o')!;
     // The 30 complete days before today and today so far: sam's $1 on each of 31 days, the spike and nia's.
     expect(gpt4o.costMicros).toBe(31 * 1_000_000 + 20_000_000 + 300_000);
@@ -153,7 +156,7 @@ for (const { name, available, open } of backends) describe.skipIf(!available)(`a
     ].sort();
     // A manager of `sub`: that team, sam and sam's keys; not the team above, nia, or per-model lines.
     const manager = await visibleAnalysis(db.database.db, analysis, { orgId: 'org_a', teamIds: ['sub'], userId: null });
-    expect(lines(manager)).toEqual(['anomaly:key:k_sub', 'anomaly:team:sub', 'anomaly:user:u_sub', 'forecast:user:u_sub', 'idle_key:k_idle']);
+    expect(lines(manager)).toEqual(['anomaly:key:k_sub', 'anomaly:team:sub', 'anomaly:user:u_sub', 'forecast:key:k_sub', 'forecast:user:u_sub', 'idle_key:k_idle']);
     // nia sees only her own lines.
     const developer = await visibleAnalysis(db.database.db, analysis, { orgId: 'org_a', teamIds: null, userId: 'u_none' });
     expect(lines(developer)).toEqual(['unbudgeted_key:k_none', 'unbudgeted_user:u_none']);

@@ -27,6 +27,9 @@ export const alertsSchema = z
     escalateAfterMs: positiveInt.default(30 * 60_000),
     // How often expiries, repeats and escalations are looked for.
     sweepIntervalMs: positiveInt.default(5_000),
+    // Delivered, dropped and failed notifications are deleted this long after they were queued
+    // (the alerts and their history stay).
+    outboxRetentionMs: positiveInt.default(30 * 86_400_000),
     // Loopback, private, link-local and unique-local destinations are refused unless allowed
     // (a webhook URL is otherwise a way to reach the gateway's own network).
     allowPrivateDestinations: z.boolean().default(false),

@@ -55,6 +55,13 @@ export async function settle(db: Db, row: OutboxRow, outcome: Settlement, nowMs:
   return updated.length > 0;
 }
 
+// Deletes up to `limit` finished rows queued before the cutoff.
+export async function pruneFinished(db: Db, beforeMs: number, limit: number): Promise<void> {
+  await db.execute(sql`
+    delete from notification_outbox where id in (
+      select id from notification_outbox where state <> 'pending' and created_at < ${new Date(beforeMs)} limit ${limit})`);
+}
+
 export async function dropPending(db: Db, channelId: string, reason: string): Promise<void> {
   await db
     .update(notificationOutbox)

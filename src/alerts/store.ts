@@ -9,7 +9,7 @@ import type { Visibility } from '../control/visibility.js';
 import type { Db } from '../db/database.js';
 import { GatewayError } from '../errors/catalogue.js';
 import type { AlertsConfig, Severity } from './config.js';
-import { enqueue } from './outbox.js';
+import { enqueue, pruneFinished } from './outbox.js';
 import { alertPayload, type AlertRow, type NotificationEvent } from './payload.js';
 import { channelsFor } from './routing.js';
 import type { AlertInput, AlertSink, RaiseResult } from './source.js';
@@ -22,13 +22,13 @@ const sweepBatch = 100;
 export interface AlertStore extends AlertSink {
   acknowledge(id: string, actor: string, nowMs?: number): Promise<AlertRow>;
   resolve(id: string, actor: string, nowMs?: number): Promise<AlertRow>;
-  // Window ends, repeats and escalations due at nowMs; returns how many alerts it touched.
+  // Window ends, repeats, escalations and old outbox rows due at nowMs; returns how many alerts it touched.
   sweep(nowMs?: number): Promise<number>;
 }
 
 export interface AlertStoreOptions {
   readonly db: Db;
-  readonly config: Pick<AlertsConfig, 'repeatIntervalMs' | 'escalateAfterMs'>;
+  readonly config: Pick<AlertsConfig, 'repeatIntervalMs' | 'escalateAfterMs' | 'outboxRetentionMs'>;
   // Told of every alert stored or resolved (the log line, metrics).
   readonly onChange?: (alert: AlertRow, change: 'fired' | 'resolved') => void;
   readonly clock?: () => number;
@@ -209,7 +209,9 @@ export function createAlertStore(options: AlertStoreOptions): AlertStore {
     },
     async sweep(nowMs = clock()) {
       const ended = await resolveWhere(sql`${alerts.endsAt} <= ${new Date(nowMs)}`, 'system:window_end', nowMs);
-      return ended.length + (await repeatDue(nowMs)) + (await escalateDue(nowMs));
+      const touched = ended.length + (await repeatDue(nowMs)) + (await escalateDue(nowMs));
+      await pruneFinished(db, nowMs - config.outboxRetentionMs, sweepBatch * 10);
+      return touched;
     },
   };
 }

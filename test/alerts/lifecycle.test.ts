@@ -144,6 +144,21 @@ describe.each(kinds)('alert lifecycle on %s', (kind) => {
     expect(next.created).toBe(true);
   });
 
+  it('the sweep deletes finished notifications past the outbox retention and keeps pending ones', async () => {
+    const { alertId } = await alerts.sink.raise(budgetAlert(crossing('warning', 16, null), { principal }, severity), clock.now());
+    await alerts.sink.raise(budgetAlert(crossing('critical', 19, null), { principal }, severity), clock.now());
+    const [sent] = await outbox(first);
+    await store.database.db.update(notificationOutbox).set({ state: 'sent' }).where(eq(notificationOutbox.id, sent!.id));
+    clock.advance(30 * 24 * hourMs - 1);
+    await alerts.store.acknowledge(alertId, 'usr_admin', clock.now());
+    await alerts.store.sweep(clock.now());
+    expect(await outbox(first)).toHaveLength(3);
+    clock.advance(2);
+    await alerts.store.sweep(clock.now());
+    expect((await outbox(first)).map((r) => [r.event, r.state])).toEqual([['firing', 'pending'], ['repeat', 'pending']]);
+    expect(await alertHistory(store.database.db, alertId)).not.toHaveLength(0);
+  });
+
   it('clearing a fingerprint resolves it once and raising it again makes a new alert', async () => {
     const input = { fingerprint: 'health:flush_lag', source: 'health', name: 'usage.flush_lag', severity: 'high', summary: 'Usage flush lag 90 s', figures: { lagMs: 90_000 } } as const;
     const a = await alerts.sink.raise(input, clock.now());

@@ -6,7 +6,6 @@
 // and threshold: its row's primary key decides, in the transaction that enqueues it. When several
 // thresholds pass at once, only the highest is sent. Minute, session and rate windows are left out:
 // they roll over too fast for email.
-import { createHash } from 'node:crypto';
 import { and, eq, isNotNull, lt } from 'drizzle-orm';
 import { z } from 'zod';
 import { alertPreferences, personalAlertNotices } from '../../drizzle/schema/alert-preferences.js';
@@ -18,8 +17,7 @@ import type { BucketPlan } from '../budget/store.js';
 import type { Db } from '../db/database.js';
 import { GatewayError } from '../errors/catalogue.js';
 import type { CounterReading } from '../metering/usage-status.js';
-import { enqueue } from './outbox.js';
-import type { NotificationPayload } from './payload.js';
+import { personalChannelName, sendOnce, type DirectNotice } from './direct-notice.js';
 import type { AlertRule } from './source.js';
 
 const watchedWindows = new Set(['hour', 'day', 'month', 'total']);
@@ -79,11 +77,12 @@ export async function putPreferences(db: Db, principal: Principal, body: unknown
       }
       return view(principal.userId);
     }
-    let channelId = existing?.channelId;
+    // Theirs from earlier preferences, or the one a notice to their account's email made.
+    let channelId = existing?.channelId ?? (await tx.select({ id: alertChannels.id }).from(alertChannels).where(and(eq(alertChannels.orgId, principal.orgId), eq(alertChannels.name, personalChannelName(principal.userId)))))[0]?.id;
     if (channelId) await tx.update(alertChannels).set({ settings: { to: [email] }, updatedAt: new Date() }).where(eq(alertChannels.id, channelId));
     else {
       channelId = newId('ch');
-      await tx.insert(alertChannels).values({ id: channelId, orgId: principal.orgId, name: `personal email of ${principal.userId}`, type: 'email', settings: { to: [email] } });
+      await tx.insert(alertChannels).values({ id: channelId, orgId: principal.orgId, name: personalChannelName(principal.userId), type: 'email', settings: { to: [email] } });
     }
     const values = { orgId: principal.orgId, keyId: principal.keyId, email, thresholdsPercent: thresholds, channelId, updatedAt: new Date() };
     const [row] = await tx
@@ -97,34 +96,21 @@ export async function putPreferences(db: Db, principal: Principal, body: unknown
 
 const windowWords: Record<string, string> = { hour: 'hourly', day: 'daily', month: 'monthly', total: 'total' };
 
-function noticePayload(fingerprint: string, principal: Principal, bucket: BucketPlan, used: number, threshold: number, nowMs: number): NotificationPayload {
+function thresholdNotice(fingerprint: string, principal: Principal, bucket: BucketPlan, used: number, threshold: number): DirectNotice {
   const { scope, scopeId, metric, window } = bucket.ref;
   const percent = Math.floor((used * 100) / bucket.limit);
-  const at = new Date(nowMs).toISOString();
   return {
-    type: 'alert.firing',
-    timestamp: at,
-    data: {
-      id: `pn_${createHash('sha256').update(fingerprint).digest('base64url').slice(0, 20)}`,
-      fingerprint,
-      source: 'personal',
-      name: 'budget.personal_threshold',
-      severity: threshold >= 90 ? 'high' : 'medium',
-      state: 'firing',
-      summary: `Your ${windowWords[window] ?? window} ${metric} budget (${scope} ${scopeId}) passed your ${threshold}% alert: ${used} of ${bucket.limit} (${percent}%).`,
-      orgId: principal.orgId,
-      teamId: scope === 'team' ? scopeId : null,
-      userId: principal.userId,
-      figures: {
-        threshold, percent, used, limit: bucket.limit, metric, window, scope, scopeId,
-        ...(bucket.resetAtMs === null ? {} : { resetsAt: new Date(bucket.resetAtMs).toISOString() }),
-      },
-      firstSeenAt: at,
-      lastSeenAt: at,
-      ackedBy: null,
-      resolvedAt: null,
-      resolvedBy: null,
-      escalationStep: 0,
+    fingerprint,
+    source: 'personal',
+    name: 'budget.personal_threshold',
+    severity: threshold >= 90 ? 'high' : 'medium',
+    summary: `Your ${windowWords[window] ?? window} ${metric} budget (${scope} ${scopeId}) passed your ${threshold}% alert: ${used} of ${bucket.limit} (${percent}%).`,
+    orgId: principal.orgId,
+    teamId: scope === 'team' ? scopeId : null,
+    userId: principal.userId,
+    figures: {
+      threshold, percent, used, limit: bucket.limit, metric, window, scope, scopeId,
+      ...(bucket.resetAtMs === null ? {} : { resetsAt: new Date(bucket.resetAtMs).toISOString() }),
     },
   };
 }
@@ -159,15 +145,13 @@ export function personalThresholdsRule(options: PersonalThresholdsOptions): Aler
       const passed = prefs.thresholdsPercent.filter((t) => used * 100 >= t * bucket.limit);
       const fresh = passed.map((t) => ({ threshold: t, fingerprint: `personal:${prefs.userId}:${bucket.key}:${t}` })).filter((p) => !sent.has(p.fingerprint));
       if (fresh.length === 0) continue;
-      await db.transaction(async (tx) => {
-        const inserted = await tx
-          .insert(personalAlertNotices)
-          .values(fresh.map((p) => ({ fingerprint: p.fingerprint, userId: prefs.userId, at: new Date(nowMs), expiresAt: bucket.resetAtMs === null ? null : new Date(bucket.resetAtMs) })))
-          .onConflictDoNothing()
-          .returning({ fingerprint: personalAlertNotices.fingerprint });
-        const highest = fresh.filter((p) => inserted.some((r) => r.fingerprint === p.fingerprint)).at(-1);
-        if (highest) await enqueue(tx, null, [prefs.channelId], 'firing', noticePayload(highest.fingerprint, principal, bucket, used, highest.threshold, nowMs), nowMs);
-      });
+      const send = { userId: prefs.userId, channelId: prefs.channelId, marks: fresh.map((p) => p.fingerprint), expiresAtMs: bucket.resetAtMs, nowMs };
+      await db.transaction((tx) =>
+        sendOnce(tx, send, (marked) => {
+          const highest = fresh.filter((p) => marked.includes(p.fingerprint)).at(-1);
+          return highest && thresholdNotice(highest.fingerprint, principal, bucket, used, highest.threshold);
+        }),
+      );
       if (sent.size + fresh.length > maxRemembered) sent.clear();
       for (const p of fresh) sent.add(p.fingerprint);
     }

@@ -1,6 +1,7 @@
 // The periodic alert rules as the composition root starts them: every replica publishes its health
 // counters; the evaluator (one replica at a time, leader.ts) runs the health and analytics rules
-// into the alert sink, and the personal thresholds into their owners' email channels.
+// and quota requests into the alert sink, and the personal thresholds and quota decisions into
+// their owners' email channels.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -14,6 +15,7 @@ import { startEvaluator, type Evaluator, type ScheduledRule } from './evaluator.
 import { fleetHealthRule, storeHealthRule } from './health-rules.js';
 import { localSnapshots, redisSnapshots } from './health-snapshot.js';
 import { personalThresholdsRule, type BudgetReader } from './personal-thresholds.js';
+import { quotaRequestsRule } from './quota-notices.js';
 import { createProcessLeaderLock, createRedisLeaderLock } from './leader.js';
 import type { AlertRulesConfig } from './rules-config.js';
 import type { AlertRule, AlertSink } from './source.js';
@@ -53,6 +55,7 @@ export function startAlertRules(options: AlertRulesOptions): AlertRules {
     add(fleetHealthRule(snapshots, config.health));
   }
   if (config.analytics.enabled) add(analyticsRule(options.db, options.configRules), config.analytics.intervalMs);
+  add(quotaRequestsRule(options.db));
   add(personalThresholdsRule({ db: options.db, budgets: options.budgets, maxUsers: config.personal.maxUsersPerEvaluation }));
 
   const publish = () => snapshots.publish(Date.now()).catch((err: unknown) => logger.debug({ err: (err as Error).message }, 'health counters not published'));

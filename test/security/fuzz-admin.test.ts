@@ -30,6 +30,7 @@ const routes = [
   'GET /quota-requests', 'POST /quota-requests', 'GET /quota-requests/:id', 'POST /quota-requests/:id/approve', 'POST /quota-requests/:id/deny',
   'GET /teams', 'POST /teams', 'GET /teams/:id', 'PATCH /teams/:id', 'GET /teams/:id/members', 'PUT /teams/:id/members/:userId', 'DELETE /teams/:id/members/:userId',
   'GET /users', 'POST /users', 'POST /users/import', 'GET /users/:id', 'PATCH /users/:id', 'POST /users/:id/activate', 'POST /users/:id/deactivate',
+  'GET /usage', 'GET /reports',
   'GET /openapi.json', 'GET /nope', 'POST /',
 ] as const;
 
@@ -58,9 +59,16 @@ const pathOf = fc.tuple(fc.constantFrom(...routes), fc.array(param, { minLength:
   return { route, method, path: template.replace(':id', a!).replace(':name', a!).replace(':userId', b!) + (trailing ? '/' : '') };
 });
 
-const queryValue = fc.oneof(fc.constantFrom('', '-1', '0', '1e9', '99999999999999999999', 'abc', '%zz', '2026-13-45', '2026-01-01T00:00:00Z', 'csv', 'jsonl', 'x'.repeat(2000), 'true'), fc.constantFrom('org', 'user').map((k) => ids[k as keyof typeof ids]));
+const queryValue = fc.oneof(
+  fc.constantFrom('', '-1', '0', '1e9', '99999999999999999999', 'abc', '%zz', '2026-13-45', '2026-01-01T00:00:00Z', 'csv', 'jsonl', 'x'.repeat(2000), 'true'),
+  fc.constantFrom('2026-11-01', '2026-11', '2026-11-30T23:59:59+05:30', 'day,team', 'tag:a,hour,model', 'week,month', 'Asia/Kolkata', 'Mars/Olympus', 'project:a', 'pdf', 'html', 'events'),
+  fc.constantFrom('org', 'user').map((k) => ids[k as keyof typeof ids]),
+);
 const query = fc
-  .array(fc.tuple(fc.constantFrom('limit', 'cursor', 'from', 'to', 'format', 'orgId', 'teamId', 'userId', 'q', 'role', 'status', 'scope', 'action', 'limit[]', '__proto__'), queryValue), { maxLength: 3 })
+  .array(
+    fc.tuple(fc.constantFrom('limit', 'cursor', 'from', 'to', 'format', 'orgId', 'teamId', 'userId', 'q', 'role', 'status', 'scope', 'action', 'limit[]', '__proto__', 'groupBy', 'tz', 'org', 'period', 'tag', 'source', 'top', 'user'), queryValue),
+    { maxLength: 4 },
+  )
   .map((pairs) => (pairs.length === 0 ? '' : `?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}`));
 
 // Fields the admin schemas read, with plausible and hostile values.

@@ -1,7 +1,9 @@
 // Gateway replicas on a 3-master Redis Cluster of the suite's own (loopback ports, append-only
 // files): six orgs spread over the masters, every org's budget admits exactly its limit, the
 // flusher moves every org's stream to the ledger, and a master killed under load fails its orgs
-// closed (503 budget_unavailable) while the others keep serving, then serves again by itself.
+// closed (503 budget_unavailable) while the others keep serving, then serves again by itself;
+// the reaper returns the reservations of a replica killed mid-stream.
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usageStreamKey } from '../../src/budget/keys.js';
 import { driveUntilRefused, ledgerCount, type Outcome, readiness, sendInSession as send, tally } from '../helpers/budget-load.js';
@@ -24,6 +26,7 @@ interface Org {
   name: string;
   key: string;
   orgId: string;
+  userId: string;
   node: RedisServer;
 }
 
@@ -38,8 +41,8 @@ describe.skipIf(!ready)('gateway replicas on a 3-master Redis Cluster', () => {
     try {
       for (let i = 0; i < count; i++) {
         const name = `org-${orgs.length}`;
-        const { key, orgId } = await controlPlane.createKey({ org: name, user: `${name}-user` });
-        orgs.push({ name, key, orgId, node: await redis.nodeOf(usageStreamKey(deployment.prefix, orgId)) });
+        const { key, orgId, userId } = await controlPlane.createKey({ org: name, user: `${name}-user` });
+        orgs.push({ name, key, orgId, userId, node: await redis.nodeOf(usageStreamKey(deployment.prefix, orgId)) });
       }
     } finally {
       await controlPlane.close();
@@ -84,7 +87,7 @@ describe.skipIf(!ready)('gateway replicas on a 3-master Redis Cluster', () => {
   });
 
   it("admits exactly each org's limit out of concurrent requests over three replicas, and the ledger holds every admitted request", async () => {
-    const perOrg = limit + 40;
+    const perOrg = limit + 20;
     // Twenty in flight per org at any time, over three replicas.
     const outcomes = await Promise.all(orgs.map(async (org) => {
       const mine: Outcome[] = [];
@@ -156,4 +159,32 @@ describe.skipIf(!ready)('gateway replicas on a 3-master Redis Cluster', () => {
         `served again ${Math.round(firstServedAfter - restartedAtMs)} ms after the restart\n`,
     );
   }, 90_000);
+
+  it("returns the reservations of a replica killed mid-stream (the reaper, org by org on the cluster), and charges them nothing", async () => {
+    const org = orgs[0]!;
+    const session = 'reap';
+    // The session's counter: a hash on the org's master.
+    const bucketKey = `${deployment.prefix}{org:${org.orgId}}:b:user:${org.userId}:requests:session:${session}`;
+    const client = redis.client();
+    const bucket = async () => {
+      const [used, reserved] = await client.hmget(bucketKey, 'u', 'r');
+      return { used: Number(used ?? 0), reserved: Number(reserved ?? 0) };
+    };
+    const doomed = deployment.gateways.at(-1)!;
+    const streams = Array.from({ length: 3 }, () =>
+      request(`${doomed.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${org.key}`, 'content-type': 'application/json', 'x-session-id': session },
+        body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, max_tokens: 5, messages: [{ role: 'user', content: '[mock chunks=40 delay_ms=250]' }] }),
+      }).then((res) => res.body.text()).catch(() => ''),
+    );
+    await expect.poll(bucket, { timeout: 5_000, interval: 100 }).toEqual({ used: 0, reserved: 3 });
+
+    await doomed.stop('SIGKILL');
+    deployment.gateways.pop();
+    const killedAtMs = performance.now();
+    await expect.poll(bucket, { timeout: leaseMs + reaperIntervalMs + 5_000, interval: 100 }).toEqual({ used: 0, reserved: 0 });
+    expect(performance.now() - killedAtMs).toBeLessThan(leaseMs + reaperIntervalMs + 3_000);
+    await Promise.all(streams);
+  });
 });

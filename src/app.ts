@@ -84,9 +84,14 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   const adminKey = options.adminKey ?? process.env.TOLLGATE_ADMIN_KEY;
   if (adminKey) await registerBootstrapKey(database.db, { actor: { type: 'cli', id: 'TOLLGATE_ADMIN_KEY', role: 'admin', userId: null }, requestId: 'startup' }, adminKey);
   const metrics = createMetrics();
-  const usageReads = {
+  // What a key reads and sets about itself: /v1/usage, /v1/usage/history, /v1/alerts/preferences,
+  // and the same for the console's self-service view.
+  const selfService = {
     usageStatus: (principal: Principal, sessionId: string | null) => usageStatus(usageStatusDeps, principal, sessionId, Date.now()),
     usageHistory: (principal: Principal, query: URLSearchParams) => usageHistory(database.db, principal, query, Date.now()),
+    ...(config.alerts.enabled
+      ? { alertPreferences: (principal: Principal, update: unknown) => (update === undefined ? getPreferences(database.db, principal) : putPreferences(database.db, principal, update, config.alertRules.personal.maxThresholds)) }
+      : {}),
   };
   const consoleApp = config.console.enabled
     ? createConsole({
@@ -99,7 +104,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
         }),
         assets: loadStaticAssets(),
         secureCookie: config.console.secureCookie,
-        ...usageReads,
+        ...selfService,
       })
     : undefined;
   const admin = createAdminApi(database.db, bus, config.admin, {
@@ -154,10 +159,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
     logger,
     readiness,
     admin: admin.http,
-    ...(config.alerts.enabled
-      ? { alertPreferences: (principal: Principal, update: unknown) => (update === undefined ? getPreferences(database.db, principal) : putPreferences(database.db, principal, update, config.alertRules.personal.maxThresholds)) }
-      : {}),
-    ...usageReads,
+    ...selfService,
     console: consoleApp?.handle,
     ownership: createOwnership(database.db),
     // Any bucket at all, a session one included (hence a stand-in session id), counts as a budget.

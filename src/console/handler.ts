@@ -1,6 +1,6 @@
-// The web console under /dashboard: the page and its assets, sign-in and sign-out, and the two
-// self-service reads a signed-in Tollgate key makes (the same functions as GET /v1/usage and
-// /v1/usage/history). Everything else the console shows comes from /admin/v1 with the cookie
+// The web console under /dashboard: the page and its assets, sign-in and sign-out, and what a
+// signed-in Tollgate key reads and sets about itself (the same functions as GET /v1/usage,
+// /v1/usage/history and /v1/alerts/preferences). Everything else the console shows comes from /admin/v1 with the cookie
 // (src/admin/authenticate.ts asks sessionActor below).
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
@@ -34,6 +34,8 @@ export interface ConsoleDeps {
   assets: StaticAssets;
   usageStatus(principal: Principal, sessionId: string | null): Promise<unknown>;
   usageHistory(principal: Principal, query: URLSearchParams): Promise<unknown>;
+  // GET and PUT /v1/alerts/preferences; absent when alerting is off.
+  alertPreferences?(principal: Principal, update: unknown): Promise<unknown>;
   // 'always': Secure cookies even when TLS ends at a proxy that does not say so.
   secureCookie: 'auto' | 'always';
 }
@@ -114,7 +116,17 @@ export function createConsole(deps: ConsoleDeps): Console {
       const principal = await selfPrincipal(req.headers);
       sendJson(res, 200, await deps.usageHistory(principal, new URLSearchParams(search)), { ...headers, 'cache-control': 'no-store' });
     },
+    'GET /dashboard/api/alerts/preferences': (ctx) => preferences(ctx, undefined),
+    async 'PUT /dashboard/api/alerts/preferences'(ctx) {
+      await preferences(ctx, parseJsonBody(await readBody(ctx.req, 16_384)));
+    },
   };
+
+  async function preferences({ req, res, headers }: Context, update: unknown): Promise<void> {
+    const principal = await selfPrincipal(req.headers);
+    if (!deps.alertPreferences) throw new GatewayError('not_found', 'Alerting is turned off on this gateway.');
+    sendJson(res, 200, await deps.alertPreferences(principal, update), { ...headers, 'cache-control': 'no-store' });
+  }
 
   const assetPath = /^\/dashboard\/assets\/([0-9a-f]{16})\/([\w./-]+)$/;
 

@@ -15,6 +15,7 @@ let gw: TestGateway;
 let browser: Browser;
 let adminKey: string;
 let managerKey: string;
+let orgId: string;
 let alice: { key: string; userId: string; teamId: string | null };
 let bob: { key: string; userId: string; teamId: string | null };
 // Every URL any console page asked for, across all tests.
@@ -34,7 +35,7 @@ const chat = (key: string, content: string) =>
   request(`${gw.url}/v1/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 40, messages: [{ role: 'user', content }] }),
+    body: JSON.stringify({ model: 'gpt-4o', max_tokens: 40, messages: [{ role: 'user', content }] }),
   }).then((r) => r.body.text());
 
 async function signedInPage(credential: string): Promise<{ context: BrowserContext; page: Page }> {
@@ -57,14 +58,16 @@ beforeAll(async () => {
   gw = await startTestGateway({ mock });
   const a = await gw.newKey({ org: 'acme', team: 'platform', user: 'ana' });
   const b = await gw.newKey({ org: 'acme', team: 'research', user: 'ben' });
+  orgId = a.orgId;
   alice = { key: a.key, userId: a.userId, teamId: a.teamId };
   bob = { key: b.key, userId: b.userId, teamId: b.teamId };
   const carol = await gw.newKey({ org: 'acme', team: 'platform', user: 'cara' });
   adminKey = (await gw.admin.call<{ key: string }>('POST', '/admin-keys', { body: { name: 'ops', role: 'admin' } })).key;
   managerKey = (await gw.admin.call<{ key: string }>('POST', '/admin-keys', { body: { name: 'carol', role: 'manager', userId: carol.userId } })).key;
   await gw.admin.call('PUT', '/budgets', { body: { scope: 'user', scopeId: alice.userId, metric: 'costMicros', window: 'month', limit: 5_000_000 } });
-  for (let i = 0; i < 3; i++) await chat(alice.key, '[mock prompt_tokens=1200 completion_tokens=400]');
-  for (let i = 0; i < 2; i++) await chat(bob.key, '[mock prompt_tokens=3000 completion_tokens=900]');
+  // Dollars rather than fractions of a cent, so the page's rounding is visible in the comparison.
+  for (let i = 0; i < 3; i++) await chat(alice.key, '[mock prompt_tokens=200000 completion_tokens=20000]');
+  for (let i = 0; i < 2; i++) await chat(bob.key, '[mock prompt_tokens=300000 completion_tokens=30000]');
   // The ledger is written in the background: wait until all five requests are in it.
   for (let tries = 0; tries < 100; tries++) {
     const usage = await adminApi<{ totals: { requests: number } }>(`/usage?from=${today}&to=${today}&tz=UTC`);
@@ -83,8 +86,8 @@ afterAll(async () => {
 describe('web console', () => {
   it("shows an admin the overview with the same figures as the admin API's", async () => {
     const { context, page } = await signedInPage(adminKey);
-    const day = await adminApi<{ totals: { costMicros: number; requests: number } }>(`/usage?from=${today}&to=${today}&tz=UTC&org=${alice.key ? (await adminApi<{ data: Array<{ id: string }> }>('/orgs')).data[0]!.id : ''}`);
-    const month = await adminApi<{ totals: { costMicros: number } }>(`/usage?from=${monthStart}&to=${today}&tz=UTC`);
+    const day = await adminApi<{ totals: { costMicros: number; requests: number } }>(`/usage?from=${today}&to=${today}&tz=UTC&org=${orgId}`);
+    const month = await adminApi<{ totals: { costMicros: number } }>(`/usage?from=${monthStart}&to=${today}&tz=UTC&org=${orgId}`);
     expect(day.totals.requests).toBe(5);
     expect(day.totals.costMicros).toBeGreaterThan(0);
     await expect.poll(() => page.getByTestId('spend-today').getAttribute('data-raw')).toBe(String(day.totals.costMicros));
@@ -96,6 +99,12 @@ describe('web console', () => {
     await page.getByTestId('forecast').waitFor();
     await expect.poll(() => page.getByTestId('health').textContent()).toContain('ready');
     await shot(page, 'admin-overview');
+    // A report downloads from the same API, as a file.
+    await page.getByTestId('nav-reports').click();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('report-download').click()]);
+    expect(download.suggestedFilename()).toMatch(/\.csv$/);
+    const csv = await (await download.createReadStream()).toArray();
+    expect(Buffer.concat(csv).toString('utf8')).toContain(String(month.totals.costMicros));
     await context.close();
   });
 
@@ -125,7 +134,7 @@ describe('web console', () => {
   it('acknowledges an alert', async () => {
     const { alertId } = await gw.app.alerts.sink.raise({
       fingerprint: 'console-test:alice-month', source: 'budget', name: 'budget.warning', severity: 'medium',
-      summary: 'alice used 80% of costMicros/month', orgId: (await adminApi<{ data: Array<{ id: string }> }>('/orgs')).data[0]!.id, teamId: alice.teamId, userId: alice.userId,
+      summary: 'alice used 80% of costMicros/month', orgId, teamId: alice.teamId, userId: alice.userId,
     });
     const { context, page } = await signedInPage(adminKey);
     await page.getByTestId('active-alerts').getByText('alice used 80%').waitFor();
@@ -161,6 +170,12 @@ describe('web console', () => {
     await page.getByTestId('quota-why').fill('evaluation run for the launch');
     await page.getByRole('button', { name: 'Request' }).click();
     await page.getByTestId('quota-sent').waitFor();
+    await page.getByTestId('thresholds-email').fill('ana@example.com');
+    await page.getByTestId('thresholds-list').fill('50, 75');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByTestId('thresholds-saved').waitFor();
+    const preferences = await (await request(`${gw.url}/v1/alerts/preferences`, { headers: { authorization: `Bearer ${alice.key}` } })).body.json();
+    expect(preferences).toMatchObject({ email: 'ana@example.com', thresholds: [50, 75] });
     await shot(page, 'user-self-service');
     await context.close();
 

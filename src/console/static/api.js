@@ -37,6 +37,8 @@ export const admin = {
 export const self = {
   usage: (params) => call('GET', `/dashboard/api/usage${query(params)}`),
   history: (params) => call('GET', `/dashboard/api/usage/history${query(params)}`),
+  alertPreferences: () => call('GET', '/dashboard/api/alerts/preferences'),
+  setAlertPreferences: (body) => call('PUT', '/dashboard/api/alerts/preferences', body),
 };
 
 export const session = {

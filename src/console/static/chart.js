@@ -25,6 +25,7 @@ export function LineChart({ points, format, testId }) {
       ${ticks.map((t) => html`<g><line class="grid" x1=${pad.left} x2=${width - pad.right} y1=${yAt(t)} y2=${yAt(t)} /><text class="axis" x=${pad.left - 4} y=${yAt(t) + 4} text-anchor="end">${format(t)}</text></g>`)}
       ${band ? html`<polygon class="band" points=${band} />` : null}
       <polyline class="line" points=${line} />
+      ${points.map((p, i) => (p.y === null || p.y === undefined ? null : html`<circle class="dot" cx=${xAt(i)} cy=${yAt(p.y)} r="2.5"><title>${p.x}: ${format(p.y)}</title></circle>`))}
       ${points.map((p, i) => (i % labelEvery === 0 ? html`<text class="axis" x=${xAt(i)} y=${height - 6} text-anchor="middle">${p.x}</text>` : null))}
     </svg>`;
 }

@@ -1,8 +1,13 @@
 // Display only: units the APIs give (micro-USD, counts, ISO times) as text people read.
 const usd = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2 });
+// Under a cent, cents would read as nothing spent: four decimals there.
+const smallUsd = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 4, maximumFractionDigits: 4 });
 const count = new Intl.NumberFormat('en-US');
 
-export const money = (micros) => (micros === null || micros === undefined ? '—' : usd.format(micros / 1_000_000));
+export function money(micros) {
+  if (micros === null || micros === undefined) return '—';
+  return (micros !== 0 && Math.abs(micros) < 10_000 ? smallUsd : usd).format(micros / 1_000_000);
+}
 export const num = (n) => (n === null || n === undefined ? '—' : count.format(n));
 export const when = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
 

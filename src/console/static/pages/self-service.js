@@ -1,13 +1,46 @@
 // The self-service view of a signed-in Tollgate key: usage today, this month and this session,
-// the budgets that apply with their reset times, history by day, and asking for more quota. The
-// figures are GET /v1/usage and /v1/usage/history's answers for this key (served to the cookie
-// at /dashboard/api/…); quota requests go through the admin API as this user.
+// the budgets that apply with their reset times, history by day, personal alert thresholds, and
+// asking for more quota. The
+// figures are GET /v1/usage and /v1/usage/history's answers for this key and the thresholds are
+// /v1/alerts/preferences (served to the cookie at /dashboard/api/…); quota requests go through
+// the admin API as this user.
 import { html, useState } from '../vendor/preact-htm.js';
 import { admin, self } from '../api.js';
 import { Card, ErrorLine, Loading, Progress, Stat, Table } from '../components.js';
 import { LineChart } from '../chart.js';
 import { amount, daysBefore, localToday, money, monthStart, num, timeZone, when } from '../format.js';
-import { useLive } from '../live.js';
+import { useLive, useOnce } from '../live.js';
+
+function Thresholds() {
+  const [draft, setDraft] = useState(null);
+  const [error, setError] = useState(null);
+  const [saved, setSaved] = useState(false);
+  const current = useOnce(() => self.alertPreferences(), []);
+  if (current.error) return html`<p class="muted">${current.error.message}</p>`;
+  if (!current.data) return html`<${Loading} />`;
+  const form = draft ?? { email: current.data.email ?? '', thresholds: current.data.thresholds.join(', ') };
+  const save = async (e) => {
+    e.preventDefault();
+    setError(null);
+    setSaved(false);
+    try {
+      const thresholds = form.thresholds.split(',').map((t) => t.trim()).filter(Boolean).map(Number);
+      await self.setAlertPreferences({ email: form.email, thresholds });
+      setSaved(true);
+      current.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return html`
+    <form class="inline-form" onSubmit=${save} data-testid="thresholds-form">
+      <label>Email <input type="email" required data-testid="thresholds-email" value=${form.email} onInput=${(e) => setDraft({ ...form, email: e.target.value })} /></label>
+      <label>Thresholds (% of each budget) <input data-testid="thresholds-list" placeholder="50, 75" value=${form.thresholds} onInput=${(e) => setDraft({ ...form, thresholds: e.target.value })} /></label>
+      <button type="submit">Save</button>
+      ${saved ? html`<span class="ok" data-testid="thresholds-saved">Saved.</span>` : null}
+      <${ErrorLine} error=${error} />
+    </form>`;
+}
 
 async function loadMine(sessionId) {
   const tz = timeZone();
@@ -71,6 +104,7 @@ export function SelfService() {
       ]} rows=${usage.budgets} />
     </${Card}>
     <${Card} title="My spend by day (30 days)"><${LineChart} testId="my-history" points=${history.data.map((d) => ({ x: d.day.slice(5), y: d.cost_micros }))} format=${money} /></${Card}>
+    <${Card} title="My alert thresholds" testId="my-thresholds"><${Thresholds} /></${Card}>
     <${Card} title="Ask for more quota" testId="my-quota">
       <${QuotaForm} budgets=${usage.budgets} onDone=${reload} />
       <${Table} empty="No requests yet." columns=${[

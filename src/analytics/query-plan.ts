@@ -30,6 +30,7 @@ export const hourMs = 3_600_000;
 export const dayMs = 86_400_000;
 
 // Every UTC hour that overlaps [f, t): its start, whether it lies in one bucket, and that bucket.
+// `t` is the range end capped by the caller, so an absurd range cannot make a huge series.
 export function hourFactsSql(bucket: TimeBucket | null, tz: string): SQL {
   return bucket
     ? sql`select (extract(epoch from h) * 1000)::bigint as start_ms,

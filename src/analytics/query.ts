@@ -113,9 +113,10 @@ async function planRange(db: Db, q: UsageQuery, rollups: boolean): Promise<Query
   const facts = rollups ? hourFactsSql(q.bucket, q.tz) : sql`select null::bigint as start_ms, null::boolean as aligned, null::bigint as bucket_ms where false`;
   const rows = await run<{ from_ms: string; to_ms: string; start_ms: string | null; aligned: boolean | null; bucket_ms: string | null }>(
     db,
-    sql`select (extract(epoch from r.f) * 1000)::bigint as from_ms, (extract(epoch from r.t) * 1000)::bigint as to_ms, x.start_ms, x.aligned, x.bucket_ms
-    from (select ${rangeStart(q.from, q.tz)} as f, ${rangeEnd(q.to, q.tz)} as t) r
-    left join lateral (${facts}) x on r.t > r.f and r.t - r.f <= ${`${maxRangeDays} days`}::interval
+    sql`select (extract(epoch from r.f) * 1000)::bigint as from_ms, (extract(epoch from r.t_end) * 1000)::bigint as to_ms, x.start_ms, x.aligned, x.bucket_ms
+    from (select f, t_end, least(t_end, f + ${`${maxRangeDays} days`}::interval) as t
+      from (select ${rangeStart(q.from, q.tz)} as f, ${rangeEnd(q.to, q.tz)} as t_end) given) r
+    left join lateral (${facts}) x on r.t_end > r.f and r.t_end - r.f <= ${`${maxRangeDays} days`}::interval
     order by x.start_ms`,
     q.tz,
   );

@@ -75,7 +75,7 @@ beforeAll(async () => {
     await new Promise((r) => setTimeout(r, 100));
   }
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update'] });
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await browser?.close();

@@ -13,11 +13,13 @@ import { analytics } from './commands/analytics.js';
 import { auditExport, auditList } from './commands/audit.js';
 import { budgetsApplyTemplate, budgetsList, budgetsSet, templatesList } from './commands/budgets.js';
 import { catalogImport, catalogList, catalogShow } from './commands/catalog.js';
+import { dashboard } from './commands/dashboard.js';
 import { keysList, keysRotate } from './commands/keys-manage.js';
 import { quotaApprove, quotaDeny, quotaList, quotaRequest } from './commands/quota.js';
 import { orgsCreate, orgsList } from './commands/orgs.js';
 import { teamsCreate, teamsList } from './commands/teams.js';
 import { report } from './commands/report.js';
+import { system } from './commands/system.js';
 import { usage } from './commands/usage.js';
 import { usersCreate, usersDeactivate, usersImport, usersKeyPolicy, usersList } from './commands/users.js';
 import { ApiError } from './admin-client.js';
@@ -35,6 +37,7 @@ export const commands: readonly Command[] = [
   channelsAdd, channelsList, channelsTest, channelsRemove, channelsRoute, channelsRoutes,
   usage, report,
   analytics,
+  dashboard, system,
   loadtest,
   catalogImport, catalogList, catalogShow,
 ];

@@ -137,6 +137,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
         sink: alerts.sink,
         db: database.db,
         redis,
+        databaseUrl: database.kind === 'postgres' ? config.databaseUrl : undefined,
         keyPrefix: config.redisKeyPrefix,
         registry: metrics.registry,
         logger,

@@ -2,10 +2,12 @@
 // SET NX PX and renewed at every evaluation; each new holder gets a larger fencing token, and a
 // holder trusts its lock only until the lifetime it last renewed runs out by its own clock, so a
 // paused or cut-off holder stops before another can take over. Embedded, the process is the only
-// replica and always holds it.
+// replica and always holds it. Postgres without Redis: a session advisory lock on a connection of
+// its own.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import pg from 'pg';
 import type { RedisClient } from '../redis/connect.js';
 
 export type LeaderState =
@@ -60,6 +62,62 @@ export function createRedisLeaderLock(redis: RedisClient, keyPrefix: string, ttl
     async release() {
       heldUntilMs = 0;
       await scripted.tollgateAlertLeaderRelease(lockKey, owner);
+    },
+  };
+}
+
+// The advisory lock's key: hashtext('tollgate:alerts:evaluator'), computed once by Postgres.
+const advisoryKey = "hashtext('tollgate:alerts:evaluator')";
+
+// Held as long as its session lives: the server frees it when the holder's connection ends, at
+// once when the process dies, within about ttlMs when the network is cut (the session's TCP
+// keepalives are set from ttlMs). The fencing token is the transaction id current when the lock
+// was taken, which only grows.
+export function createPostgresLeaderLock(databaseUrl: string, ttlMs: number, owner = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`): LeaderLock {
+  let client: pg.Client | undefined;
+  let token: number | undefined;
+  // Held at the last answer Postgres gave; kept while it gives none.
+  let wasLeader = false;
+  const keepaliveS = Math.max(1, Math.floor(ttlMs / 3_000));
+
+  function drop(): void {
+    client?.end().catch(() => {});
+    client = undefined;
+    token = undefined;
+  }
+
+  async function connect(): Promise<pg.Client> {
+    const fresh = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: Math.min(ttlMs, 5_000), query_timeout: Math.min(ttlMs, 5_000), application_name: `tollgate-evaluator-${owner}` });
+    fresh.on('error', drop);
+    await fresh.connect();
+    await fresh.query(`set tcp_keepalives_idle = ${keepaliveS}; set tcp_keepalives_interval = ${keepaliveS}; set tcp_keepalives_count = 2`);
+    return fresh;
+  }
+
+  return {
+    owner,
+    async hold() {
+      const askedMs = performance.now();
+      try {
+        client ??= await connect();
+        if (token === undefined) {
+          const { rows } = await client.query<{ ok: boolean; xid: string }>(`select pg_try_advisory_lock(${advisoryKey}) as ok, pg_current_xact_id()::text as xid`);
+          wasLeader = rows[0]!.ok;
+          if (!wasLeader) return { kind: 'follower' };
+          token = Number(rows[0]!.xid);
+        } else {
+          await client.query('select 1');
+        }
+        return { kind: 'leader', token, untilMs: askedMs + ttlMs * (1 - driftShare) };
+      } catch (err) {
+        drop();
+        return { kind: 'unknown', heldBefore: wasLeader, error: (err as Error).message };
+      }
+    },
+    async release() {
+      if (client && token !== undefined) await client.query(`select pg_advisory_unlock(${advisoryKey})`).catch(() => {});
+      wasLeader = false;
+      drop();
     },
   };
 }

@@ -16,7 +16,7 @@ import { fleetHealthRule, storeHealthRule } from './health-rules.js';
 import { localSnapshots, redisSnapshots } from './health-snapshot.js';
 import { personalThresholdsRule, type BudgetReader } from './personal-thresholds.js';
 import { quotaRequestsRule } from './quota-notices.js';
-import { createProcessLeaderLock, createRedisLeaderLock } from './leader.js';
+import { createPostgresLeaderLock, createProcessLeaderLock, createRedisLeaderLock } from './leader.js';
 import type { AlertRulesConfig } from './rules-config.js';
 import type { AlertRule, AlertSink } from './source.js';
 
@@ -25,6 +25,8 @@ export interface AlertRulesOptions {
   readonly sink: AlertSink;
   readonly db: Db;
   readonly redis: RedisClient | undefined;
+  // A shared Postgres: without Redis, the evaluator's lock is an advisory lock there.
+  readonly databaseUrl: string | undefined;
   readonly keyPrefix: string;
   readonly registry: Registry;
   readonly logger: Logger;
@@ -63,7 +65,11 @@ export function startAlertRules(options: AlertRulesOptions): AlertRules {
   publisher.unref();
   void publish();
   const evaluator = startEvaluator({
-    lock: redis ? createRedisLeaderLock(redis, options.keyPrefix, config.leaderTtlMs) : createProcessLeaderLock(),
+    lock: redis
+      ? createRedisLeaderLock(redis, options.keyPrefix, config.leaderTtlMs)
+      : options.databaseUrl
+        ? createPostgresLeaderLock(options.databaseUrl, config.leaderTtlMs)
+        : createProcessLeaderLock(),
     rules,
     sink: options.sink,
     intervalMs: config.evaluateIntervalMs,

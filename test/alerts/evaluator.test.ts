@@ -1,15 +1,17 @@
 // One evaluator at a time across replicas: two evaluators share a Redis lock and a Postgres alert
 // store; only the lock holder runs the rules, the other takes over within the lock's lifetime when
 // the holder dies (and at once when it stops cleanly), with a larger fencing token; the alert a rule
-// raises is stored once and cleared once.
+// raises is stored once and cleared once. Without Redis, a Postgres session advisory lock does the
+// same: one holder, freed when its session ends, a larger token for the next.
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alerts as alertsTable } from '../../drizzle/schema/index.js';
 import { startEvaluator, type Evaluator } from '../../src/alerts/evaluator.js';
-import { createProcessLeaderLock, createRedisLeaderLock, type LeaderState } from '../../src/alerts/leader.js';
+import { createPostgresLeaderLock, createProcessLeaderLock, createRedisLeaderLock, type LeaderState } from '../../src/alerts/leader.js';
 import type { AlertRule } from '../../src/alerts/source.js';
-import { postgresAvailable, redisAvailable, redisUrl, uniquePrefix } from '../helpers/services.js';
+import { createTestDatabase, postgresAvailable, redisAvailable, redisUrl, uniquePrefix } from '../helpers/services.js';
 import { alertsConfig, openAlertDb, startTestAlerts, type AlertDb } from './support.js';
 
 const ready = (await redisAvailable()) && (await postgresAvailable());
@@ -104,5 +106,39 @@ describe.skipIf(!ready)('alert evaluator leadership', () => {
   it('embedded, the process always evaluates', async () => {
     const state = await createProcessLeaderLock().hold();
     expect(state).toMatchObject({ kind: 'leader', token: 1 });
+  });
+});
+
+describe.skipIf(!ready)('alert evaluator leadership on Postgres alone', () => {
+  it('has one holder; the other takes over when the holder releases or its session is killed, with a larger token', async () => {
+    const database = await createTestDatabase('alert_leader_pg');
+    const a = createPostgresLeaderLock(database.url, ttlMs, 'a');
+    const b = createPostgresLeaderLock(database.url, ttlMs, 'b');
+    try {
+      const first = await a.hold();
+      expect(first.kind).toBe('leader');
+      expect((await b.hold()).kind).toBe('follower');
+      expect(await a.hold()).toMatchObject({ kind: 'leader', token: (first as { token: number }).token });
+      await a.release();
+      const second = await b.hold();
+      expect(second.kind).toBe('leader');
+      expect((second as { token: number }).token).toBeGreaterThan((first as { token: number }).token);
+      expect((await a.hold()).kind).toBe('follower');
+
+      // b's session dies (as when its process does): Postgres frees the lock, a takes it; b, back on
+      // a new session, follows.
+      const admin = new pg.Client({ connectionString: database.url });
+      await admin.connect();
+      await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'tollgate-evaluator-b'`);
+      await admin.end();
+      const third = await a.hold();
+      expect(third.kind).toBe('leader');
+      expect((third as { token: number }).token).toBeGreaterThan((second as { token: number }).token);
+      expect((await b.hold()).kind).toBe('follower');
+    } finally {
+      await a.release();
+      await b.release();
+      await database.drop();
+    }
   });
 });

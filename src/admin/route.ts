@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import type { AlertsConfig } from '../alerts/config.js';
 import type { InvalidationBus } from '../auth/invalidation.js';
 import type { BudgetRule } from '../budget/rules.js';
+import type { AnalyticsConfig } from '../analytics/config.js';
 import type { Catalog } from '../config/catalog.js';
 import type { ChangeContext } from '../control/actor.js';
 import type { Db } from '../db/database.js';
@@ -15,8 +16,9 @@ export interface AdminSettings {
   readonly rotationGraceMs: number;
   readonly maxKeysPerUser: number;
   // What GET /analytics needs beyond the database: the model catalog (cheaper-model and cache
-  // recommendations) and the config file's budget rules; without it those are left out.
-  readonly analytics?: { readonly catalog: Catalog; readonly configRules: readonly BudgetRule[] } | undefined;
+  // recommendations), the config file's budget rules and `analytics` options; without it those
+  // are left out (options at their defaults).
+  readonly analytics?: { readonly catalog: Catalog; readonly configRules: readonly BudgetRule[]; readonly config?: AnalyticsConfig } | undefined;
   // Alert channel checks and test sends (private destinations, SMTP); the defaults without it.
   readonly alerts?: AlertsConfig | undefined;
 }

@@ -54,7 +54,7 @@ export async function openAdminClient(token?: string): Promise<AdminClient> {
     };
   }
   const offline = await openOffline();
-  const { router } = createAdminApi(offline.database.db, offline.bus, offline.config.admin, { analytics: { catalog: offline.config.catalog, configRules: offline.config.budget.budgets }, alerts: offline.config.alerts });
+  const { router } = createAdminApi(offline.database.db, offline.bus, offline.config.admin, { analytics: { catalog: offline.config.catalog, configRules: offline.config.budget.budgets, config: offline.config.analytics }, alerts: offline.config.alerts });
   const actor = { type: 'cli', id: `${userInfo().username}@${hostname()}`, role: 'admin', userId: null } as const;
   return { call: routerClient(router, actor).call, close: () => offline.close() };
 }

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { modelKinds, priceSchema, unitsSchema } from '../pricing/price-schema.js';
 import { alertsSchema } from '../alerts/config.js';
+import { analyticsSchema } from '../analytics/config.js';
 import { alertRulesSchema } from '../alerts/rules-config.js';
 import { budgetConfigSchema } from '../budget/rules.js';
 import { passthroughSchema } from '../proxy/passthrough-routes.js';
@@ -169,6 +170,7 @@ export const configSchema = z.object({
   usage: usageSchema,
   alerts: alertsSchema,
   alertRules: alertRulesSchema,
+  analytics: analyticsSchema,
   providers: z.record(z.string(), providerSchema).default({}),
   catalogFile: z.string().optional(),
   // Written by `tollgate catalog import`, merged over the catalog and under `models:`; default

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { analyse } from '../../analytics/analyse.js';
+import { analyseOptionsFrom, analyticsSchema } from '../../analytics/config.js';
 import { timeZoneSchema } from '../../analytics/time-zone.js';
 import { visibleAnalysis } from '../../analytics/visible.js';
 import { route } from '../route.js';
@@ -13,7 +14,8 @@ const analyticsQuery = z.object({
   forecast: queryBool.optional(),
   anomalies: queryBool.optional(),
   recommendations: queryBool.optional(),
-  lookbackDays: z.coerce.number().int().min(14).max(366).default(90),
+  // Default: the config's analytics.lookbackDays.
+  lookbackDays: z.coerce.number().int().min(14).max(366).optional(),
   anomalyDays: z.coerce.number().int().min(1).max(90).default(7),
 });
 
@@ -24,8 +26,9 @@ export const analyticsRoutes = [
     async handle({ db, access, settings, query }) {
       await access.assertOrg('usage:read', query.orgId);
       const analysis = await analyse(db, query.orgId, {
+        ...analyseOptionsFrom(settings.analytics?.config ?? analyticsSchema.parse(undefined)),
+        ...(query.lookbackDays === undefined ? {} : { lookbackDays: query.lookbackDays }),
         timeZone: query.tz,
-        lookbackDays: query.lookbackDays,
         anomalyDays: query.anomalyDays,
         ...(query.forecast === undefined ? {} : { forecast: query.forecast }),
         ...(query.anomalies === undefined ? {} : { anomalies: query.anomalies }),

@@ -90,6 +90,33 @@ describe.skipIf(!tmuxAvailable)('tollgate dashboard in a terminal', () => {
     expect(after.trimEnd().split('\n').at(-1)).toBe('tg$');
   });
 
+  it('gives the terminal back on ctrl-c and when killed with SIGTERM', { timeout: 180_000 }, async () => {
+    const start = async () => {
+      typeLine('clear');
+      typeLine(`TOLLGATE_URL=${gateway.url} TOLLGATE_ADMIN_KEY=${adminKey} ${process.execPath} ${bin} dashboard --panel alerts`);
+      await expect.poll(screen, { timeout: 60_000, interval: 250 }).toContain('[4 Alerts]');
+    };
+    const state = () => tmux('display-message', '-p', '-t', 'dash', '#{alternate_on} #{cursor_flag}').trim();
+    const exitCode = async () => {
+      typeLine('echo "exit=$?"');
+      await expect.poll(screen, { timeout: 5_000 }).toMatch(/exit=\d+/);
+      return /exit=(\d+)/.exec(screen())![1];
+    };
+
+    await start();
+    tmux('send-keys', '-t', 'dash', 'C-c');
+    await expect.poll(state, { timeout: 5_000 }).toBe('0 1');
+    expect(await exitCode()).toBe('0');
+
+    await start();
+    const shell = tmux('display-message', '-p', '-t', 'dash', '#{pane_pid}').trim();
+    const cli = Number(execFileSync('pgrep', ['-P', shell], { encoding: 'utf8' }).trim());
+    process.kill(cli, 'SIGTERM');
+    await expect.poll(state, { timeout: 5_000 }).toBe('0 1');
+    expect(await exitCode()).toBe('143');
+    expect(screen()).not.toContain('Tollgate dashboard');
+  });
+
   it('prints one JSON snapshot and every dependency\'s health, exiting 1 when the gateway is down', { timeout: 120_000 }, async () => {
     const env = { TOLLGATE_URL: gateway.url, TOLLGATE_ADMIN_KEY: adminKey };
     const [snapshot, health, down] = await Promise.all([

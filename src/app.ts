@@ -104,6 +104,8 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
         }),
         assets: loadStaticAssets(),
         secureCookie: config.console.secureCookie,
+        logger,
+        denials: metrics.adminDenials,
         ...selfService,
       })
     : undefined;

@@ -4,7 +4,9 @@
 // (src/admin/authenticate.ts asks sessionActor below).
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { AdminAuthenticator } from '../admin/authenticate.js';
+import type { Logger } from 'pino';
+import { type AdminAuthenticator, credentialKind } from '../admin/authenticate.js';
+import type { DenialCounter } from '../admin/http.js';
 import type { Principal } from '../auth/principal.js';
 import { GatewayError } from '../errors/catalogue.js';
 import { parseJsonBody } from '../http/parse-json.js';
@@ -38,6 +40,9 @@ export interface ConsoleDeps {
   alertPreferences?(principal: Principal, update: unknown): Promise<unknown>;
   // 'always': Secure cookies even when TLS ends at a proxy that does not say so.
   secureCookie: 'auto' | 'always';
+  // Refused sign-ins are logged (never the credential) and counted with the admin API's refusals.
+  logger: Pick<Logger, 'warn'>;
+  denials: DenialCounter;
 }
 
 export interface Console {
@@ -98,7 +103,14 @@ export function createConsole(deps: ConsoleDeps): Console {
       assertSameOrigin(req.headers);
       const body = signInBody.safeParse(parseJsonBody(await readBody(req, 16_384)));
       if (!body.success) throw new GatewayError('invalid_request', 'body.credential: paste an admin key, an admin JWT or your Tollgate API key.', 'credential');
-      const { id, signedIn: found } = await sessions.signIn(body.data.credential);
+      const credential = body.data.credential.startsWith('tg-') ? 'api_key' : credentialKind({ authorization: `Bearer ${body.data.credential}` });
+      const { id, signedIn: found } = await sessions.signIn(body.data.credential).catch((err: unknown) => {
+        if (err instanceof GatewayError) {
+          deps.denials.inc({ code: err.code, credential });
+          deps.logger.warn({ requestId: headers['x-request-id'], code: err.code, reason: err.message, credential }, 'console sign-in refused');
+        }
+        throw err;
+      });
       const maxAgeSec = Math.max(1, Math.floor((found.session.expiresAtMs - Date.now()) / 1000));
       sendJson(res, 201, who(found), { ...pageHeaders, ...headers, 'cache-control': 'no-store', 'set-cookie': sessionCookie(id, maxAgeSec, secure(req)) });
     },

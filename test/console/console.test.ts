@@ -224,6 +224,16 @@ describe('web console', () => {
     const forged = await request(`${gw.url}/admin/v1/keys`, { headers: { cookie: `${cookie!.name}=${cookie!.value}` } });
     expect(forged.statusCode).toBe(403);
     expect(await forged.body.json()).toMatchObject({ error: { code: 'forbidden' } });
+    // Assets: immutable under a hashed path, with their content type; the page itself is revalidated.
+    expect(page1.headers['cache-control']).toBe('no-cache');
+    const script = requested.find((url) => /\/dashboard\/assets\/[0-9a-f]{16}\/app\.js$/.test(url))!;
+    const asset = await request(script);
+    expect(asset.headers).toMatchObject({ 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=31536000, immutable' });
+    await asset.body.dump();
+    const wrong = await request(`${gw.url}/dashboard/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ credential: 'tga-not-a-real-key' }) });
+    expect(wrong.statusCode).toBe(401);
+    expect(await wrong.body.json()).toMatchObject({ error: { code: 'admin_unauthorized' } });
+    expect(wrong.headers['set-cookie']).toBeUndefined();
     const crossSite = await request(`${gw.url}/dashboard/session`, { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/json' }, body: JSON.stringify({ credential: adminKey }) });
     expect(crossSite.statusCode).toBe(403);
     await crossSite.body.dump();

@@ -8,7 +8,8 @@ const pad = { left: 56, right: 8, top: 8, bottom: 22 };
 
 export function LineChart({ points, format, testId }) {
   if (!points || points.length === 0) return html`<p class="muted" data-testid=${testId}>No data for this period.</p>`;
-  const top = Math.max(1, ...points.map((p) => Math.max(p.y ?? 0, p.high ?? 0)));
+  const highest = Math.max(0, ...points.map((p) => Math.max(p.y ?? 0, p.high ?? 0)));
+  const top = highest || 1;
   const innerW = width - pad.left - pad.right;
   const innerH = height - pad.top - pad.bottom;
   const xAt = (i) => pad.left + (points.length === 1 ? innerW / 2 : (i * innerW) / (points.length - 1));
@@ -18,7 +19,8 @@ export function LineChart({ points, format, testId }) {
   const band = banded.length
     ? [...banded.map((p) => `${xAt(p.i)},${yAt(p.high)}`), ...banded.reverse().map((p) => `${xAt(p.i)},${yAt(p.low)}`)].join(' ')
     : null;
-  const ticks = [0, 0.5, 1].map((f) => top * f);
+  // All zero: one gridline at 0 rather than fractions of the smallest unit.
+  const ticks = highest ? [0, 0.5, 1].map((f) => top * f) : [0];
   const labelEvery = Math.max(1, Math.ceil(points.length / 8));
   return html`
     <svg class="chart" viewBox=${`0 0 ${width} ${height}`} role="img" data-testid=${testId}>

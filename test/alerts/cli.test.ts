@@ -56,7 +56,7 @@ describe.skipIf(!ready)('tollgate alerts and channels', () => {
     expect(refused.code).toBe(2);
     expect((await cli('channels', 'remove', channel.id, '--json')).removed).toBe(true);
     expect((await cli('channels', 'routes', '--json')).data).toHaveLength(0);
-  }, 60_000);
+  }, 150_000);
 
   it('lists alerts by state and severity, acknowledges, resolves and shows the history', async () => {
     const store = createAlertStore({ db: database.db, config: alertsSchema.parse({}) });
@@ -75,5 +75,5 @@ describe.skipIf(!ready)('tollgate alerts and channels', () => {
     expect((await cli('alerts', 'list', '--active', '--json')).data.map((a: { name: string }) => a.name)).toEqual(['x']);
     const history = await cli('alerts', 'history', high.alertId, '--json');
     expect(history.data.map((e: { kind: string }) => e.kind)).toEqual(['fired', 'acknowledged', 'resolved']);
-  }, 60_000);
+  }, 150_000);
 });

@@ -87,15 +87,15 @@ describe.each(kinds)('notification delivery on %s', (kind) => {
     receiver.respond(429, { 'retry-after': '2' });
     const alerts = startTestAlerts(store.database, alertsConfig());
     await alerts.sink.raise(testAlert(1));
-    await expect.poll(() => receiver.deliveries.length, { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => receiver.deliveries.length, { timeout: 15_000 }).toBe(1);
     receiver.respond(200);
-    await expect.poll(() => receiver.accepted().size, { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => receiver.accepted().size, { timeout: 15_000 }).toBe(1);
     await alerts.stop();
     const [first, second] = receiver.deliveries;
     expect(second!.atMs - first!.atMs).toBeGreaterThanOrEqual(1_900);
     expect(second!.id).toBe(first!.id);
     await receiver.stop();
-  }, 20_000);
+  }, 45_000);
 
   it('a 410 disables the channel, drops its pending notices and raises a delivery alert', async () => {
     await db().delete(notificationOutbox);
@@ -104,7 +104,7 @@ describe.each(kinds)('notification delivery on %s', (kind) => {
     receiver.respond(410);
     const alerts = startTestAlerts(store.database, alertsConfig({}, { concurrency: 1 }));
     for (let n = 0; n < 3; n++) await alerts.sink.raise(testAlert(n));
-    await expect.poll(async () => (await outbox()).map((r) => r.state), { timeout: 5_000 }).toEqual(['dropped', 'dropped', 'dropped']);
+    await expect.poll(async () => (await outbox()).map((r) => r.state), { timeout: 15_000 }).toEqual(['dropped', 'dropped', 'dropped']);
     await alerts.stop();
     expect(receiver.deliveries).toHaveLength(1);
     const [row] = await db().select().from(alertChannels).where(eq(alertChannels.id, channel.id));
@@ -112,7 +112,7 @@ describe.each(kinds)('notification delivery on %s', (kind) => {
     const [alert] = await db().select().from(alertsTable).where(eq(alertsTable.fingerprint, channelFailingFingerprint(channel.id)));
     expect(alert).toMatchObject({ name: 'channel.disabled', state: 'firing' });
     await receiver.stop();
-  }, 20_000);
+  }, 45_000);
 
   it('gives up on an attempt after the delivery timeout and delivers on a later one', async () => {
     await db().delete(notificationOutbox);
@@ -122,13 +122,13 @@ describe.each(kinds)('notification delivery on %s', (kind) => {
     receiver.respond('hang');
     const alerts = startTestAlerts(store.database, alertsConfig({}, { timeoutMs: 300 }));
     await alerts.sink.raise(testAlert(1));
-    await expect.poll(async () => (await outbox())[0]?.lastError, { timeout: 5_000 }).toBe('timed out after 300 ms');
+    await expect.poll(async () => (await outbox())[0]?.lastError, { timeout: 15_000 }).toBe('timed out after 300 ms');
     receiver.respond(200);
-    await expect.poll(async () => (await outbox())[0]?.state, { timeout: 5_000 }).toBe('sent');
+    await expect.poll(async () => (await outbox())[0]?.state, { timeout: 15_000 }).toBe('sent');
     await alerts.stop();
     expect([...receiver.accepted().values()]).toEqual([1]);
     await receiver.stop();
-  }, 20_000);
+  }, 45_000);
 
   it('signs with the old and the new secret while a rotation runs', async () => {
     await db().delete(notificationOutbox);
@@ -137,7 +137,7 @@ describe.each(kinds)('notification delivery on %s', (kind) => {
     const rotated = await rotateChannelSecret(db(), channel.id, 3_600_000);
     const alerts = startTestAlerts(store.database, alertsConfig());
     await alerts.sink.raise(testAlert(1));
-    await expect.poll(() => receiver.deliveries.length, { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => receiver.deliveries.length, { timeout: 15_000 }).toBe(1);
     await alerts.stop();
     const [d] = receiver.deliveries;
     expect(d!.signature.split(' ')).toHaveLength(2);
@@ -148,7 +148,7 @@ describe.each(kinds)('notification delivery on %s', (kind) => {
     expect(() => new Webhook('whsec_' + Buffer.alloc(32, 1).toString('base64')).verify(d!.raw, { 'webhook-id': d!.id, 'webhook-timestamp': d!.timestamp, 'webhook-signature': d!.signature })).toThrow();
     expect(d!.body).toEqual((await outbox())[0]!.payload);
     await receiver.stop();
-  }, 20_000);
+  }, 45_000);
 
   it('posts a Block Kit message to Slack and sends an email with text and HTML bodies', async () => {
     await db().delete(notificationOutbox);
@@ -181,7 +181,7 @@ describe.each(kinds)('notification delivery on %s', (kind) => {
     expect(email!.messageId).toBe(`<${row.webhookId}@tollgate>`);
     await slack.stop();
     await mail.stop();
-  }, 20_000);
+  }, 45_000);
 
   it('refuses loopback and private destinations unless allowed', async () => {
     await expect(createChannel(db(), 'org_a', { type: 'webhook', name: 'private', url: 'http://10.1.2.3/hook' }, false)).rejects.toMatchObject({ code: 'invalid_request' });
@@ -196,9 +196,9 @@ describe.each(kinds)('notification delivery on %s', (kind) => {
     await webhookChannel(receiver.url);
     const alerts = startTestAlerts(store.database, alertsConfig({ allowPrivateDestinations: false }));
     await alerts.sink.raise(testAlert(1));
-    await expect.poll(async () => (await outbox())[0]?.state, { timeout: 5_000 }).toBe('failed');
+    await expect.poll(async () => (await outbox())[0]?.state, { timeout: 15_000 }).toBe('failed');
     await alerts.stop();
     expect(receiver.deliveries).toHaveLength(0);
     await receiver.stop();
-  }, 20_000);
+  }, 45_000);
 });

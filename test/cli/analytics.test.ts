@@ -16,7 +16,8 @@ const ready = (await redisAvailable()) && (await postgresAvailable());
 const adminKey = 'tga-test-bootstrap-key-analytics-0123456789';
 const dayMs = 86_400_000;
 
-describe.skipIf(!ready)('tollgate analytics', () => {
+// Each case starts the CLI two or three times (seconds apiece on a busy machine).
+describe.skipIf(!ready)('tollgate analytics', { timeout: 120_000 }, () => {
   let cluster: Cluster;
   const today = new Date().toISOString().slice(0, 10);
   const spikeDay = addDays(today, -2);

@@ -1,8 +1,10 @@
-// The web console in Debian's Chromium (playwright-core): sign-in as an admin, a manager and a
-// user, figures against the admin API's own answers, the key shown once, alert acknowledgement,
+// The web console in Debian's Chromium (playwright-core): sign-in as an admin (admin key), a
+// manager (JWT) and a user (their Tollgate key), figures against the admin API's own answers, the key shown once, alert acknowledgement,
 // quota approval, RBAC seen through the console, and no request leaving the gateway's origin.
 // Each test leaves a screenshot in test-screenshots/ (git-ignored) for a person to look at.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { decodeJwt, SignJWT } from 'jose';
 import { request } from 'undici';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,11 +12,14 @@ import { type MockUpstream, startMockUpstream } from '../../bench/mock-upstream.
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 const screenshots = 'test-screenshots';
+const jwtIssuer = 'https://idp.test';
+const jwtSecret = randomBytes(32).toString('hex');
 let mock: MockUpstream;
 let gw: TestGateway;
 let browser: Browser;
 let adminKey: string;
-let managerKey: string;
+// The manager signs in with a JWT from the configured issuer, the admin with an admin key.
+let managerJwt: string;
 let orgId: string;
 let alice: { key: string; userId: string; teamId: string | null };
 let bob: { key: string; userId: string; teamId: string | null };
@@ -55,15 +60,22 @@ const shot = (page: Page, name: string) => page.screenshot({ path: `${screenshot
 beforeAll(async () => {
   mkdirSync(screenshots, { recursive: true });
   mock = await startMockUpstream();
-  gw = await startTestGateway({ mock });
+  gw = await startTestGateway({ mock, overrides: { 'admin.jwt': { issuer: jwtIssuer, secret: jwtSecret } } });
   const a = await gw.newKey({ org: 'acme', team: 'platform', user: 'ana' });
   const b = await gw.newKey({ org: 'acme', team: 'research', user: 'ben' });
   orgId = a.orgId;
   alice = { key: a.key, userId: a.userId, teamId: a.teamId };
   bob = { key: b.key, userId: b.userId, teamId: b.teamId };
-  const carol = await gw.newKey({ org: 'acme', team: 'platform', user: 'cara' });
+  const cara = await gw.newKey({ org: 'acme', team: 'platform', user: 'cara' });
   adminKey = (await gw.admin.call<{ key: string }>('POST', '/admin-keys', { body: { name: 'ops', role: 'admin' } })).key;
-  managerKey = (await gw.admin.call<{ key: string }>('POST', '/admin-keys', { body: { name: 'carol', role: 'manager', userId: carol.userId } })).key;
+  managerJwt = await new SignJWT({ role: 'manager' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer(jwtIssuer)
+    .setAudience('tollgate-admin')
+    .setSubject(cara.userId)
+    .setIssuedAt()
+    .setExpirationTime('30m')
+    .sign(new TextEncoder().encode(jwtSecret));
   await gw.admin.call('PUT', '/budgets', { body: { scope: 'user', scopeId: alice.userId, metric: 'costMicros', window: 'month', limit: 5_000_000 } });
   // Dollars rather than fractions of a cent, so the page's rounding is visible in the comparison.
   for (let i = 0; i < 3; i++) await chat(alice.key, '[mock prompt_tokens=200000 completion_tokens=20000]');
@@ -179,7 +191,7 @@ describe('web console', () => {
     await shot(page, 'user-self-service');
     await context.close();
 
-    const { context: managerContext, page: manager } = await signedInPage(managerKey);
+    const { context: managerContext, page: manager } = await signedInPage(managerJwt);
     await manager.getByTestId('nav-quota').click();
     const [pending] = (await adminApi<{ data: Array<{ id: string }> }>('/quota-requests?status=pending')).data;
     await manager.getByTestId(`approve-${pending!.id}`).click();
@@ -192,7 +204,11 @@ describe('web console', () => {
   });
 
   it("does not show a manager another team's people or usage", async () => {
-    const { context, page } = await signedInPage(managerKey);
+    const { context, page } = await signedInPage(managerJwt);
+    // The session ends when the JWT would.
+    const who = (await page.evaluate(() => fetch('/dashboard/session').then((r) => r.json()))) as { kind: string; role: string; expiresAt: string };
+    expect(who).toMatchObject({ kind: 'jwt', role: 'manager' });
+    expect(Date.parse(who.expiresAt)).toBeLessThanOrEqual(decodeJwt(managerJwt).exp! * 1000);
     await page.getByTestId('top-users').waitFor();
     expect(await page.getByTestId('top-users').textContent()).toContain(alice.userId);
     expect(await page.getByTestId('top-users').textContent()).not.toContain(bob.userId);

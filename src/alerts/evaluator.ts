@@ -54,6 +54,8 @@ export function startEvaluator(options: EvaluatorOptions, autostart = true): Eva
   // What the store last took per fingerprint (and when), and the writes still to make, in order.
   const written = new Map<string, { firing: boolean; atMs: number }>();
   const queue: Write[] = [];
+  // Per fingerprint in the queue: the state its last write sets, and how many writes it has there.
+  const queued = new Map<string, { firing: boolean; count: number }>();
   const lastRunMs = new Map<AlertRule, number>();
   let leading = false;
   let stopped = false;
@@ -63,11 +65,19 @@ export function startEvaluator(options: EvaluatorOptions, autostart = true): Eva
   function forget(): void {
     written.clear();
     queue.length = 0;
+    queued.clear();
     lastRunMs.clear();
   }
 
+  function dequeue(): Write {
+    const write = queue.shift()!;
+    const entry = queued.get(write.input.fingerprint)!;
+    if (--entry.count === 0) queued.delete(write.input.fingerprint);
+    return write;
+  }
+
   function observe(input: AlertInput, firing: boolean, atMs: number): void {
-    const latest = queue.findLast((w) => w.input.fingerprint === input.fingerprint);
+    const latest = queued.get(input.fingerprint);
     if (latest) {
       if (latest.firing === firing) return;
     } else {
@@ -76,10 +86,11 @@ export function startEvaluator(options: EvaluatorOptions, autostart = true): Eva
       if (known && known.firing === firing && (!firing || atMs - known.atMs < refreshMs)) return;
     }
     if (queue.length >= maxPending) {
-      const dropped = queue.shift()!;
+      const dropped = dequeue();
       logger.error({ fingerprint: dropped.input.fingerprint }, 'alert write dropped: too many waiting for the alert store');
     }
     queue.push({ input, firing, atMs });
+    queued.set(input.fingerprint, { firing, count: (latest?.count ?? 0) + 1 });
     if (firing && !written.get(input.fingerprint)?.firing) logger.warn({ fingerprint: input.fingerprint, severity: input.severity }, `alert condition: ${input.summary}`);
   }
 
@@ -94,7 +105,7 @@ export function startEvaluator(options: EvaluatorOptions, autostart = true): Eva
         return;
       }
       written.set(next.input.fingerprint, { firing: next.firing, atMs: next.atMs });
-      queue.shift();
+      dequeue();
     }
   }
 

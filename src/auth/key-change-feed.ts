@@ -44,16 +44,17 @@ const lockTries = 5;
 const lockRetryMs = 20;
 
 // The highest change id whose transaction has finished (committed or rolled back), or undefined
-// while writers stay in flight through every try.
+// while writers stay in flight through every try. One statement (the lock lasts as long as it),
+// so no pooled connection is held across round trips; CASE reads the sequence only once the lock
+// is held.
 async function finishedUpTo(db: Db): Promise<string | undefined> {
   for (let attempt = 1; ; attempt++) {
-    const upTo = await db.transaction(async (tx) => {
-      const [lock] = rowsOf<{ held: boolean }>(await tx.execute(sql`select pg_try_advisory_xact_lock(${writersLock}::bigint) as held`));
-      if (!lock?.held) return undefined;
-      const [row] = rowsOf<{ id: string }>(await tx.execute(sql`select (case when is_called then last_value else 0 end)::text as id from key_changes_id_seq`));
-      return row!.id;
-    });
-    if (upTo !== undefined || attempt === lockTries) return upTo;
+    const [row] = rowsOf<{ id: string | null }>(
+      await db.execute(sql`
+        with barrier as (select pg_try_advisory_xact_lock(${writersLock}::bigint) as held)
+        select case when held then (select (case when is_called then last_value else 0 end)::text from key_changes_id_seq) end as id from barrier`),
+    );
+    if (row?.id != null || attempt === lockTries) return row?.id ?? undefined;
     await new Promise((resolve) => setTimeout(resolve, lockRetryMs));
   }
 }

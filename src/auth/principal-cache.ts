@@ -140,14 +140,24 @@ export async function createPrincipalCache(options: PrincipalCacheOptions): Prom
     for (const hash of refresh) loader.load(hash).catch(() => {});
   }
 
-  async function applyMessage(message: Invalidation): Promise<void> {
+  // The key or user's cached principals leave at once, before any query, so a revocation never
+  // waits behind the loads of earlier messages; returns the hashes that were in use.
+  function evictNow(message: Invalidation): string[] {
+    if (message.kind !== 'key' && message.kind !== 'user') return [];
+    const cached = message.kind === 'key' ? [byKeyId.get(message.id)].filter((h) => h !== undefined) : [...(byUserId.get(message.id) ?? [])];
+    for (const hash of cached) evict(hash);
+    // A first use of one of these keys may be loading right now, read before the change: its
+    // hash is not known from the id, so no answer of the running batch is kept.
+    if (message.kind === 'user' || cached.length === 0) loader.forgetAll();
+    return cached;
+  }
+
+  async function reload(message: Invalidation, cached: readonly string[]): Promise<void> {
     // Budget rule changes are for the budget engine; principals do not carry budgets.
     if (message.kind === 'budgets') return;
     // "Anything may have changed" (a team moved, or the subscriber was away): the feed holds what
     // changed, a team move included, so catching up on it beats dropping every principal.
     if (message.kind === 'all') return feed.poll();
-    const cached = message.kind === 'key' ? [byKeyId.get(message.id)].filter((h) => h !== undefined) : [...(byUserId.get(message.id) ?? [])];
-    for (const hash of cached) evict(hash);
     // A new key's hash is learned here (the message names only its id), so it works at once; of a
     // user's keys only those in use come back into the cache.
     for (const { hash, principal } of await loadPrincipals(db, message)) {
@@ -156,10 +166,11 @@ export async function createPrincipalCache(options: PrincipalCacheOptions): Prom
     }
   }
 
-  // Messages apply in order, so an older answer never overwrites a newer change.
+  // Reloads run in message order, so an older answer never overwrites a newer change.
   let queue: Promise<void> = Promise.resolve();
   const apply = (message: Invalidation): Promise<void> => {
-    queue = queue.then(() => applyMessage(message)).catch(onError);
+    const cached = evictNow(message);
+    queue = queue.then(() => reload(message, cached)).catch(onError);
     return queue;
   };
 

@@ -2,7 +2,7 @@
 // reading them into memory, loads on first use (coalesced and batched), stays within
 // auth.cacheMaxEntries, turns made-up keys away without queries, follows revocations on every
 // replica, and answers 503 auth_unavailable (not 401) for a key it cannot check.
-// Queries are counted where they leave: a pg.Pool whose query function counts every call.
+// Queries are counted where they leave: each pg client's query function counts every statement.
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
@@ -42,15 +42,18 @@ interface CountingDb {
   close(): Promise<void>;
 }
 
+// Counts every statement any client of the pool sends, transactions' included.
 function countingDb(url: string): CountingDb {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   pool.on('error', () => {});
   let queries = 0;
-  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
-  (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
-    queries++;
-    return query(...args);
-  };
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
+      queries++;
+      return query(...args);
+    };
+  });
   return {
     db: drizzle(pool, { schema }) as unknown as Db,
     get queries() {
@@ -113,34 +116,37 @@ describe.skipIf(!servicesUp)('principal cache with 100,000 keys in Postgres', ()
   });
 
   it('sends one query for concurrent misses of one key, and one batch for misses of many keys at once', async () => {
-    const { cache, counting } = await startCache();
+    // No feed read falls inside the counts.
+    const { cache, counting } = await startCache({ changePollMs: 600_000 });
     await cache.ready;
     const before = counting.queries;
     const same = await Promise.all(Array.from({ length: 50 }, () => cache.get(hashKey(seedKey(777)))));
     expect(new Set(same.map((p) => p?.keyId))).toEqual(new Set(['key_seed_777']));
-    expect(counting.queries - before).toBeLessThanOrEqual(2);
+    expect(counting.queries - before).toBe(1);
 
     const between = counting.queries;
     const many = await Promise.all(Array.from({ length: 400 }, (_, i) => cache.get(hashKey(seedKey(50_000 + i)))));
     expect(many.every((p, i) => p?.keyId === `key_seed_${50_000 + i}`)).toBe(true);
-    // One batch, plus at most one change-feed read that fell in the same moment.
-    expect(counting.queries - between).toBeLessThanOrEqual(2);
+    expect(counting.queries - between).toBe(1);
   });
 
   it('sends fewer than 100 queries for 10,000 requests with random invalid keys', async () => {
-    const { cache, counting } = await startCache();
+    // The default feed interval: its reads during the flood are counted too.
+    const { cache, counting } = await startCache({ changePollMs: 2_000 });
     await cache.ready;
     const before = counting.queries;
-    // Ten at a time, as concurrent clients would: each made-up hash is new, so no cache can help.
+    // Ten at a time, as concurrent clients would, with the event loop turning between rounds as it
+    // does between requests: each made-up hash is new, so no cache can help.
     for (let i = 0; i < 1_000; i++) {
       const found = await Promise.all(Array.from({ length: 10 }, () => cache.get(randomHash())));
       expect(found.every((p) => p === undefined)).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 1));
     }
     expect(counting.queries - before).toBeLessThan(100);
   });
 
   it('keeps at most auth.cacheMaxEntries principals however many keys are used', async () => {
-    const { cache, counting } = await startCache({ maxEntries: 1_000 });
+    const { cache, counting } = await startCache({ maxEntries: 1_000, changePollMs: 600_000 });
     for (let start = 1; start <= 5_000; start += 250) {
       const batch = await Promise.all(Array.from({ length: 250 }, (_, i) => cache.get(hashKey(seedKey(start + i)))));
       expect(batch.every((p) => p !== undefined)).toBe(true);
@@ -232,7 +238,9 @@ describe.skipIf(!servicesUp)('principal cache with 100,000 keys in Postgres', ()
 
     beforeAll(async () => {
       mock = await startMockUpstream();
-      const overrides = { redisKeyPrefix: uniquePrefix('principal-cache') };
+      // Alerts are not under test here; their rules' Redis pipeline can throw in ioredis when a
+      // gateway closes (reported separately), which would fail this file for another part's fault.
+      const overrides = { redisKeyPrefix: uniquePrefix('principal-cache'), 'alerts.enabled': false };
       for (let i = 0; i < 2; i++) gateways.push(await startTestGateway({ mock, env: env(), overrides }));
       for (const gw of gateways) await gw.app.principals.ready;
     }, 60_000);

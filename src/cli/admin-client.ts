@@ -31,8 +31,9 @@ const queryString = (query: Record<string, string | undefined> = {}) => {
   return params.size > 0 ? `?${params}` : '';
 };
 
-export async function openAdminClient(token?: string): Promise<AdminClient> {
-  const url = process.env.TOLLGATE_URL;
+// `url` overrides TOLLGATE_URL (the dashboard reaches an embedded gateway over HTTP: its PGlite
+// belongs to the gateway's process).
+export async function openAdminClient(token?: string, url = process.env.TOLLGATE_URL): Promise<AdminClient> {
   if (url) {
     const credential = token ?? process.env.TOLLGATE_ADMIN_KEY;
     return {

@@ -1,6 +1,7 @@
 // Where the dashboard and `system --health` read a gateway: TOLLGATE_URL when set (with
 // --ops-url or TOLLGATE_OPS_URL for /ready and /metrics when they are on a separate ops port),
-// otherwise the local gateway the config file describes.
+// otherwise the local gateway the config file describes, its admin API in this process when the
+// config names a shared Postgres.
 import { request } from 'undici';
 import { loadConfig } from '../config/load.js';
 
@@ -9,6 +10,9 @@ export interface GatewayEndpoints {
   readonly url: string;
   // Serves /ready and /metrics.
   readonly opsUrl: string;
+  // Where the admin API is called over HTTP; undefined: in this process on the shared Postgres.
+  // An embedded gateway is always called over HTTP, since its PGlite belongs to its process.
+  readonly adminUrl: string | undefined;
 }
 
 const trimmed = (url: string) => url.replace(/\/$/, '');
@@ -16,11 +20,12 @@ const trimmed = (url: string) => url.replace(/\/$/, '');
 export function gatewayEndpoints(opsUrlFlag?: string): GatewayEndpoints {
   const remote = process.env.TOLLGATE_URL;
   const opsOverride = opsUrlFlag ?? process.env.TOLLGATE_OPS_URL;
-  if (remote) return { url: trimmed(remote), opsUrl: trimmed(opsOverride ?? remote) };
-  const { server } = loadConfig();
+  if (remote) return { url: trimmed(remote), opsUrl: trimmed(opsOverride ?? remote), adminUrl: trimmed(remote) };
+  const { server, databaseUrl } = loadConfig();
   const host = server.host === '0.0.0.0' || server.host === '::' ? '127.0.0.1' : server.host;
   const url = `http://${host}:${server.port}`;
-  return { url, opsUrl: trimmed(opsOverride ?? (server.opsPort === undefined ? url : `http://${host}:${server.opsPort}`)) };
+  const opsUrl = trimmed(opsOverride ?? (server.opsPort === undefined ? url : `http://${host}:${server.opsPort}`));
+  return { url, opsUrl, adminUrl: databaseUrl ? undefined : url };
 }
 
 export async function getText(url: string, timeoutMs = 5_000): Promise<{ status: number; text: string }> {

@@ -2,7 +2,9 @@
 // into it against a gateway with the mock upstream (TOLLGATE_URL and an admin key, as a remote
 // operator would), and what the terminal shows is read back with capture-pane.
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockUpstream, type MockUpstream } from '../../bench/mock-upstream.js';
@@ -119,9 +121,14 @@ describe.skipIf(!tmuxAvailable)('tollgate dashboard in a terminal', () => {
 
   it('prints one JSON snapshot and every dependency\'s health, exiting 1 when the gateway is down', { timeout: 120_000 }, async () => {
     const env = { TOLLGATE_URL: gateway.url, TOLLGATE_ADMIN_KEY: adminKey };
-    const [snapshot, health, down] = await Promise.all([
+    // An answered request puts the upstream provider on /metrics.
+    expect(await chatStatus(gateway.url, gateway.key)).toBe(200);
+    // Without TOLLGATE_URL the config's address is the gateway, and an embedded one is asked over HTTP.
+    const local = { PORT: new URL(gateway.url).port, HOST: '127.0.0.1', TOLLGATE_ADMIN_KEY: adminKey, TOLLGATE_DATA_DIR: mkdtempSync(join(tmpdir(), 'tg-dash-cli-')) };
+    const [snapshot, health, localHealth, down] = await Promise.all([
       runCli(['dashboard', '--org', 'acme', '--json'], env),
       runCli(['system', '--health', '--json'], env),
+      runCli(['system', '--health', '--json'], local),
       runCli(['system', '--health'], { TOLLGATE_URL: 'http://127.0.0.1:9' }),
     ]);
     expect(snapshot.code, snapshot.stderr).toBe(0);
@@ -134,6 +141,9 @@ describe.skipIf(!tmuxAvailable)('tollgate dashboard in a terminal', () => {
     const report = JSON.parse(health.stdout);
     expect(report.status).toBe('healthy');
     expect(report.dependencies.map((d: { name: string; state: string }) => `${d.name}:${d.state}`)).toEqual(expect.arrayContaining(['gateway:ok', 'pglite:ok', 'usage ledger:ok', 'tokenizer pool:ok', 'openai:ok']));
+    expect(localHealth.code, localHealth.stdout + localHealth.stderr).toBe(0);
+    expect(JSON.parse(localHealth.stdout)).toMatchObject({ gateway: gateway.url, status: 'healthy', dependencies: expect.arrayContaining([expect.objectContaining({ name: 'openai', state: 'ok' })]) });
+    rmSync(local.TOLLGATE_DATA_DIR, { recursive: true, force: true });
     expect(down.code).toBe(1);
     expect(down.stdout).toMatch(/^http:\/\/127\.0\.0\.1:9: unhealthy/);
     expect(down.stdout).toMatch(/FAILED\s+gateway\s+gateway\s+\/ready unreachable/);

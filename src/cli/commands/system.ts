@@ -20,9 +20,9 @@ async function readReady(opsUrl: string): Promise<HealthInputs['ready']> {
   }
 }
 
-async function readHealthAlerts(token: string | undefined): Promise<HealthInputs['healthAlerts']> {
+async function readHealthAlerts(token: string | undefined, adminUrl: string | undefined): Promise<HealthInputs['healthAlerts']> {
   try {
-    const client = await openAdminClient(token);
+    const client = await openAdminClient(token, adminUrl);
     try {
       return (await client.call('GET', '/alerts', { query: { state: 'firing', source: 'health', limit: '1000' } })).data;
     } finally {
@@ -43,7 +43,7 @@ export const system: Command = {
     const [ready, metrics, healthAlerts] = await Promise.all([
       readReady(endpoints.opsUrl),
       scrapeMetrics(endpoints.opsUrl).then(parsePrometheusText, (err: unknown) => ({ error: message(err) })),
-      readHealthAlerts(values.token as string | undefined),
+      readHealthAlerts(values.token as string | undefined, endpoints.adminUrl),
     ]);
     const report = assessHealth({ gateway: endpoints.url, atMs: Date.now(), ready, metrics, healthAlerts });
     if (values.json) out(JSON.stringify(report));

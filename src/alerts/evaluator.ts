@@ -35,7 +35,8 @@ export interface EvaluatorOptions {
 export interface Evaluator {
   // One evaluation: take or renew the lock, run the rules that are due, write the changes.
   runOnce(): Promise<LeaderState>;
-  // Writes waiting for the alert store.
+  // Whether this replica evaluated at its last turn, and the writes waiting for the alert store.
+  readonly leading: boolean;
   readonly pending: number;
   stop(): Promise<void>;
 }
@@ -153,6 +154,9 @@ export function startEvaluator(options: EvaluatorOptions, autostart = true): Eva
 
   return {
     runOnce: once,
+    get leading() {
+      return leading;
+    },
     get pending() {
       return queue.length;
     },

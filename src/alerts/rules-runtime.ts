@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { BudgetRule } from '../budget/rules.js';
 import type { Db } from '../db/database.js';
 import type { RedisClient } from '../redis/connect.js';
@@ -38,6 +38,27 @@ export interface AlertRulesOptions {
   readonly configRules: readonly BudgetRule[];
   // The budget counters, for the thresholds users set for themselves.
   readonly budgets: BudgetReader;
+}
+
+// Which replica evaluates, and how much waits for the alert store (non-zero while Postgres is away).
+function registerEvaluatorMetrics(registry: Registry, evaluator: Evaluator): void {
+  if (registry.getSingleMetric('tollgate_alert_evaluator_leader')) return;
+  new Gauge({
+    name: 'tollgate_alert_evaluator_leader',
+    help: '1 on the replica that evaluates the alert rules (holds the evaluator lock), else 0.',
+    registers: [registry],
+    collect() {
+      this.set(evaluator.leading ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'tollgate_alert_rule_writes_pending',
+    help: 'Alert rule results waiting for the alert store to answer.',
+    registers: [registry],
+    collect() {
+      this.set(evaluator.pending);
+    },
+  });
 }
 
 export interface AlertRules {
@@ -75,6 +96,7 @@ export function startAlertRules(options: AlertRulesOptions): AlertRules {
     intervalMs: config.evaluateIntervalMs,
     logger,
   });
+  registerEvaluatorMetrics(options.registry, evaluator);
   return {
     evaluator,
     async stop() {

@@ -103,12 +103,23 @@ describe.skipIf(!ready)('health alerts while Postgres is stopped', () => {
     await sleep(1_500);
     expect(await query(`select fingerprint from alerts where source = 'health' and fingerprint in ('health:usage_flush_lag', 'health:unreachable:postgres')`)).toEqual([]);
 
+    const gauge = async (url: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(await (await request(`${url}/metrics`)).body.text())?.[1]);
     const down = Date.now();
     own.stop();
+    // Late in the outage: one evaluator across both replicas, holding the alert writes it could not make.
+    const scrapeAtMs = down + outageMs - 1_500;
+    let leaderGauges: number[] = [];
+    let pending: number[] = [];
     while (Date.now() - down < outageMs) {
       expect(await send()).toBe(200);
+      if (leaderGauges.length === 0 && Date.now() >= scrapeAtMs) {
+        leaderGauges = await Promise.all(gateways.map((g) => gauge(g.url, 'tollgate_alert_evaluator_leader')));
+        pending = await Promise.all(gateways.map((g) => gauge(g.url, 'tollgate_alert_rule_writes_pending')));
+      }
       await sleep(200);
     }
+    expect(leaderGauges.sort()).toEqual([0, 1]);
+    expect(Math.max(...pending)).toBeGreaterThanOrEqual(2);
     const up = Date.now();
     own.start();
 

@@ -30,6 +30,7 @@ import { createAdminAuthenticator } from './admin/authenticate.js';
 import { createConsole } from './console/handler.js';
 import { createMemorySessionStore, createRedisSessionStore } from './console/session-store.js';
 import { createConsoleSessions } from './console/sessions.js';
+import { createOidcLogin } from './console/oidc-login.js';
 import { loadStaticAssets } from './console/static-assets.js';
 import { startAlerts, type Alerts } from './alerts/index.js';
 import { getPreferences, putPreferences } from './alerts/personal-thresholds.js';
@@ -106,6 +107,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
         secureCookie: config.console.secureCookie,
         logger,
         denials: metrics.adminDenials,
+        oidc: config.console.oidc ? createOidcLogin(config.console.oidc, config.admin.jwt) : undefined,
         ...selfService,
       })
     : undefined;

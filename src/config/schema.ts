@@ -151,6 +151,17 @@ export const configSchema = z.object({
       maxSessions: positiveInt.default(10_000),
       // 'auto': Secure when the browser reached the gateway over TLS (or x-forwarded-proto says so).
       secureCookie: z.enum(['auto', 'always']).default('auto'),
+      // Authorization-code login against admin.jwt's issuer (src/console/oidc-login.ts).
+      oidc: z
+        .object({
+          issuer: z.url(),
+          clientId: z.string().min(1),
+          clientSecret: z.string().min(1).optional(),
+          scopes: z.string().default('openid email profile'),
+          // Registered with the issuer; by default this gateway's /dashboard/oidc/callback.
+          redirectUrl: z.url().optional(),
+        })
+        .optional(),
     })
     .prefault({}),
   tokens: z

@@ -15,6 +15,7 @@ import { parseRequestTarget } from '../server/request-path.js';
 import { sendJson } from '../server/send.js';
 import { clearedCookie, sessionCookie } from './cookies.js';
 import { assertConsoleRequest, assertSameOrigin } from './request-guard.js';
+import type { OidcLogin } from './oidc-login.js';
 import type { ConsoleSessions, SignedIn } from './sessions.js';
 import type { StaticAssets } from './static-assets.js';
 
@@ -43,6 +44,8 @@ export interface ConsoleDeps {
   // Refused sign-ins are logged (never the credential) and counted with the admin API's refusals.
   logger: Pick<Logger, 'warn'>;
   denials: DenialCounter;
+  // SSO, when console.oidc is configured.
+  oidc?: OidcLogin | undefined;
 }
 
 export interface Console {
@@ -87,6 +90,22 @@ export function createConsole(deps: ConsoleDeps): Console {
     return principal;
   }
 
+  // A session for the credential and its cookie; a refusal is logged and counted, never the credential.
+  async function signIn(token: string, req: IncomingMessage, headers: Record<string, string>): Promise<{ cookie: string; found: SignedIn }> {
+    const credential = token.startsWith('tg-') ? 'api_key' : credentialKind({ authorization: `Bearer ${token}` });
+    try {
+      const { id, signedIn: found } = await sessions.signIn(token);
+      const maxAgeSec = Math.max(1, Math.floor((found.session.expiresAtMs - Date.now()) / 1000));
+      return { cookie: sessionCookie(id, maxAgeSec, secure(req)), found };
+    } catch (err) {
+      if (err instanceof GatewayError) {
+        deps.denials.inc({ code: err.code, credential });
+        deps.logger.warn({ requestId: headers['x-request-id'], code: err.code, reason: err.message, credential }, 'console sign-in refused');
+      }
+      throw err;
+    }
+  }
+
   function send(res: ServerResponse, status: number, body: Buffer, headers: Record<string, string>): void {
     res.writeHead(status, { ...pageHeaders, ...headers, 'content-length': body.length });
     res.end(body);
@@ -103,16 +122,22 @@ export function createConsole(deps: ConsoleDeps): Console {
       assertSameOrigin(req.headers);
       const body = signInBody.safeParse(parseJsonBody(await readBody(req, 16_384)));
       if (!body.success) throw new GatewayError('invalid_request', 'body.credential: paste an admin key, an admin JWT or your Tollgate API key.', 'credential');
-      const credential = body.data.credential.startsWith('tg-') ? 'api_key' : credentialKind({ authorization: `Bearer ${body.data.credential}` });
-      const { id, signedIn: found } = await sessions.signIn(body.data.credential).catch((err: unknown) => {
-        if (err instanceof GatewayError) {
-          deps.denials.inc({ code: err.code, credential });
-          deps.logger.warn({ requestId: headers['x-request-id'], code: err.code, reason: err.message, credential }, 'console sign-in refused');
-        }
-        throw err;
-      });
-      const maxAgeSec = Math.max(1, Math.floor((found.session.expiresAtMs - Date.now()) / 1000));
-      sendJson(res, 201, who(found), { ...pageHeaders, ...headers, 'cache-control': 'no-store', 'set-cookie': sessionCookie(id, maxAgeSec, secure(req)) });
+      const { cookie, found } = await signIn(body.data.credential, req, headers);
+      sendJson(res, 201, who(found), { ...pageHeaders, ...headers, 'cache-control': 'no-store', 'set-cookie': cookie });
+    },
+    'GET /dashboard/config': ({ res, headers }) => sendJson(res, 200, { oidc: Boolean(deps.oidc) }, { ...headers, 'cache-control': 'no-cache' }),
+    async 'GET /dashboard/oidc/login'({ req, res, headers }) {
+      if (!deps.oidc) throw new GatewayError('route_not_found', 'Single sign-on is not configured (console.oidc).');
+      const { location, cookie } = await deps.oidc.start(req, secure(req));
+      res.writeHead(302, { ...pageHeaders, ...headers, location, 'set-cookie': cookie, 'cache-control': 'no-store' });
+      res.end();
+    },
+    async 'GET /dashboard/oidc/callback'({ req, res, headers, search }) {
+      if (!deps.oidc) throw new GatewayError('route_not_found', 'Single sign-on is not configured (console.oidc).');
+      const idToken = await deps.oidc.finish(req, search, secure(req));
+      const { cookie } = await signIn(idToken, req, headers);
+      res.writeHead(302, { ...pageHeaders, ...headers, location: '/dashboard', 'set-cookie': [cookie, deps.oidc.clearCookie(secure(req))], 'cache-control': 'no-store' });
+      res.end();
     },
     async 'DELETE /dashboard/session'({ req, res, headers }) {
       await signedIn(req.headers);

@@ -13,7 +13,7 @@ let gw: TestGateway;
 beforeAll(async () => {
   mock = await startMockUpstream();
   gw = await startTestGateway({ mock });
-});
+}, 60_000);
 
 afterAll(async () => {
   await gw?.close();

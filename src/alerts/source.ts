@@ -31,18 +31,10 @@ export interface RaiseResult {
   readonly created: boolean;
 }
 
-// How a clear resolves: who (default system:cleared), figures merged into the alert's, and channels
-// told besides the routed ones (a requester's own channel).
-export interface Resolution {
-  readonly by?: string;
-  readonly figures?: Readonly<Record<string, unknown>>;
-  readonly alsoNotify?: readonly string[];
-}
-
 export interface AlertSink {
   raise(input: AlertInput, nowMs?: number): Promise<RaiseResult>;
   // Resolves the active alert of this fingerprint (resolved notices go out); false when none was active.
-  clear(fingerprint: string, nowMs?: number, resolution?: Resolution): Promise<boolean>;
+  clear(fingerprint: string, nowMs?: number): Promise<boolean>;
 }
 
 // A condition evaluated periodically (health rules, projected exhaustion): each evaluation returns

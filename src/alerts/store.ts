@@ -12,7 +12,7 @@ import type { AlertsConfig, Severity } from './config.js';
 import { enqueue, pruneFinished } from './outbox.js';
 import { alertPayload, type AlertRow, type NotificationEvent } from './payload.js';
 import { channelsFor } from './routing.js';
-import type { AlertInput, AlertSink, RaiseResult, Resolution } from './source.js';
+import type { AlertInput, AlertSink, RaiseResult } from './source.js';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
@@ -119,18 +119,17 @@ export function createAlertStore(options: AlertStoreOptions): AlertStore {
 
   // Resolves the rows `where` picks that are still active, with resolved notices for those that
   // were notified and are not muted.
-  async function resolveWhere(where: SQL, by: string, nowMs: number, extra: Omit<Resolution, 'by'> = {}): Promise<AlertRow[]> {
+  async function resolveWhere(where: SQL, by: string, nowMs: number): Promise<AlertRow[]> {
     const resolved = await db.transaction(async (tx) => {
       const picked = tx.select({ id: alerts.id }).from(alerts).where(and(where, ne(alerts.state, 'resolved'))).limit(sweepBatch).for('update', { skipLocked: true });
       const rows = await tx
         .update(alerts)
-        .set({ state: 'resolved', resolvedAt: new Date(nowMs), resolvedBy: by, ...(extra.figures ? { figures: sql`${alerts.figures} || ${JSON.stringify(extra.figures)}::jsonb` } : {}) })
+        .set({ state: 'resolved', resolvedAt: new Date(nowMs), resolvedBy: by })
         .where(and(inArray(alerts.id, picked), ne(alerts.state, 'resolved')))
         .returning();
       for (const alert of rows) {
         await record(tx, alert.id, 'resolved', nowMs, by);
         if (alert.lastNotifiedAt && !alert.inhibited) await notify(tx, alert, 'resolved', { from: 0, to: alert.escalationStep }, nowMs);
-        if (extra.alsoNotify?.length) await enqueue(tx, alert.id, extra.alsoNotify, 'resolved', alertPayload(alert, 'resolved', nowMs), nowMs);
       }
       return rows;
     });
@@ -190,8 +189,8 @@ export function createAlertStore(options: AlertStoreOptions): AlertStore {
 
   return {
     raise,
-    async clear(fingerprint, nowMs = clock(), resolution = {}) {
-      return (await resolveWhere(eq(alerts.fingerprint, fingerprint), resolution.by ?? 'system:cleared', nowMs, resolution)).length > 0;
+    async clear(fingerprint, nowMs = clock()) {
+      return (await resolveWhere(eq(alerts.fingerprint, fingerprint), 'system:cleared', nowMs)).length > 0;
     },
     acknowledge(id, actor, nowMs = clock()) {
       return transition(id, nowMs, async (tx) => {

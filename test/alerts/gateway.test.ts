@@ -3,10 +3,6 @@
 // resolved notice; RBAC keeps each role to the alerts within its reach.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../../bench/mock-upstream.js';
-import { and, eq } from 'drizzle-orm';
-import { alertPreferences } from '../../drizzle/schema/alert-preferences.js';
-import { notificationOutbox } from '../../drizzle/schema/index.js';
-import { createChannel } from '../../src/alerts/channel-store.js';
 import { alertsSchema } from '../../src/alerts/config.js';
 import { createAlertStore } from '../../src/alerts/store.js';
 import { type AdminFixture, startAdminFixture } from '../admin/support.js';
@@ -75,31 +71,5 @@ describe('alerts in a running gateway', () => {
     const acked = await f.call('POST', `/alerts/${ml}/acknowledge`, f.tokens.manager);
     expect(acked.body).toMatchObject({ state: 'acknowledged', ackedBy: f.users.mgr });
     expect((await f.call('POST', `/alerts/${ml}/acknowledge`, f.tokens.developer)).status).toBe(403);
-  });
-
-  it("tells the team's deciders when a quota request is filed, and them and the requester when it is decided", async () => {
-    const db = f.gw.app.database.db;
-    const receiver = await startWebhookReceiver();
-    const hook = await f.call('POST', '/alert-channels', f.tokens.admin, { type: 'webhook', name: 'ml deciders', url: receiver.url, orgId: f.orgId });
-    receiver.secrets.push(hook.body.secret);
-    expect((await f.call('POST', '/alert-routes', f.tokens.admin, { channelId: hook.body.id, source: 'quota', teamId: f.teams.ml })).status).toBe(201);
-    // The requester's own email channel, as personal alert preferences make it.
-    const own = await createChannel(db, f.orgId, { type: 'email', name: 'dev personal', to: ['dev@example.com'] }, false);
-    await db.insert(alertPreferences).values({ userId: f.users.dev, orgId: f.orgId, keyId: f.devKeyId, email: 'dev@example.com', thresholdsPercent: [90], channelId: own.id });
-    const budget = await f.call('PUT', '/budgets', f.tokens.admin, { scope: 'user', scopeId: f.users.dev, metric: 'tokens', window: 'month', limit: 1000 });
-
-    const filed = await f.call('POST', '/quota-requests', f.tokens.developer, { budgetId: budget.body.id, amount: 500, justification: 'eval run' });
-    expect(filed.status, filed.text).toBe(201);
-    await expect.poll(() => receiver.accepted().size, { timeout: 15_000 }).toBe(1);
-    expect(receiver.deliveries[0]!.body).toMatchObject({ type: 'alert.firing', data: { source: 'quota', name: 'quota.requested', userId: f.users.dev, teamId: f.teams.ml, figures: { requestId: filed.body.id, amount: 500, justification: 'eval run' } } });
-
-    const approved = await f.call('POST', `/quota-requests/${filed.body.id}/approve`, f.tokens.manager);
-    expect(approved.status, approved.text).toBe(200);
-    await expect.poll(() => receiver.accepted().size, { timeout: 15_000 }).toBe(2);
-    expect(receiver.deliveries.at(-1)!.body).toMatchObject({ type: 'alert.resolved', data: { state: 'resolved', resolvedBy: approved.body.decidedBy, figures: { status: 'approved', amount: 500 } } });
-    expect(receiver.deliveries.every((d) => d.verified)).toBe(true);
-    const [notice] = await db.select().from(notificationOutbox).where(and(eq(notificationOutbox.channelId, own.id), eq(notificationOutbox.event, 'resolved')));
-    expect(notice!.payload).toMatchObject({ type: 'alert.resolved', data: { name: 'quota.requested', figures: { status: 'approved' } } });
-    await receiver.stop();
   });
 });

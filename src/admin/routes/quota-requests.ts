@@ -1,16 +1,13 @@
 import { z } from 'zod';
-import { quotaDecided, quotaRequestAlert } from '../../alerts/quota-source.js';
-import { createAlertStore } from '../../alerts/store.js';
 import type { BudgetScope } from '../../budget/rules.js';
 import { getBudget, resolveScope } from '../../control/budgets.js';
 import type { Db } from '../../db/database.js';
-import { decideQuotaRequest, getQuotaRequest, listQuotaRequests, submitQuotaRequest, type QuotaRequest } from '../../control/quota-requests.js';
+import { decideQuotaRequest, getQuotaRequest, listQuotaRequests, submitQuotaRequest } from '../../control/quota-requests.js';
 import { getUser } from '../../control/users.js';
 import { GatewayError } from '../../errors/catalogue.js';
 import type { Access } from '../access.js';
-import { type AdminSettings, route } from '../route.js';
+import { route } from '../route.js';
 import { id } from '../schemas.js';
-import { alertsSettings } from './alerts.js';
 
 // Deciding is setting the budget by other means: it needs the right to set that budget directly
 // (so no one raises an org-wide, '*' or parent-team budget through a request), and nobody, admins
@@ -21,13 +18,6 @@ async function assertMayDecide(db: Db, access: Access, id: string): Promise<void
   await access.assertUser('quota:decide', await getUser(db, request.userId));
   const budget = await getBudget(db, request.budgetId);
   await access.assertBudgetTarget(await resolveScope(db, budget.scope as BudgetScope, budget.scopeId, budget.orgId));
-}
-
-// After the decision commits (its invalidation must follow the commit): a crash in between loses
-// this notice, not the decision, which the requester can still read from the API.
-async function notifyDecision(db: Db, settings: AdminSettings, request: QuotaRequest): Promise<QuotaRequest> {
-  await quotaDecided(db, createAlertStore({ db, config: alertsSettings(settings) }), request);
-  return request;
 }
 
 export const quotaRoutes = [
@@ -41,17 +31,11 @@ export const quotaRoutes = [
   route({
     method: 'POST', path: '/quota-requests', tag: 'quota requests', summary: 'Ask for more on a budget that applies to you (admins may file for userId)', permission: 'quota:submit', status: 201,
     body: z.object({ budgetId: id, amount: z.number().int().positive(), justification: z.string().trim().min(1).max(2000), userId: id.optional() }),
-    async handle({ db, access, change, body, settings }) {
+    async handle({ db, access, change, body }) {
       const userId = body.userId ?? access.actor.userId;
       if (!userId) throw new GatewayError('invalid_request', 'Your credential does not act as a user: pass userId.', 'userId');
-      const user = await getUser(db, userId);
-      await access.assertUser('quota:submit', user);
-      // The request and the alert that tells its deciders commit together.
-      return db.transaction(async (tx) => {
-        const request = await submitQuotaRequest(tx as unknown as Db, change, { userId, budgetId: body.budgetId, amount: body.amount, justification: body.justification });
-        await createAlertStore({ db: tx as unknown as Db, config: alertsSettings(settings) }).raise(quotaRequestAlert(request, user));
-        return request;
-      });
+      await access.assertUser('quota:submit', await getUser(db, userId));
+      return submitQuotaRequest(db, change, { userId, budgetId: body.budgetId, amount: body.amount, justification: body.justification });
     },
   }),
   route({
@@ -64,17 +48,17 @@ export const quotaRoutes = [
   }),
   route({
     method: 'POST', path: '/quota-requests/:id/approve', tag: 'quota requests', summary: "Approve: the budget's limit grows by the amount", permission: 'quota:decide',
-    async handle({ db, bus, access, change, params, settings }) {
+    async handle({ db, bus, access, change, params }) {
       await assertMayDecide(db, access, params.id!);
-      return notifyDecision(db, settings, await decideQuotaRequest(db, bus, change, params.id!, { approve: true }));
+      return decideQuotaRequest(db, bus, change, params.id!, { approve: true });
     },
   }),
   route({
     method: 'POST', path: '/quota-requests/:id/deny', tag: 'quota requests', summary: 'Deny with a reason', permission: 'quota:decide',
     body: z.object({ reason: z.string().trim().min(1).max(2000) }),
-    async handle({ db, bus, access, change, params, body, settings }) {
+    async handle({ db, bus, access, change, params, body }) {
       await assertMayDecide(db, access, params.id!);
-      return notifyDecision(db, settings, await decideQuotaRequest(db, bus, change, params.id!, { approve: false, reason: body.reason }));
+      return decideQuotaRequest(db, bus, change, params.id!, { approve: false, reason: body.reason });
     },
   }),
 ];

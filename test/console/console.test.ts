@@ -22,7 +22,7 @@ let adminKey: string;
 let managerJwt: string;
 let orgId: string;
 let alice: { key: string; userId: string; teamId: string | null };
-let bob: { key: string; userId: string; teamId: string | null };
+let bob: { key: string; keyId: string; userId: string; teamId: string | null };
 // Every URL any console page asked for, across all tests.
 const requested: string[] = [];
 
@@ -65,7 +65,7 @@ beforeAll(async () => {
   const b = await gw.newKey({ org: 'acme', team: 'research', user: 'ben' });
   orgId = a.orgId;
   alice = { key: a.key, userId: a.userId, teamId: a.teamId };
-  bob = { key: b.key, userId: b.userId, teamId: b.teamId };
+  bob = { key: b.key, keyId: b.id, userId: b.userId, teamId: b.teamId };
   const cara = await gw.newKey({ org: 'acme', team: 'platform', user: 'cara' });
   adminKey = (await gw.admin.call<{ key: string }>('POST', '/admin-keys', { body: { name: 'ops', role: 'admin' } })).key;
   managerJwt = await new SignJWT({ role: 'manager' })
@@ -225,6 +225,48 @@ describe('web console', () => {
     await page.getByTestId(`open-team-${alice.teamId}`).click();
     await page.getByTestId('detail-chart').waitFor();
     await shot(page, 'manager-team');
+    await context.close();
+  });
+
+  it('sets a budget, applies a template, rotates and revokes a key, and finds it all in the audit log', async () => {
+    const { context, page } = await signedInPage(adminKey);
+    page.on('dialog', (dialog) => void dialog.accept());
+    await page.getByTestId('nav-budgets').click();
+    const budgetForm = page.getByTestId('budget-form');
+    await budgetForm.getByLabel('Id', { exact: true }).fill(bob.userId);
+    await budgetForm.getByLabel('Window').selectOption('day');
+    await budgetForm.getByLabel('Limit').fill('1000000');
+    await budgetForm.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Budget saved.').waitFor();
+    const templateForm = page.getByTestId('template-form');
+    await templateForm.getByLabel('Template').selectOption('basic_user');
+    await templateForm.getByLabel('To').selectOption('team');
+    await templateForm.getByLabel('Id', { exact: true }).fill(bob.teamId!);
+    await templateForm.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText('Template basic_user applied.').waitFor();
+    const budgets = (await adminApi<{ data: Array<{ scope: string; scopeId: string; metric: string; window: string; limit: number }> }>('/budgets')).data;
+    expect(budgets).toContainEqual(expect.objectContaining({ scope: 'user', scopeId: bob.userId, metric: 'costMicros', window: 'day', limit: 1_000_000 }));
+    // basic_user: 5,000 tokens a day, 150,000 a month, 500,000 in total.
+    expect(budgets.filter((b) => b.scope === 'team' && b.scopeId === bob.teamId).map((b) => [b.metric, b.window, b.limit])).toEqual(
+      expect.arrayContaining([['tokens', 'day', 5_000], ['tokens', 'month', 150_000], ['tokens', 'total', 500_000]]),
+    );
+    await page.getByTestId('budgets').getByText(`user ${bob.userId}`).first().waitFor();
+    await shot(page, 'admin-budgets');
+
+    await page.getByTestId('nav-keys').click();
+    await page.getByTestId(`rotate-${bob.keyId}`).click();
+    expect(await page.getByTestId('key-plaintext').textContent()).toMatch(/^tg-/);
+    await page.getByTestId('key-once-close').click();
+    await page.getByTestId(`revoke-${bob.keyId}`).click();
+    await page.getByTestId(`revoke-${bob.keyId}`).waitFor({ state: 'detached' });
+    const refused = await request(`${gw.url}/v1/usage`, { headers: { authorization: `Bearer ${bob.key}` } });
+    expect(await refused.body.json()).toMatchObject({ error: { code: 'revoked_api_key' } });
+
+    await page.getByTestId('nav-audit').click();
+    await page.getByTestId('audit-resourceId').fill(bob.keyId);
+    await page.getByTestId('audit-apply').click();
+    await expect.poll(async () => (await page.getByTestId('audit').locator('tbody tr').allTextContents()).map((row) => row.match(/key\.(create|rotate|revoke)/)?.[0])).toEqual(['key.revoke', 'key.rotate', 'key.create']);
+    await shot(page, 'admin-audit');
     await context.close();
   });
 

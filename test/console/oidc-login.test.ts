@@ -85,6 +85,7 @@ it('refuses an ID token without an admin role, and a callback this browser did n
   const { context, page } = await logInAt('someone@example.com');
   await page.getByText('admin_unauthorized').or(page.getByText('role claim')).first().waitFor();
   expect(await page.content()).toContain('role claim');
+  await page.screenshot({ path: `${screenshots}/oidc-refused.png`, fullPage: true });
   expect((await context.cookies(gw.url)).map((c) => c.name)).not.toContain('tollgate_console');
   await context.close();
   const forged = await request(`${gw.url}/dashboard/oidc/callback?code=abc&state=guessed`);

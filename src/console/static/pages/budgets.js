@@ -69,7 +69,6 @@ export function Budgets({ orgId }) {
         { label: 'Metric / window', render: (b) => `${b.metric} / ${b.window}` },
         { label: 'Limit', render: (b) => amount(b.metric, b.limit) },
         { label: 'Warn / critical', render: (b) => `${b.warnPct ?? '—'}% / ${b.criticalPct ?? '—'}%` },
-        { label: 'Template', render: (b) => b.template ?? '' },
         { label: '', render: (b) => html`<button class="link" onClick=${() => edit(b)}>Edit</button>
             <button class="link danger" onClick=${() => confirm('Delete this budget?') && act(() => admin.delete(`/budgets/${b.id}`), 'Budget deleted.')}>Delete</button>` },
       ]} rows=${data.data} />`}

@@ -153,16 +153,15 @@ export function createConsole(deps: ConsoleDeps): Console {
       const principal = await selfPrincipal(req.headers);
       sendJson(res, 200, await deps.usageHistory(principal, new URLSearchParams(search)), { ...headers, 'cache-control': 'no-store' });
     },
-    'GET /dashboard/api/alerts/preferences': (ctx) => preferences(ctx, undefined),
-    async 'PUT /dashboard/api/alerts/preferences'(ctx) {
-      await preferences(ctx, parseJsonBody(await readBody(ctx.req, 16_384)));
-    },
+    'GET /dashboard/api/alerts/preferences': (ctx) => preferences(ctx, false),
+    'PUT /dashboard/api/alerts/preferences': (ctx) => preferences(ctx, true),
   };
 
-  async function preferences({ req, res, headers }: Context, update: unknown): Promise<void> {
+  async function preferences({ req, res, headers }: Context, update: boolean): Promise<void> {
     const principal = await selfPrincipal(req.headers);
     if (!deps.alertPreferences) throw new GatewayError('not_found', 'Alerting is turned off on this gateway.');
-    sendJson(res, 200, await deps.alertPreferences(principal, update), { ...headers, 'cache-control': 'no-store' });
+    const body = update ? parseJsonBody(await readBody(req, 16_384)) : undefined;
+    sendJson(res, 200, await deps.alertPreferences(principal, body), { ...headers, 'cache-control': 'no-store' });
   }
 
   const assetPath = /^\/dashboard\/assets\/([0-9a-f]{16})\/([\w./-]+)$/;

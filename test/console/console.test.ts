@@ -96,7 +96,7 @@ afterAll(async () => {
 });
 
 describe('web console', () => {
-  it("shows an admin the overview with the same figures as the admin API's", async () => {
+  it("shows an admin the overview with the same figures as the admin API's, live", async () => {
     const { context, page } = await signedInPage(adminKey);
     const day = await adminApi<{ totals: { costMicros: number; requests: number } }>(`/usage?from=${today}&to=${today}&tz=UTC&org=${orgId}`);
     const month = await adminApi<{ totals: { costMicros: number } }>(`/usage?from=${monthStart}&to=${today}&tz=UTC&org=${orgId}`);
@@ -117,6 +117,17 @@ describe('web console', () => {
     expect(download.suggestedFilename()).toMatch(/\.csv$/);
     const csv = await (await download.createReadStream()).toArray();
     expect(Buffer.concat(csv).toString('utf8')).toContain(String(month.totals.costMicros));
+    // New traffic shows up on the open overview without a reload (it polls every 5 s).
+    await page.getByTestId('nav-overview').click();
+    await expect.poll(() => page.getByTestId('spend-today').getAttribute('data-raw')).toBe(String(day.totals.costMicros));
+    await chat(bob.key, '[mock prompt_tokens=100000 completion_tokens=10000]');
+    let after = day.totals;
+    for (let tries = 0; tries < 50 && after.requests === day.totals.requests; tries++) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = (await adminApi<{ totals: { costMicros: number; requests: number } }>(`/usage?from=${today}&to=${today}&tz=UTC&org=${orgId}`)).totals;
+    }
+    expect(after.costMicros).toBeGreaterThan(day.totals.costMicros);
+    await expect.poll(() => page.getByTestId('spend-today').getAttribute('data-raw'), { timeout: 12_000 }).toBe(String(after.costMicros));
     await context.close();
   });
 

@@ -102,6 +102,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
           principals,
           verifyAdmin: createAdminAuthenticator(database.db, config.admin.jwt),
           ttlMs: config.console.sessionTtlMs,
+          hostOnlyCookie: config.console.secureCookie === 'always',
         }),
         assets: loadStaticAssets(),
         secureCookie: config.console.secureCookie,

@@ -5,7 +5,9 @@ import type { IncomingHttpHeaders } from 'node:http';
 const plainName = 'tollgate_console';
 const hostName = `__Host-${plainName}`;
 
-export function sessionIdFrom(headers: IncomingHttpHeaders): string | undefined {
+// hostOnly: only the __Host- cookie counts (console.secureCookie 'always'), so a plain cookie
+// tossed in over plain HTTP or from a sibling subdomain can never stand for a session.
+export function sessionIdFrom(headers: IncomingHttpHeaders, hostOnly = false): string | undefined {
   const header = headers.cookie;
   if (!header) return undefined;
   let plain: string | undefined;
@@ -18,7 +20,7 @@ export function sessionIdFrom(headers: IncomingHttpHeaders): string | undefined 
     if (name === hostName && value) return value;
     if (name === plainName && value) plain = value;
   }
-  return plain;
+  return hostOnly ? undefined : plain;
 }
 
 export function sessionCookie(id: string, maxAgeSec: number, secure: boolean): string {

@@ -46,6 +46,8 @@ export interface ConsoleSessionsDeps {
   // The admin API's credential check, without the session fallback.
   verifyAdmin: AdminAuthenticator;
   ttlMs: number;
+  // Only the __Host- cookie names a session (every cookie this gateway sets is Secure).
+  hostOnlyCookie?: boolean;
   now?: () => number;
 }
 
@@ -100,7 +102,7 @@ export function createConsoleSessions(deps: ConsoleSessionsDeps): ConsoleSession
       return { id, signedIn: { session, actor, principal } };
     },
     async resolve(headers) {
-      const id = sessionIdFrom(headers);
+      const id = sessionIdFrom(headers, deps.hostOnlyCookie);
       if (!id) return undefined;
       const nowMs = now();
       const session = await deps.store.get(id, nowMs);
@@ -109,7 +111,7 @@ export function createConsoleSessions(deps: ConsoleSessionsDeps): ConsoleSession
       return { session, actor, principal };
     },
     async signOut(headers) {
-      const id = sessionIdFrom(headers);
+      const id = sessionIdFrom(headers, deps.hostOnlyCookie);
       if (id) await deps.store.delete(id);
     },
   };

@@ -1,8 +1,10 @@
 // Console session stores: both expire a session at its deadline and forget it on sign-out; the
 // in-process one is bounded (oldest dropped first); the Redis one lets every replica see a
-// sign-in and a sign-out, and keeps only a hash of the cookie value in its key names.
+// sign-in and a sign-out, and keeps only a hash of the cookie value in its key names. The cookie
+// itself: which one names a session.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sessionCookie, sessionIdFrom } from '../../src/console/cookies.js';
 import { type ConsoleSession, createMemorySessionStore, createRedisSessionStore, type SessionStore } from '../../src/console/session-store.js';
 import { redisUrl, uniquePrefix } from '../helpers/services.js';
 
@@ -54,4 +56,13 @@ it('Redis holds the session under a hash of the cookie, expiring with it', async
   expect(keys.some((k) => k.includes('plain-cookie-value'))).toBe(false);
   const ttls = await Promise.all(keys.map((k) => redis.pttl(k)));
   expect(ttls.every((ttl) => ttl > 0 && ttl <= 5_000)).toBe(true);
+});
+
+describe('the session cookie', () => {
+  it('prefers the __Host- cookie, and with hostOnly ignores a plain one someone tossed in', () => {
+    expect(sessionIdFrom({ cookie: 'tollgate_console=plain; __Host-tollgate_console=secure' })).toBe('secure');
+    expect(sessionIdFrom({ cookie: 'a=1; tollgate_console=plain' })).toBe('plain');
+    expect(sessionIdFrom({ cookie: 'a=1; tollgate_console=plain' }, true)).toBeUndefined();
+    expect(sessionCookie('id', 60, true)).toBe('__Host-tollgate_console=id; Path=/; Max-Age=60; HttpOnly; SameSite=Strict; Secure');
+  });
 });

@@ -41,8 +41,6 @@ const env = {
   DATABASE_URL: dbUrl,
   TOLLGATE_REDIS_KEY_PREFIX: keyPrefix,
   TOLLGATE_SERVER__WORKERS: '1',
-  // Not under test; the alert rules' Redis pipeline has crashed a gateway mid-run (ioredis autopipelining).
-  TOLLGATE_ALERTS__ENABLED: 'false',
   PORT: String(ports.gateway),
 };
 const seedKey = (i: number): string => `tg-seed-${i}`;

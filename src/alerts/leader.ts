@@ -26,18 +26,14 @@ export interface LeaderLock {
 const holdScript = readFileSync(new URL('./leader-hold.lua', import.meta.url), 'utf8');
 const releaseScript = readFileSync(new URL('./leader-release.lua', import.meta.url), 'utf8');
 
-interface WithLeaderScripts {
-  tollgateAlertLeaderHold(lockKey: string, fenceKey: string, owner: string, ttlMs: number): Promise<number>;
-  tollgateAlertLeaderRelease(lockKey: string, owner: string): Promise<number>;
-}
-
 // Room for the clocks of Redis and this process to drift apart within one lifetime.
 const driftShare = 0.1;
 
 export function createRedisLeaderLock(redis: RedisClient, keyPrefix: string, ttlMs: number, owner = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`): LeaderLock {
-  redis.defineCommand('tollgateAlertLeaderHold', { numberOfKeys: 2, lua: holdScript });
-  redis.defineCommand('tollgateAlertLeaderRelease', { numberOfKeys: 1, lua: releaseScript });
-  const scripted = redis as RedisClient & WithLeaderScripts;
+  // EVAL, not defineCommand: the client is the gateway's shared auto-pipelining one, and a command
+  // defined after the tick's pipeline was opened is missing from it, which misaligns every reply of
+  // that pipeline and crashes the process (ioredis #1931). Two small scripts every few seconds do
+  // not need EVALSHA.
   // One hash tag: both keys on one Cluster slot.
   const lockKey = `${keyPrefix}{alerts}:leader`;
   const fenceKey = `${keyPrefix}{alerts}:leader:fence`;
@@ -47,7 +43,7 @@ export function createRedisLeaderLock(redis: RedisClient, keyPrefix: string, ttl
     async hold() {
       const askedMs = performance.now();
       try {
-        const token = Number(await scripted.tollgateAlertLeaderHold(lockKey, fenceKey, owner, ttlMs));
+        const token = Number(await redis.eval(holdScript, 2, lockKey, fenceKey, owner, ttlMs));
         if (token < 0) {
           heldUntilMs = 0;
           return { kind: 'follower' };
@@ -61,7 +57,7 @@ export function createRedisLeaderLock(redis: RedisClient, keyPrefix: string, ttl
     },
     async release() {
       heldUntilMs = 0;
-      await scripted.tollgateAlertLeaderRelease(lockKey, owner);
+      await redis.eval(releaseScript, 1, lockKey, owner);
     },
   };
 }

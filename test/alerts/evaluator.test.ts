@@ -103,6 +103,21 @@ describe.skipIf(!ready)('alert evaluator leadership', () => {
     await a.stop();
   });
 
+  it("takes the lock on the gateway's shared auto-pipelining client while other commands are in flight (a late defineCommand crashed the process)", async () => {
+    const shared = new Redis(redisUrl, { enableAutoPipelining: true });
+    redis.push(shared);
+    await shared.ping();
+    // A command in this tick opens the tick's auto-pipeline before the lock exists.
+    const before = shared.get(`${prefix}:other`);
+    const lock = createRedisLeaderLock(shared, `${prefix}shared:`, ttlMs, 'shared');
+    const held = lock.hold();
+    const after = shared.get(`${prefix}:other`);
+    expect(await before).toBeNull();
+    expect((await held).kind).toBe('leader');
+    expect(await after).toBeNull();
+    await lock.release();
+  });
+
   it('embedded, the process always evaluates', async () => {
     const state = await createProcessLeaderLock().hold();
     expect(state).toMatchObject({ kind: 'leader', token: 1 });

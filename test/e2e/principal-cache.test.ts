@@ -238,9 +238,7 @@ describe.skipIf(!servicesUp)('principal cache with 100,000 keys in Postgres', ()
 
     beforeAll(async () => {
       mock = await startMockUpstream();
-      // Alerts are not under test here; their rules' Redis pipeline can throw in ioredis when a
-      // gateway closes (reported separately), which would fail this file for another part's fault.
-      const overrides = { redisKeyPrefix: uniquePrefix('principal-cache'), 'alerts.enabled': false };
+      const overrides = { redisKeyPrefix: uniquePrefix('principal-cache') };
       for (let i = 0; i < 2; i++) gateways.push(await startTestGateway({ mock, env: env(), overrides }));
       for (const gw of gateways) await gw.app.principals.ready;
     }, 60_000);

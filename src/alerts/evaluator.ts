@@ -16,8 +16,8 @@ import type { AlertInput, AlertRule, AlertSink } from './source.js';
 
 export interface ScheduledRule {
   readonly rule: AlertRule;
-  // Evaluated at most this often; the evaluator's interval when omitted.
-  readonly intervalMs?: number;
+  // Evaluated at most this often (read at every evaluation); the evaluator's interval when omitted.
+  readonly intervalMs?: number | (() => number);
 }
 
 export interface EvaluatorOptions {
@@ -30,6 +30,8 @@ export interface EvaluatorOptions {
   // A firing alert's last-seen time and figures are rewritten this often.
   readonly refreshMs?: number;
   readonly maxPending?: number;
+  // Run by the holder before the rules at every evaluation (the rules' settings are read again).
+  readonly prepare?: () => Promise<void>;
 }
 
 export interface Evaluator {
@@ -111,9 +113,10 @@ export function startEvaluator(options: EvaluatorOptions, autostart = true): Eva
   }
 
   async function evaluate(nowMs: number): Promise<void> {
+    await options.prepare?.();
     for (const { rule, intervalMs = options.intervalMs } of options.rules) {
       const last = lastRunMs.get(rule);
-      if (last !== undefined && nowMs - last < intervalMs) continue;
+      if (last !== undefined && nowMs - last < (typeof intervalMs === 'function' ? intervalMs() : intervalMs)) continue;
       lastRunMs.set(rule, nowMs);
       try {
         for (const { input, firing } of await rule.evaluate(nowMs)) observe(input, firing, nowMs);

@@ -26,11 +26,19 @@ const health = (fingerprint: string, name: string, severity: AlertInput['severit
 const percent = (part: number, whole: number): number => (whole === 0 ? 0 : Math.round((part * 1000) / whole) / 10);
 const minutes = (ms: number): string => `${Math.round(ms / 6_000) / 10} min`;
 
-export function fleetHealthRule(snapshots: FleetSnapshots, config: HealthConfig): AlertRule {
-  const window = createHealthWindow(config.windowMs);
+// The settings are read at every evaluation, so a change through the admin API applies at the next
+// one; a new window length starts a new window.
+export function fleetHealthRule(snapshots: FleetSnapshots, settings: () => HealthConfig): AlertRule {
+  let window = createHealthWindow(settings().windowMs);
+  let windowMs = settings().windowMs;
   return {
     name: 'health.fleet',
     async evaluate(nowMs) {
+      const config = settings();
+      if (config.windowMs !== windowMs) {
+        windowMs = config.windowMs;
+        window = createHealthWindow(windowMs);
+      }
       const latest = await snapshots.read(nowMs);
       window.add(latest, nowMs);
       const totals = window.totals();

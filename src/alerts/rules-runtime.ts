@@ -17,6 +17,8 @@ import { localSnapshots, redisSnapshots } from './health-snapshot.js';
 import { personalThresholdsRule, type BudgetReader } from './personal-thresholds.js';
 import { quotaRequestsRule } from './quota-notices.js';
 import { createPostgresLeaderLock, createProcessLeaderLock, createRedisLeaderLock } from './leader.js';
+import { createRuleSettingsReader } from './rule-settings.js';
+import { switchableRule } from './rule-switch.js';
 import type { AlertRulesConfig } from './rules-config.js';
 import type { AlertRule, AlertSink } from './source.js';
 
@@ -72,12 +74,13 @@ export function startAlertRules(options: AlertRulesOptions): AlertRules {
   const sources = { registry: options.registry, replica, providerOf: options.providerOf, tokenizer: options.tokenizer };
   const snapshots = redis ? redisSnapshots(redis, options.keyPrefix, sources, config.evaluateIntervalMs * 3) : localSnapshots(sources);
   const rules: ScheduledRule[] = [];
-  const add = (rule: AlertRule, intervalMs?: number) => rules.push(intervalMs === undefined ? { rule } : { rule, intervalMs });
-  if (config.health.enabled) {
-    add(storeHealthRule(options.storeChecks, Math.min(config.evaluateIntervalMs, 2_000)));
-    add(fleetHealthRule(snapshots, config.health));
-  }
-  if (config.analytics.enabled) add(analyticsRule(options.db, options.configRules), config.analytics.intervalMs);
+  const add = (rule: AlertRule, intervalMs?: ScheduledRule['intervalMs']) => rules.push(intervalMs === undefined ? { rule } : { rule, intervalMs });
+  // Config's settings with the admin API's overrides, read again by the holder at every evaluation.
+  const settings = createRuleSettingsReader(options.db, config, logger);
+  const healthOn = () => settings.current().health.enabled;
+  add(switchableRule(storeHealthRule(options.storeChecks, Math.min(config.evaluateIntervalMs, 2_000)), healthOn));
+  add(switchableRule(fleetHealthRule(snapshots, () => settings.current().health), healthOn));
+  add(switchableRule(analyticsRule(options.db, options.configRules), () => settings.current().analytics.enabled), () => settings.current().analytics.intervalMs);
   add(quotaRequestsRule(options.db));
   add(personalThresholdsRule({ db: options.db, budgets: options.budgets, maxUsers: config.personal.maxUsersPerEvaluation }));
 
@@ -92,6 +95,7 @@ export function startAlertRules(options: AlertRulesOptions): AlertRules {
         ? createPostgresLeaderLock(options.databaseUrl, config.leaderTtlMs)
         : createProcessLeaderLock(),
     rules,
+    prepare: settings.refresh,
     sink: options.sink,
     intervalMs: config.evaluateIntervalMs,
     logger,

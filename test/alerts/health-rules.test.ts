@@ -51,7 +51,7 @@ describe.skipIf(!ready)('fleet health rule', () => {
     const config = alertRulesSchema.parse({ health: { windowMs, spendMicrosPerWindow: 1_000_000 } }).health;
     const reader: FleetSnapshots = a.snapshots;
     let nowMs = Date.parse('2026-12-02T04:00:00Z');
-    const evaluator = startEvaluator({ lock: createProcessLeaderLock(), rules: [{ rule: fleetHealthRule(reader, config), intervalMs: 0 }], sink: alerts.sink, intervalMs: 1, logger: pino({ level: 'silent' }), clock: () => nowMs }, false);
+    const evaluator = startEvaluator({ lock: createProcessLeaderLock(), rules: [{ rule: fleetHealthRule(reader, () => config), intervalMs: 0 }], sink: alerts.sink, intervalMs: 1, logger: pino({ level: 'silent' }), clock: () => nowMs }, false);
     const step = async (ms: number) => {
       nowMs += ms;
       await a.snapshots.publish(nowMs);

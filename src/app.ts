@@ -113,7 +113,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
       })
     : undefined;
   const admin = createAdminApi(database.db, bus, config.admin, {
-    logger, metrics, analytics: { catalog: config.catalog, configRules: config.budget.budgets, config: config.analytics }, alerts: config.alerts, sessionActor: consoleApp?.sessionActor,
+    logger, metrics, analytics: { catalog: config.catalog, configRules: config.budget.budgets, config: config.analytics }, alerts: config.alerts, alertRules: config.alertRules, sessionActor: consoleApp?.sessionActor,
   });
   const lastUsed = createLastUsedTracker(database.db, config.admin.lastUsedFlushMs, (err) => logger.warn({ err }, 'last_used_at flush failed'));
   const upstreams = createUpstreams(config);

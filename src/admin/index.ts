@@ -18,12 +18,13 @@ export interface AdminApiOptions {
   metrics?: Pick<Metrics, 'adminDenials'> | undefined;
   analytics?: AdminSettings['analytics'];
   alerts?: AdminSettings['alerts'];
+  alertRules?: AdminSettings['alertRules'];
   // The web console's cookie to an Actor, for requests that carry no credential of their own.
   sessionActor?: AdminAuthenticator | undefined;
 }
 
 export function createAdminApi(db: Db, bus: InvalidationBus, config: ParsedConfig['admin'], options: AdminApiOptions = {}): { router: AdminRouter; http: AdminHttpHandler } {
-  const router = createAdminRouter({ db, bus, settings: { rotationGraceMs: config.rotationGraceMs, maxKeysPerUser: config.maxKeysPerUser, analytics: options.analytics, alerts: options.alerts }, routes: adminRoutes });
+  const router = createAdminRouter({ db, bus, settings: { rotationGraceMs: config.rotationGraceMs, maxKeysPerUser: config.maxKeysPerUser, analytics: options.analytics, alerts: options.alerts, alertRules: options.alertRules }, routes: adminRoutes });
   const http = createAdminHttpHandler({
     authenticate: createAdminAuthenticator(db, config.jwt, options.sessionActor),
     router,

@@ -3,6 +3,7 @@
 // are all built from the same list of these.
 import type { z } from 'zod';
 import type { AlertsConfig } from '../alerts/config.js';
+import type { AlertRulesConfig } from '../alerts/rules-config.js';
 import type { InvalidationBus } from '../auth/invalidation.js';
 import type { BudgetRule } from '../budget/rules.js';
 import type { AnalyticsConfig } from '../analytics/config.js';
@@ -21,6 +22,8 @@ export interface AdminSettings {
   readonly analytics?: { readonly catalog: Catalog; readonly configRules: readonly BudgetRule[]; readonly config?: AnalyticsConfig } | undefined;
   // Alert channel checks and test sends (private destinations, SMTP); the defaults without it.
   readonly alerts?: AlertsConfig | undefined;
+  // The config file's alert rule settings, which stored overrides lay over; the defaults without it.
+  readonly alertRules?: AlertRulesConfig | undefined;
 }
 
 export interface RouteContext<B, Q> {

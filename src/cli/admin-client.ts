@@ -55,7 +55,7 @@ export async function openAdminClient(token?: string, url = process.env.TOLLGATE
     };
   }
   const offline = await openOffline();
-  const { router } = createAdminApi(offline.database.db, offline.bus, offline.config.admin, { analytics: { catalog: offline.config.catalog, configRules: offline.config.budget.budgets, config: offline.config.analytics }, alerts: offline.config.alerts });
+  const { router } = createAdminApi(offline.database.db, offline.bus, offline.config.admin, { analytics: { catalog: offline.config.catalog, configRules: offline.config.budget.budgets, config: offline.config.analytics }, alerts: offline.config.alerts, alertRules: offline.config.alertRules });
   const actor = { type: 'cli', id: `${userInfo().username}@${hostname()}`, role: 'admin', userId: null } as const;
   return { call: routerClient(router, actor).call, close: () => offline.close() };
 }

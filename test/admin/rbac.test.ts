@@ -147,6 +147,9 @@ const cases: Case[] = [
   { method: 'GET', path: '/alert-routes', allowed: readers },
   { method: 'POST', path: '/alert-routes', body: () => ({ channelId: routeChannelId }), allowed: ['admin'] },
   { method: 'DELETE', path: async () => `/alert-routes/${await freshRoute()}`, allowed: ['admin'] },
+  { method: 'GET', path: '/alert-rules', allowed: readers },
+  { method: 'PUT', path: '/alert-rules/health', body: () => ({ minRequests: 20 }), allowed: ['admin'] },
+  { method: 'DELETE', path: '/alert-rules/health', allowed: ['admin'] },
 ];
 
 const resolvePath = (c: Case) => (typeof c.path === 'string' ? Promise.resolve(c.path) : c.path());

@@ -2,6 +2,7 @@
 import type { Route } from '../route.js';
 import { adminKeyRoutes } from './admin-keys.js';
 import { alertChannelRoutes } from './alert-channels.js';
+import { alertRuleRoutes } from './alert-rules.js';
 import { alertRoutes } from './alerts.js';
 import { analyticsRoutes } from './analytics.js';
 import { auditRoutes } from './audit.js';
@@ -30,4 +31,5 @@ export const adminRoutes: readonly Route[] = [
   ...analyticsRoutes,
   ...alertRoutes,
   ...alertChannelRoutes,
+  ...alertRuleRoutes,
 ];

@@ -8,6 +8,7 @@ import { migrate } from './commands/migrate.js';
 import { loadtest } from './commands/loadtest.js';
 import { serve } from './commands/serve.js';
 import { adminBootstrap } from './commands/admin.js';
+import { alertRulesList, alertRulesReset, alertRulesSet } from './commands/alert-rules.js';
 import { alertsAck, alertsHistory, alertsList, alertsResolve, channelsAdd, channelsList, channelsRemove, channelsRoute, channelsRoutes, channelsTest } from './commands/alerts.js';
 import { analytics } from './commands/analytics.js';
 import { auditExport, auditList } from './commands/audit.js';
@@ -35,6 +36,7 @@ export const commands: readonly Command[] = [
   auditList, auditExport,
   alertsList, alertsHistory, alertsAck, alertsResolve,
   channelsAdd, channelsList, channelsTest, channelsRemove, channelsRoute, channelsRoutes,
+  alertRulesList, alertRulesSet, alertRulesReset,
   usage, report,
   analytics,
   dashboard, system,

@@ -66,14 +66,14 @@ export function fleetHealthRule(snapshots: FleetSnapshots, settings: () => Healt
           rateLimited: totals.rateLimited, requests: totals.requests, thresholdCount: config.rateLimitedMin, thresholdPercent: config.rateLimitedShare * 100, windowMs: config.windowMs,
         }),
       });
-      if (config.spendMicrosPerWindow !== undefined) {
-        findings.push({
-          firing: totals.costMicros >= config.spendMicrosPerWindow,
-          input: health('spend_rate', 'spend_rate', 'high', `Spend reached ${totals.costMicros / 1e6} USD ${over} (threshold ${config.spendMicrosPerWindow / 1e6} USD per ${minutes(config.windowMs)}).`, {
-            costMicros: totals.costMicros, thresholdMicros: config.spendMicrosPerWindow, windowMs: config.windowMs,
-          }),
-        });
-      }
+      // Reported without a threshold too, so removing the threshold clears an alert it raised.
+      const spendLimit = config.spendMicrosPerWindow;
+      findings.push({
+        firing: spendLimit !== undefined && totals.costMicros >= spendLimit,
+        input: health('spend_rate', 'spend_rate', 'high', `Spend reached ${totals.costMicros / 1e6} USD ${over} (threshold ${spendLimit === undefined ? 'none' : `${spendLimit / 1e6} USD`} per ${minutes(config.windowMs)}).`, {
+          costMicros: totals.costMicros, thresholdMicros: spendLimit ?? null, windowMs: config.windowMs,
+        }),
+      });
       findings.push(...instantFindings(latest, config));
       return findings;
     },

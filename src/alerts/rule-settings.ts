@@ -26,7 +26,7 @@ export const overrideSchemas: { [N in RuleName]: z.ZodType<Partial<RuleSettings[
 };
 
 export function ruleName(name: string): RuleName {
-  if (!(name in ruleSchemas)) throw new GatewayError('not_found', `There is no alert rule "${name}"; the rules are ${ruleNames.join(', ')}.`);
+  if (!Object.hasOwn(ruleSchemas, name)) throw new GatewayError('not_found', `There is no alert rule "${name}"; the rules are ${ruleNames.join(', ')}.`);
   return name as RuleName;
 }
 
@@ -36,7 +36,7 @@ async function readOverrides(db: Db): Promise<Overrides> {
   const rows = await db.select().from(alertRuleSettings);
   const overrides: Overrides = {};
   for (const row of rows) {
-    if (!(row.name in ruleSchemas)) continue;
+    if (!Object.hasOwn(ruleSchemas, row.name)) continue;
     // A row written by an older release may name a field this one dropped: the rest still applies.
     const parsed = overrideSchemas[row.name as RuleName].safeParse(row.overrides);
     overrides[row.name as RuleName] = parsed.success ? (parsed.data as Record<string, unknown>) : {};

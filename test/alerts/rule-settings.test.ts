@@ -43,6 +43,8 @@ describe('alert rule settings in a running gateway', () => {
     expect(unknown.status).toBe(400);
     expect(unknown.body.error.message).toContain('spendPerDay');
     expect((await f.call('PUT', '/alert-rules/nope', f.tokens.admin, { enabled: false })).status).toBe(404);
+    expect((await f.call('PUT', '/alert-rules/toString', f.tokens.admin, { enabled: false })).status).toBe(404);
+    expect((await f.call('PUT', '/alert-rules/health', f.tokens.admin, JSON.parse('{"__proto__": {"enabled": false}}'))).status).toBe(400);
 
     const set = await f.call('PUT', '/alert-rules/health', f.tokens.admin, { spendMicrosPerWindow: 1 });
     expect(set.status, set.text).toBe(200);

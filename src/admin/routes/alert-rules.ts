@@ -28,7 +28,9 @@ export const alertRuleRoutes = [
     async handle({ db, access, change, params, body, settings }) {
       await assertGatewayWide(access);
       const name = ruleName(params.name!);
-      return setRuleOverrides(db, change, rulesConfig(settings), name, parseInput(overrideSchemas[name], body, 'body') as Record<string, unknown>);
+      const update = parseInput(overrideSchemas[name], body, 'body') as Record<string, unknown>;
+      if (Object.keys(update).length === 0) throw new GatewayError('invalid_request', `body: name at least one setting of ${name} to change.`);
+      return setRuleOverrides(db, change, rulesConfig(settings), name, update);
     },
   }),
   route({

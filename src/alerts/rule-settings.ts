@@ -107,16 +107,23 @@ export interface RuleSettingsReader {
   refresh(): Promise<void>;
 }
 
-export function createRuleSettingsReader(db: Db, config: AlertRulesConfig, logger: Logger): RuleSettingsReader {
+// A read waits at most waitMs: with Postgres away it may hang until the driver gives up, and the
+// evaluation (which reports Postgres down) must not wait for it. One read is in flight at a time.
+export function createRuleSettingsReader(db: Db, config: AlertRulesConfig, logger: Logger, waitMs = 1_000): RuleSettingsReader {
   let settings = effective(config, {});
+  let reading: Promise<void> | undefined;
   return {
     current: () => settings,
     async refresh() {
-      try {
-        settings = effective(config, await readOverrides(db));
-      } catch (err) {
-        logger.warn({ err: (err as Error).message }, 'alert rule settings not read; the last ones stand');
-      }
+      reading ??= readOverrides(db)
+        .then(
+          (overrides) => void (settings = effective(config, overrides)),
+          (err: unknown) => logger.warn({ err: (err as Error).message }, 'alert rule settings not read; the last ones stand'),
+        )
+        .finally(() => (reading = undefined));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([reading, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+      clearTimeout(timer);
     },
   };
 }

@@ -2,9 +2,14 @@
 // API makes its evaluator raise health.spend_rate for spend that config's settings let pass, and
 // removing the override resolves it; bad fields are a 400 naming them; changes are audited. Then
 // `tollgate alert-rules list|set|reset` offline on a Postgres database.
+import { createServer, type Socket } from 'node:net';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../../bench/mock-upstream.js';
-import { type AdminFixture, startAdminFixture } from '../admin/support.js';
+import { createRuleSettingsReader, setRuleOverrides } from '../../src/alerts/rule-settings.js';
+import { alertRulesSchema } from '../../src/alerts/rules-config.js';
+import { openDatabase } from '../../src/db/database.js';
+import { type AdminFixture, setupChange, startAdminFixture } from '../admin/support.js';
 import { runCli } from '../helpers/processes.js';
 import { chatStatus } from '../helpers/requests.js';
 import { createTestDatabase, postgresAvailable } from '../helpers/services.js';
@@ -73,10 +78,12 @@ const ready = await postgresAvailable();
 describe.skipIf(!ready)('tollgate alert-rules', () => {
   let drop: () => Promise<void>;
   let env: Record<string, string>;
+  let url: string;
 
   beforeAll(async () => {
     const created = await createTestDatabase('alert_rule_cli');
     drop = created.drop;
+    url = created.url;
     env = { DATABASE_URL: created.url };
     expect((await runCli(['migrate'], env)).code).toBe(0);
   }, 60_000);
@@ -108,4 +115,38 @@ describe.skipIf(!ready)('tollgate alert-rules', () => {
     const reset = await cli('alert-rules', 'reset', 'health', '--json');
     expect(reset).toMatchObject({ settings: { errorRate: 0.1, windowMs: 300_000 }, sources: { errorRate: 'config', windowMs: 'config' } });
   }, 150_000);
+
+  it("the evaluator's reader sees a stored override, and a Postgres that never answers costs it at most its wait", async () => {
+    const config = alertRulesSchema.parse({ health: { errorRate: 0.3 } });
+    const logger = pino({ level: 'silent' });
+    const database = await openDatabase({ databaseUrl: url, dataDir: '' });
+    try {
+      await setRuleOverrides(database.db, setupChange, config, 'health', { p99LatencyMs: 2_500 });
+      const reader = createRuleSettingsReader(database.db, config, logger);
+      expect(reader.current().health.p99LatencyMs).toBe(10_000);
+      await reader.refresh();
+      expect(reader.current().health).toMatchObject({ p99LatencyMs: 2_500, errorRate: 0.3 });
+    } finally {
+      await database.close();
+    }
+
+    // A server that accepts connections and never says a word: the driver would wait forever.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    const stuck = await openDatabase({ databaseUrl: `postgres://postgres@127.0.0.1:${port}/none`, dataDir: '' });
+    try {
+      const reader = createRuleSettingsReader(stuck.db, config, logger, 300);
+      const startedMs = performance.now();
+      await reader.refresh();
+      await reader.refresh();
+      expect(performance.now() - startedMs).toBeLessThan(2_000);
+      expect(reader.current().health).toMatchObject({ p99LatencyMs: 10_000, errorRate: 0.3 });
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+      await stuck.close().catch(() => {});
+    }
+  }, 60_000);
 });

@@ -16,6 +16,7 @@ const ruleSchemas = { health: healthRuleSchema, analytics: analyticsRuleSchema }
 export type RuleName = keyof typeof ruleSchemas;
 export const ruleNames = Object.keys(ruleSchemas) as RuleName[];
 export type RuleSettings = { [N in RuleName]: AlertRulesConfig[N] };
+export const ruleFields = Object.fromEntries(ruleNames.map((n) => [n, Object.keys(ruleSchemas[n].shape)])) as Record<RuleName, string[]>;
 
 // Each field as config validates it, without its default: an override names only what it changes.
 const bare = (field: z.ZodType): z.ZodType => (field instanceof z.ZodDefault || field instanceof z.ZodOptional ? bare(field.unwrap() as z.ZodType) : field);
@@ -62,7 +63,7 @@ async function view(db: Db, config: AlertRulesConfig, name: RuleName): Promise<R
   const [row] = await db.select().from(alertRuleSettings).where(eq(alertRuleSettings.name, name));
   const overrides = row ? (overrideSchemas[name].safeParse(row.overrides).data ?? {}) : {};
   const settings = { ...config[name], ...overrides } as Record<string, unknown>;
-  const fields = Object.keys(ruleSchemas[name].shape);
+  const fields = ruleFields[name];
   return {
     name,
     settings: Object.fromEntries(fields.map((f) => [f, settings[f] ?? null])),

@@ -2,7 +2,7 @@
 // each value comes from (config or override); only admins of the whole gateway change them, since
 // the rules watch the whole fleet.
 import { z } from 'zod';
-import { listRuleSettings, overrideSchemas, resetRuleOverrides, ruleName, setRuleOverrides } from '../../alerts/rule-settings.js';
+import { listRuleSettings, overrideSchemas, resetRuleOverrides, ruleFields, ruleName, ruleNames, setRuleOverrides } from '../../alerts/rule-settings.js';
 import { alertRulesSchema } from '../../alerts/rules-config.js';
 import { GatewayError } from '../../errors/catalogue.js';
 import type { Access } from '../access.js';
@@ -24,7 +24,8 @@ export const alertRuleRoutes = [
   }),
   route({
     method: 'PUT', path: '/alert-rules/:name', tag: 'alerts', summary: "Override some of a rule's settings (health: thresholds and window; analytics: interval); the evaluator uses them from its next run", permission: 'channels:write',
-    body: z.record(z.string(), z.unknown()),
+    // Checked against the named rule's own schema in the handler, so a bad field is named.
+    body: z.record(z.string(), z.unknown()).describe(`Some settings of the rule. ${ruleNames.map((n) => `${n}: ${ruleFields[n].join(', ')}`).join('; ')}.`),
     async handle({ db, access, change, params, body, settings }) {
       await assertGatewayWide(access);
       const name = ruleName(params.name!);

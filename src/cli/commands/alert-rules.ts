@@ -1,6 +1,6 @@
 // `tollgate alert-rules list|set|reset`: the alert rules' thresholds and windows over the admin API.
 // The flags of `set` are the rules' setting names, taken from the same schemas the API validates.
-import { analyticsRuleSchema, healthRuleSchema } from '../../alerts/rules-config.js';
+import { ruleFields } from '../../alerts/rule-settings.js';
 import { apiCommand, type ApiCommandContext } from '../api-command.js';
 import { print } from '../output.js';
 import { UsageError } from './keys.js';
@@ -11,7 +11,7 @@ interface RuleView {
   sources: Record<string, string>;
 }
 
-const fieldNames = [...new Set([...Object.keys(healthRuleSchema.shape), ...Object.keys(analyticsRuleSchema.shape)])];
+const fieldNames = [...new Set(Object.values(ruleFields).flat())];
 const columns = ['rule', 'field', 'value', 'source'];
 // One line per rule and field, for people; --json keeps the API's shape.
 const rows = (rules: readonly RuleView[]) => rules.flatMap((r) => Object.entries(r.settings).map(([field, value]) => ({ rule: r.name, field, value, source: r.sources[field] })));

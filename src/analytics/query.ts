@@ -43,6 +43,17 @@ export interface UsageMeasures {
   latencyMsP95: number | null;
 }
 
+// The counted measures as the public APIs and exports name them (snake case, counts only).
+export const publicMeasures = (m: Pick<UsageMeasures, 'requests' | 'errors' | 'inputTokens' | 'cachedTokens' | 'outputTokens' | 'reasoningTokens' | 'costMicros'>) => ({
+  requests: m.requests,
+  errors: m.errors,
+  input_tokens: m.inputTokens,
+  cached_tokens: m.cachedTokens,
+  output_tokens: m.outputTokens,
+  reasoning_tokens: m.reasoningTokens,
+  cost_micros: m.costMicros,
+});
+
 export type UsageRow = UsageMeasures & {
   // Start of the bucket as a local ISO time with its offset, e.g. 2026-11-01T00:00:00+05:30.
   bucket?: string;

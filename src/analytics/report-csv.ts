@@ -2,7 +2,7 @@
 // ranked team/user/key and the rest, each budget), a `section` column saying which, the same
 // measure columns throughout. Cells go through the admin export's writer, which neutralises
 // formula-like text (a tag or key name starting with =, +, -, @).
-import type { UsageMeasures } from './query.js';
+import { publicMeasures } from './query.js';
 import type { Ranked, Report } from './report-data.js';
 import { toCsv } from '../control/csv.js';
 
@@ -14,26 +14,16 @@ const columns = [
 
 type CsvRow = Partial<Record<(typeof columns)[number], string | number | null>>;
 
-const measures = (m: UsageMeasures): CsvRow => ({
-  requests: m.requests,
-  errors: m.errors,
-  input_tokens: m.inputTokens,
-  cached_tokens: m.cachedTokens,
-  output_tokens: m.outputTokens,
-  reasoning_tokens: m.reasoningTokens,
-  cost_micros: m.costMicros,
-});
-
 const ranked = (section: string, r: Ranked): CsvRow[] => [
-  ...r.top.map((line) => ({ section, id: line.id, name: line.name, ...measures(line) })),
-  ...(r.rest ? [{ section, name: '(rest)', ...measures(r.rest) }] : []),
+  ...r.top.map((line) => ({ section, id: line.id, name: line.name, ...publicMeasures(line) })),
+  ...(r.rest ? [{ section, name: '(rest)', ...publicMeasures(r.rest) }] : []),
 ];
 
 export function reportToCsv(report: Report): string {
   const rows: CsvRow[] = [
-    { section: 'total', id: report.scope.id, name: report.scope.name, ...measures(report.totals) },
-    ...report.byDay.map((d) => ({ section: 'day', day: d.day, ...measures(d) })),
-    ...report.byModel.map((m) => ({ section: 'model', provider: m.provider, model: m.model, ...measures(m) })),
+    { section: 'total', id: report.scope.id, name: report.scope.name, ...publicMeasures(report.totals) },
+    ...report.byDay.map((d) => ({ section: 'day', day: d.day, ...publicMeasures(d) })),
+    ...report.byModel.map((m) => ({ section: 'model', provider: m.provider, model: m.model, ...publicMeasures(m) })),
     ...ranked('team', report.byTeam),
     ...ranked('user', report.byUser),
     ...ranked('key', report.byKey),

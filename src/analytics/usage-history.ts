@@ -5,7 +5,7 @@ import type { Principal } from '../auth/principal.js';
 import type { Db } from '../db/database.js';
 import { GatewayError } from '../errors/catalogue.js';
 import { addDays, daysBetween, dayInZone } from './days.js';
-import { queryUsage, type UsageMeasures } from './query.js';
+import { publicMeasures, queryUsage, type UsageMeasures } from './query.js';
 import { timeZoneSchema } from './time-zone.js';
 
 const maxDays = 400;
@@ -20,16 +20,6 @@ const historyQuery = z.object({
 
 const counted = ['requests', 'errors', 'inputTokens', 'cachedTokens', 'outputTokens', 'reasoningTokens', 'costMicros'] as const;
 type Counts = Pick<UsageMeasures, (typeof counted)[number]>;
-
-const publicMeasures = (m: Counts) => ({
-  requests: m.requests,
-  errors: m.errors,
-  input_tokens: m.inputTokens,
-  cached_tokens: m.cachedTokens,
-  output_tokens: m.outputTokens,
-  reasoning_tokens: m.reasoningTokens,
-  cost_micros: m.costMicros,
-});
 
 const sumOf = (rows: readonly Counts[]): Counts => Object.fromEntries(counted.map((k) => [k, rows.reduce((s, r) => s + r[k], 0)])) as Counts;
 

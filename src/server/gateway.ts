@@ -19,7 +19,7 @@ import type { EndpointFamily } from './families.js';
 import { createMeteredHandler, isAllowed, type MeteredRequestDeps } from './metered-request.js';
 import { readBody } from './read-body.js';
 import { parseRequestTarget } from './request-path.js';
-import { adminPrefix, dialectOf, findRoute, isConsolePath, type RouteHandler, type RouteRow } from './routes.js';
+import { dialectOf, findMount, findRoute, type RouteHandler, type RouteRow } from './routes.js';
 import { sendError, sendJson, toGatewayError } from './send.js';
 
 export interface ReadinessCheck {
@@ -236,8 +236,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
       if (found.kind === 'method_not_allowed' && !ops) {
         throw new GatewayError('method_not_allowed', `${path} accepts ${found.allowed.join(', ')} only.`, null, { allow: found.allowed.join(', ') });
       }
-      if (!ops && path.startsWith(adminPrefix) && deps.admin) return await deps.admin(req, res, requestId);
-      if (!ops && isConsolePath(path) && deps.console) return await deps.console(req, res, requestId);
+      const mounted = ops ? undefined : findMount(path);
+      const mountHandler = mounted && deps[mounted];
+      if (mountHandler) return await mountHandler(req, res, requestId);
       if (!ops && path.startsWith('/v1/')) return await forward(req, res, requestId, path, search);
       throw new GatewayError('route_not_found', `No route for ${method} ${path}.`);
     } catch (err) {

@@ -59,9 +59,13 @@ export const routeTable: readonly RouteRow[] = [
 
 // Mounted prefixes: the admin API routes below this itself (src/admin/router.ts), and so does the
 // web console (its page, versioned assets, sign-in and self-service reads: src/console/handler.ts).
-export const adminPrefix = '/admin/';
-export const consolePrefix = '/dashboard';
-export const isConsolePath = (path: string): boolean => path === consolePrefix || path.startsWith(`${consolePrefix}/`);
+export type MountName = 'admin' | 'console';
+const mounts: ReadonlyArray<{ readonly name: MountName; readonly matches: (path: string) => boolean }> = [
+  { name: 'admin', matches: (path) => path.startsWith('/admin/') },
+  { name: 'console', matches: (path) => path === '/dashboard' || path.startsWith('/dashboard/') },
+];
+
+export const findMount = (path: string): MountName | undefined => mounts.find((m) => m.matches(path))?.name;
 
 const byPath = new Map<string, Map<string, RouteRow>>();
 for (const row of routeTable) {
@@ -80,7 +84,7 @@ export function findRoute(method: string, path: string): RouteMatch {
 }
 
 // True for every path the gateway itself answers: a pass-through route may never shadow one.
-export const isGatewayPath = (path: string): boolean => byPath.has(path) || path.startsWith(adminPrefix) || isConsolePath(path);
+export const isGatewayPath = (path: string): boolean => byPath.has(path) || findMount(path) !== undefined;
 
 // Anthropic's SDK always sends anthropic-version; OpenAI's never does.
 export const dialectOf = (headers: IncomingHttpHeaders): DialectName =>

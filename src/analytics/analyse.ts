@@ -33,16 +33,10 @@ export interface AnalyseOptions {
   readonly maxSubjectsPerRule?: number;
 }
 
-export interface BudgetForecastRecord {
+// The rule it forecasts (its id as budgetId; the limit is in the forecast) and for whom.
+export interface BudgetForecastRecord extends Pick<BudgetRuleRef, 'scope' | 'scopeId' | 'metric' | 'window' | 'timezone' | 'warnPct' | 'criticalPct'> {
   readonly budgetId: string | null;
-  readonly scope: BudgetRuleRef['scope'];
-  readonly scopeId: string;
   readonly subjectId: string;
-  readonly metric: BudgetRuleRef['metric'];
-  readonly window: BudgetRuleRef['window'];
-  readonly timezone: string;
-  readonly warnPct: number;
-  readonly criticalPct: number;
   readonly forecast: BudgetForecast;
 }
 

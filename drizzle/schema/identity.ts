@@ -2,6 +2,14 @@
 import { sql } from 'drizzle-orm';
 import { boolean, index, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
+// Who pays (src/control/chargeback.ts): reports group usage by these; a user's own values win over
+// their team's. Labels are free key-value pairs.
+const chargebackColumns = () => ({
+  department: text('department'),
+  costCenter: text('cost_center'),
+  labels: jsonb('labels').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
+});
+
 export const orgs = pgTable('orgs', {
   id: text('id').primaryKey(),
   name: text('name').notNull().unique(),
@@ -15,6 +23,7 @@ export const teams = pgTable(
     orgId: text('org_id').notNull().references(() => orgs.id),
     parentId: text('parent_id'),
     name: text('name').notNull(),
+    ...chargebackColumns(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [uniqueIndex('teams_org_name_uq').on(t.orgId, t.name), index('teams_parent_idx').on(t.parentId)],
@@ -43,6 +52,7 @@ export const users = pgTable(
     active: boolean('active').notNull().default(true),
     // Limits on the keys the user mints for themselves (src/control/key-policy.ts); null: none set.
     keyPolicy: jsonb('key_policy').$type<KeyPolicy | null>(),
+    ...chargebackColumns(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

@@ -143,18 +143,24 @@ export function buildCatalog(
     entries.push(entry);
     byName.set(name, entry);
   }
-  const addAlias = (alias: string, target: string, path: string): void => {
+  const aliasTargets = new Map<string, string>();
+  // A model's own aliases are its provider's names for it (dated snapshots, `-latest`), so the
+  // upstream gets the snapshot the client pinned; top-level aliases are the gateway's own names and
+  // are rewritten. A model given an explicit upstream name (an Azure deployment) keeps it either way.
+  const addAlias = (alias: string, target: string, path: string, providerName: boolean): void => {
     const entry = byName.get(target);
     if (!entry) throw new Error(`${path} points at unknown model "${target}"`);
-    if (byName.has(alias) && byName.get(alias) !== entry) {
-      throw new Error(`${path}: alias "${alias}" is already a model or another alias`);
-    }
-    byName.set(alias, entry);
+    const taken = models[alias] ? alias : aliasTargets.get(alias);
+    if (taken !== undefined && taken !== target) throw new Error(`${path}: alias "${alias}" is already a model or another alias`);
+    if (taken !== undefined) return;
+    aliasTargets.set(alias, target);
+    const forwardedAsNamed = providerName && entry.upstreamModel === entry.name;
+    byName.set(alias, forwardedAsNamed ? Object.freeze({ ...entry, upstreamModel: alias }) : entry);
   };
   for (const [name, m] of Object.entries(models)) {
-    m.aliases.forEach((alias, i) => addAlias(alias, name, `models.${name}.aliases[${i}]`));
+    m.aliases.forEach((alias, i) => addAlias(alias, name, `models.${name}.aliases[${i}]`, true));
   }
-  for (const [alias, target] of Object.entries(extraAliases)) addAlias(alias, target, `aliases.${alias}`);
+  for (const [alias, target] of Object.entries(extraAliases)) addAlias(alias, target, `aliases.${alias}`, false);
   Object.freeze(entries);
   // PROVIDER/MODEL also names a listed model of that provider, the way LiteLLM-style clients write it.
   const prefixed = (name: string): CatalogModel | undefined => {

@@ -17,6 +17,7 @@ beforeAll(async () => {
   gw = await startTestGateway({
     mock,
     overrides: {
+      aliases: { 'house-fast': 'gpt-4o-mini' },
       'providers.local': {
         kind: 'openai',
         baseUrl: `${mock.url}/v1`,
@@ -75,6 +76,23 @@ describe('unknown models', () => {
     expect(mock.requests.at(-1)!.body?.model).toBe('gpt-4o');
     await expect.poll(async () => (await ledger('gpt-4o')).length, { timeout: 5_000 }).toBeGreaterThan(0);
     expect((await ledger('gpt-4o')).at(-1)).toMatchObject({ cost_micros: 1000 * 2.5 + 100 * 10, estimated: false });
+  });
+});
+
+describe('aliases', () => {
+  it('forwards a dated snapshot the client pinned under its own name, priced and recorded as its family', async () => {
+    const before = (await ledger('gpt-4o')).length;
+    await openai.chat.completions.create({ model: 'gpt-4o-2024-11-20', messages: [{ role: 'user', content: 'pinned [mock prompt_tokens=1000 chunks=100]' }] });
+    expect(mock.requests.at(-1)!.body?.model).toBe('gpt-4o-2024-11-20');
+    await expect.poll(async () => (await ledger('gpt-4o')).length, { timeout: 5_000 }).toBe(before + 1);
+    expect((await ledger('gpt-4o')).at(-1)).toMatchObject({ cost_micros: 1000 * 2.5 + 100 * 10 });
+    await openai.chat.completions.create({ model: 'openai/gpt-4o-2024-08-06', messages: [{ role: 'user', content: 'pinned' }] });
+    expect(mock.requests.at(-1)!.body?.model).toBe('gpt-4o-2024-08-06');
+  });
+
+  it('rewrites a gateway alias to the model it names', async () => {
+    await openai.chat.completions.create({ model: 'house-fast', messages: [{ role: 'user', content: 'alias' }] });
+    expect(mock.requests.at(-1)!.body?.model).toBe('gpt-4o-mini');
   });
 });
 

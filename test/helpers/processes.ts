@@ -10,9 +10,9 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+export function runCli(args: string[], env: Record<string, string>, entry = bin): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [entry, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -32,8 +32,9 @@ export interface GatewayProcess {
 // Starts `tollgate serve` on a free port and resolves once its "listening" log line appears.
 // One process per gateway unless env asks for more workers: on Redis and Postgres the default is one
 // per core, and a test's replicas are meant to be separate gateways, not each a whole machine's worth.
-export function spawnGateway(env: Record<string, string>, timeoutMs = 20_000): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [bin, 'serve'], {
+// entry: another build's bin/tollgate.js (the compiled one under test/ops).
+export function spawnGateway(env: Record<string, string>, timeoutMs = 20_000, entry = bin): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, [entry, 'serve'], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', TOLLGATE_SERVER__WORKERS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

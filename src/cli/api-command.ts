@@ -11,10 +11,11 @@ export interface ApiCommandContext extends CommandContext {
   str(name: string): string | undefined;
 }
 
-export function apiCommand(spec: { name: string; summary: string; options?: Command['options']; run(ctx: ApiCommandContext): Promise<number | void> }): Command {
+export function apiCommand(spec: { name: string; summary: string; args?: string; options?: Command['options']; run(ctx: ApiCommandContext): Promise<number | void> }): Command {
   return {
     name: spec.name,
     summary: spec.summary,
+    ...(spec.args ? { args: spec.args } : {}),
     options: { org: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean', default: false }, ...spec.options },
     async run(ctx) {
       const client = await openAdminClient(ctx.values.token as string | undefined);

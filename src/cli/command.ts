@@ -11,6 +11,8 @@ export interface CommandContext {
 export interface Command {
   readonly name: string;
   readonly summary: string;
+  // Positional arguments as the usage line shows them (`USER`, `FILE`); none when unset.
+  readonly args?: string;
   readonly options: NonNullable<ParseArgsConfig['options']>;
   run(ctx: CommandContext): Promise<number | void>;
 }

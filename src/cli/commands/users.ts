@@ -70,3 +70,30 @@ export const usersKeyPolicy = apiCommand({
     print(out, values.json, user, [...columns, 'keyPolicy']);
   },
 });
+
+export const usersUpdate = apiCommand({
+  name: 'users update',
+  summary: 'Change a user: USER [--name NAME] [--email E] [--team TEAM, or --no-team] [--role admin|manager|analyst|developer|viewer].',
+  args: 'USER',
+  options: { name: { type: 'string' }, email: { type: 'string' }, team: { type: 'string' }, 'no-team': { type: 'boolean', default: false }, role: { type: 'string' } },
+  async run({ client, org, positionals, str, values, out }) {
+    if (!positionals[0]) throw new UsageError('users update needs a user name or id, e.g. users update alice --email alice@example.com');
+    if (str('team') !== undefined && values['no-team']) throw new UsageError('give --team TEAM or --no-team, not both');
+    const orgId = await org();
+    const team = str('team');
+    const body = { name: str('name'), email: str('email'), role: str('role'), teamId: values['no-team'] ? null : team ? await teamId(client, orgId, team) : undefined };
+    if (Object.values(body).every((v) => v === undefined)) throw new UsageError('users update changes nothing: give --name, --email, --team, --no-team or --role');
+    print(out, values.json, await client.call('PATCH', `/users/${await userId(client, orgId, positionals[0])}`, { body }), columns);
+  },
+});
+
+export const usersActivate = apiCommand({
+  name: 'users activate',
+  summary: 'Reactivate a deactivated user by name or id; their keys work again.',
+  args: 'USER',
+  async run({ client, org, positionals, values, out }) {
+    if (!positionals[0]) throw new UsageError('users activate needs a user name or id');
+    const id = await userId(client, await org(), positionals[0]);
+    print(out, values.json, await client.call('POST', `/users/${id}/activate`), columns);
+  },
+});

@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { createLocalInvalidationBus, createRedisInvalidationBus, type InvalidationBus } from './auth/invalidation.js';
 import { createPrincipalCache, type PrincipalCache } from './auth/principal-cache.js';
+import { waitForKeyFilter } from './auth/key-filter-gate.js';
 import type { Principal } from './auth/principal.js';
 import type { RuntimeConfig } from './config/load.js';
 import { openDatabase, type Database } from './db/database.js';
@@ -80,8 +81,8 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
     lookupTimeoutMs: config.auth.lookupTimeoutMs,
     onError: (err) => logger.error({ err }, 'principal cache update failed'),
   });
-  const filterStartedMs = performance.now();
-  void principals.ready.then(() => logger.info({ ms: Math.round(performance.now() - filterStartedMs) }, 'filter of valid key hashes built'));
+  // Awaited just before listening, so the rest of startup runs while the filter builds.
+  const keyFilter = waitForKeyFilter(principals, logger);
   const adminKey = options.adminKey ?? process.env.TOLLGATE_ADMIN_KEY;
   if (adminKey) await registerBootstrapKey(database.db, { actor: { type: 'cli', id: 'TOLLGATE_ADMIN_KEY', role: 'admin', userId: null }, requestId: 'startup' }, adminKey);
   const metrics = createMetrics();
@@ -172,6 +173,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
     budgetApplies: (principal) => budgets.plan(principal, 'passthrough', Date.now()).length > 0,
     recordUnmetered: (call) => usage.push(unmeteredUsageEvent(call, Date.now())),
   });
+  await keyFilter;
   const port = await gateway.listen(config.server.port, config.server.host);
   const opsPort = config.server.opsPort === undefined ? undefined : await gateway.listenOps(config.server.opsPort, config.server.host);
   const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;

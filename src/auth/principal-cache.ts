@@ -5,6 +5,7 @@
 // negative cache, so made-up keys do not reach Postgres. Changes arrive as pub/sub messages
 // (applied at once, each an O(1) eviction plus one query) and from the key_changes feed, which
 // catches whatever a replica's subscriber missed.
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Db } from '../db/database.js';
 import { createBatchLoader } from './batch-loader.js';
 import { type BloomFilter, createBloomFilter } from './bloom-filter.js';
@@ -115,8 +116,11 @@ export async function createPrincipalCache(options: PrincipalCacheOptions): Prom
     const next = createBloomFilter(capacity, filterFalsePositiveRate);
     growing = next;
     try {
-      await forEachKeyHashPrefix(db, filterPageSize, (prefixes) => {
+      await forEachKeyHashPrefix(db, filterPageSize, async (prefixes) => {
         for (const prefix of prefixes) next.add(prefix);
+        // A page's answer and this loop run in one turn of the event loop; requests that arrived
+        // meanwhile get theirs before the next page is asked for.
+        await yieldToLoop();
       });
       filter = next;
     } finally {

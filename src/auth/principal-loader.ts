@@ -72,7 +72,7 @@ export async function loadPrincipalsByHash(db: Db, hashes: readonly string[]): P
 // page comes back as one string of prefixes (one row to parse instead of thousands) and only a
 // quarter of each hash crosses the wire. Each page starts at the previous page's last prefix, so
 // keys sharing it are read twice rather than skipped.
-export async function forEachKeyHashPrefix(db: Db, pageSize: number, onPage: (prefixes: string[]) => void): Promise<void> {
+export async function forEachKeyHashPrefix(db: Db, pageSize: number, onPage: (prefixes: string[]) => void | Promise<void>): Promise<void> {
   const prefixLength = 16;
   let after = '';
   for (;;) {
@@ -84,7 +84,7 @@ export async function forEachKeyHashPrefix(db: Db, pageSize: number, onPage: (pr
     const joined = row?.prefixes ?? '';
     const prefixes: string[] = [];
     for (let at = 0; at < joined.length; at += prefixLength) prefixes.push(joined.slice(at, at + prefixLength));
-    onPage(prefixes);
+    await onPage(prefixes);
     const last = prefixes.at(-1);
     if (prefixes.length < pageSize || last === undefined) return;
     // Only a page of keys that all share one 64-bit prefix stands still; never let it loop.

@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './log/logger.js';
 import { connectRedis, type RedisClient } from './redis/connect.js';
 import { redisReadiness } from './redis/readiness.js';
 import { createBudgetMeter } from './metering/budget-meter.js';
+import { createMediaMeter } from './metering/media-meter.js';
 import { watchBudgetRules } from './metering/budget-rules.js';
 import { startBudgets } from './metering/budgets.js';
 import { startUsagePipeline } from './metering/usage-pipeline.js';
@@ -130,6 +131,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   const budgetRules = await watchBudgetRules({ db: database.db, bus, budgets, fromConfig: config.budget, refreshMs: config.auth.cacheRefreshMs, logger });
   const alerts = startAlerts({ db: database.db, config: config.alerts, logger, registry: metrics.registry });
   const meter = createBudgetMeter({ counter, engine: budgets.engine, logger, metrics, ...(config.alerts.enabled ? { onCrossing: alerts.budget.onCrossing } : {}) });
+  const mediaMeter = createMediaMeter({ engine: budgets.engine, logger, metrics, ...(config.alerts.enabled ? { onCrossing: alerts.budget.onCrossing } : {}) });
 
   // A shared Postgres being down only degrades: the request path never touches it (usage waits in
   // the Redis streams), and failing readiness would pull every replica out of rotation at once.
@@ -161,6 +163,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
     principals: trackingLastUse(principals, lastUsed),
     upstreams,
     meter,
+    mediaMeter,
     counter,
     metrics,
     logger,

@@ -16,6 +16,8 @@ import type { Upstream } from '../proxy/upstreams.js';
 import type { PromptCounter } from '../tokens/prompt-counter.js';
 import { tokenCountResponse } from '../tokens/token-count-route.js';
 import type { EndpointFamily } from './families.js';
+import type { MediaMeter } from '../metering/media-meter.js';
+import { createMediaHandler } from './media-request.js';
 import { createMeteredHandler, isAllowed, type MeteredRequestDeps } from './metered-request.js';
 import { readBody } from './read-body.js';
 import { parseRequestTarget } from './request-path.js';
@@ -43,6 +45,8 @@ export interface UnmeteredCall {
 }
 
 export interface GatewayDeps extends MeteredRequestDeps {
+  // Reserves and settles the media routes (images, audio, moderations), priced by units.
+  mediaMeter: MediaMeter;
   counter: PromptCounter;
   // GET /v1/usage: the caller's standing against every budget that applies to them.
   usageStatus(principal: Principal, sessionId: string | null): Promise<unknown>;
@@ -100,6 +104,7 @@ const listen = (server: Server, port: number, host: string) =>
 export function createGateway(deps: GatewayDeps): Gateway {
   const { config, principals, upstreams, metrics, logger } = deps;
   const handleMetered = createMeteredHandler(deps);
+  const handleMedia = createMediaHandler(deps);
   const passthroughRoutes = compilePassthroughRoutes(config.server.passthrough);
   const separateOps = config.server.opsPort !== undefined;
   let inFlight = 0;
@@ -154,6 +159,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   const handlers: Record<RouteHandler, (ctx: RouteContext) => void | Promise<void>> = {
     metered: ({ req, res, requestId, row }) => handleMetered(req, res, row.metered!, requestId),
+    media: ({ req, res, requestId, row, principal }) => handleMedia(req, res, row.media!, principal!, requestId),
     tokenCount: (ctx) => countTokens(ctx, 'tollgate'),
     anthropicTokenCount: (ctx) => countTokens(ctx, 'anthropic'),
     models: listModels,

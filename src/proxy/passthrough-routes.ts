@@ -10,8 +10,9 @@ import { isGatewayPath } from '../server/routes.js';
 export const objectKinds = ['files', 'uploads', 'batches', 'responses', 'vector_stores', 'fine_tuning_jobs'] as const;
 export type ObjectKind = (typeof objectKinds)[number];
 
-// Families whose calls cost money upstream. Tollgate does not meter them yet, so they are refused
-// while any budget applies to the caller; a config cannot declare them free.
+// Families whose calls cost money upstream. Their other paths are not metered (the gateway meters
+// images, audio and moderations on its own routes), so they are refused while any budget applies
+// to the caller; a config cannot declare them free.
 const paidFamilies: ReadonlySet<EndpointFamily> = new Set(['images', 'audio', 'batches', 'fine_tuning', 'realtime']);
 // Families holding objects in the shared provider project.
 const storedFamilies: ReadonlySet<EndpointFamily> = new Set(['files', 'uploads', 'batches', 'responses', 'vector_stores', 'fine_tuning']);
@@ -55,7 +56,6 @@ const defaultRoutes: z.input<typeof passthroughRouteSchema>[] = [
   { method: 'GET', path: '/v1/files/:id', family: 'files', cost: 'free', owned: 'files' },
   { method: 'GET', path: '/v1/files/:id/content', family: 'files', cost: 'free', owned: 'files' },
   { method: 'DELETE', path: '/v1/files/:id', family: 'files', cost: 'free', owned: 'files' },
-  { method: 'POST', path: '/v1/moderations', family: 'moderations', cost: 'free' },
 ];
 
 // `passthrough: deny` and the retired `passthrough: proxy` (now the allow-list) still parse.

@@ -4,6 +4,7 @@
 // (src/proxy/passthrough-routes.ts) are consulted only when no row has the path.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { DialectName } from '../providers/index.js';
+import type { MediaEndpoint } from '../providers/media.js';
 import type { Endpoint } from '../providers/types.js';
 import type { EndpointFamily } from './families.js';
 
@@ -12,7 +13,7 @@ export interface MeteredRoute {
   readonly dialect: DialectName;
 }
 
-export type RouteHandler = 'metered' | 'tokenCount' | 'anthropicTokenCount' | 'models' | 'usage' | 'usageHistory' | 'alertPreferences' | 'health' | 'ready' | 'metrics';
+export type RouteHandler = 'metered' | 'media' | 'tokenCount' | 'anthropicTokenCount' | 'models' | 'usage' | 'usageHistory' | 'alertPreferences' | 'health' | 'ready' | 'metrics';
 
 export interface RouteRow {
   readonly method: 'GET' | 'POST' | 'PUT';
@@ -24,6 +25,8 @@ export interface RouteRow {
   readonly dialect: DialectName | null;
   readonly handler: RouteHandler;
   readonly metered?: MeteredRoute;
+  // The media routes (src/server/media-endpoints.ts): metered by units, not text tokens.
+  readonly media?: MediaEndpoint;
   // Served on server.opsPort when one is set.
   readonly ops?: boolean;
 }
@@ -38,12 +41,29 @@ const metered = (path: string, endpoint: Endpoint, dialect: DialectName): RouteR
   metered: { endpoint, dialect },
 });
 
+const media = (path: string, endpoint: MediaEndpoint, family: EndpointFamily): RouteRow => ({
+  method: 'POST',
+  path,
+  auth: 'key',
+  family,
+  dialect: 'openai',
+  handler: 'media',
+  media: endpoint,
+});
+
 export const routeTable: readonly RouteRow[] = [
   metered('/v1/chat/completions', 'chat', 'openai'),
   metered('/v1/completions', 'completions', 'openai'),
   metered('/v1/embeddings', 'embeddings', 'openai'),
   metered('/v1/responses', 'responses', 'openai'),
   metered('/v1/messages', 'messages', 'anthropic'),
+  media('/v1/moderations', 'moderations', 'moderations'),
+  media('/v1/images/generations', 'image_generations', 'images'),
+  media('/v1/images/edits', 'image_edits', 'images'),
+  media('/v1/images/variations', 'image_variations', 'images'),
+  media('/v1/audio/transcriptions', 'transcriptions', 'audio'),
+  media('/v1/audio/translations', 'translations', 'audio'),
+  media('/v1/audio/speech', 'speech', 'audio'),
   { method: 'POST', path: '/v1/token_count', auth: 'key', family: 'token_count', dialect: null, handler: 'tokenCount' },
   { method: 'POST', path: '/v1/messages/count_tokens', auth: 'key', family: 'token_count', dialect: 'anthropic', handler: 'anthropicTokenCount' },
   { method: 'GET', path: '/v1/models', auth: 'key', family: 'models', dialect: null, handler: 'models' },

@@ -1,4 +1,4 @@
-// A mock OpenAI + Anthropic upstream for tests and benchmarks. Behaviour comes from the server's
+// A mock OpenAI + Anthropic (+ Gemini: bench/mock-gemini.ts) upstream for tests and benchmarks. Behaviour comes from the server's
 // options, overridden per request by a directive anywhere in the request body, e.g.
 //   "[mock chunks=5 delay_ms=200 status=429 prompt_tokens=12 no_usage hang hang_body reset_after=2]"
 // Hostile directives for the security suite: usage_delay_ms (hold the usage-bearing event back),
@@ -9,6 +9,7 @@
 // Run standalone: node --import ./bin/typescript.js bench/mock-upstream.ts [port]
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
+import { answerGemini, geminiRoute } from './mock-gemini.js';
 
 export interface MockBehaviour {
   chunks: number;
@@ -105,10 +106,10 @@ export function behaviourFor(bodyText: string, defaults: MockBehaviour): MockBeh
   return b;
 }
 
-const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
+export const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
 
 // Each streamed chunk is one token: "tok0 ", "tok1 ", …
-const token = (i: number) => `tok${i} `;
+export const token = (i: number) => `tok${i} `;
 
 type Shape = 'chat' | 'completions' | 'embeddings' | 'responses' | 'messages';
 const shapes: Record<string, Shape> = {
@@ -240,6 +241,9 @@ function* streamEvents(shape: Shape, model: string, b: MockBehaviour, body: Reco
 
 async function answer(req: IncomingMessage, res: ServerResponse, mock: MockUpstream, recorded: RecordedRequest, bodyText: string): Promise<void> {
   const path = (req.url ?? '/').split('?')[0]!;
+  // Gemini's routes (bench/mock-gemini.ts) name the model in the path.
+  const gemini = req.method === 'POST' ? geminiRoute(path) : undefined;
+  if (gemini) return answerGemini(req, res, gemini, recorded.body ?? {}, behaviourFor(bodyText, mock.defaults));
   const shape = shapes[path];
   if (!shape || req.method !== 'POST') {
     res.writeHead(404, { 'content-type': 'application/json' });

@@ -1,15 +1,17 @@
-// The usage ledger: one row per request (written once, by request id) and hourly and daily rollups
-// per org/team/user/key/provider/model that reports read instead of scanning raw events.
+// The usage ledger: one row per request (written once, by request id and time) in monthly
+// partitions (migration 0016, src/usage/partitions.ts), and hourly and daily rollups per
+// org/team/user/key/provider/model that reports read instead of scanning raw events.
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp, unique } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique } from 'drizzle-orm/pg-core';
 
 const counter = (name: string) => bigint(name, { mode: 'number' }).notNull();
 
 export const usageEvents = pgTable(
   'usage_events',
   {
-    // The gateway's request id: the idempotency key that makes redelivered events harmless.
-    requestId: text('request_id').primaryKey(),
+    // The gateway's request id: with the time it was recorded (fixed per request, so every
+    // redelivery carries it), the idempotency key that makes redelivered events harmless.
+    requestId: text('request_id').notNull(),
     time: timestamp('time', { withTimezone: true, precision: 3 }).notNull(),
     // No foreign keys: the ledger keeps history for deleted keys and users, and FK checks would
     // cost every insert a lookup per column.
@@ -37,6 +39,8 @@ export const usageEvents = pgTable(
     tags: jsonb('tags').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
   },
   (t) => [
+    // A partitioned table's unique keys must hold its partition key, `time`.
+    primaryKey({ name: 'usage_events_pkey', columns: [t.requestId, t.time] }),
     // Reports and budget rebuilds scan one scope over a time range; (scope, time) keeps those
     // index range scans at any table size.
     index('usage_events_org_time_idx').on(t.orgId, t.time),

@@ -1,5 +1,5 @@
-// Options of the usage pipeline (config key `usage`): batching, claiming, trimming and the lag
-// that makes /ready report degraded.
+// Options of the usage pipeline (config key `usage`): batching, claiming, trimming, the lag
+// that makes /ready report degraded, and how long the ledger and its rollups are kept.
 import { z } from 'zod';
 
 const positiveInt = z.number().int().positive();
@@ -31,6 +31,20 @@ export const usageSchema = z
     retryMaxMs: positiveInt.default(5_000),
     // Embedded mode only: events held in memory while PGlite catches up.
     maxQueue: positiveInt.default(100_000),
+    // Raw events are kept this long, by dropping whole monthly partitions once their last day is
+    // older; unset keeps them all. Budget rebuilds of `total` windows read raw events, so they
+    // count only what is kept.
+    retentionDays: positiveInt.optional(),
+    // Hourly and daily rollups (what reports and analyses read) are kept this long; unset keeps them all.
+    rollupRetentionDays: positiveInt.optional(),
+    // Months of partitions made ahead of the current one, and how often the maintenance task runs.
+    partitionsAheadMonths: positiveInt.max(24).default(2),
+    maintenanceIntervalMs: positiveInt.default(3_600_000),
+  })
+  .superRefine((usage, ctx) => {
+    if (usage.retentionDays !== undefined && usage.rollupRetentionDays !== undefined && usage.rollupRetentionDays < usage.retentionDays) {
+      ctx.addIssue({ code: 'custom', path: ['rollupRetentionDays'], message: `must be at least retentionDays (${usage.retentionDays}): rollups outlive the events they sum` });
+    }
   })
   .prefault({});
 

@@ -1,11 +1,13 @@
 // Writes usage events to Postgres exactly once: one statement inserts the batch with
-// ON CONFLICT (request_id) DO NOTHING and adds to the hourly and daily rollups only the rows that
+// ON CONFLICT (request_id, time) DO NOTHING (the partitioned table's key; an event's time is fixed
+// when the gateway records it, so a redelivery carries the same pair) and adds to the hourly and daily rollups only the rows that
 // insert returned, so a redelivered batch (crash between commit and XACK, a claimed entry) changes
 // neither the events nor the rollups. Pass-through calls (unmetered) are rows like any other and
 // count as requests in the rollups, so rollups add up to the events; unmetered_requests tells them apart.
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import type { UsageEvent } from './event.js';
+import { createPartitions, isMissingPartition, monthOf } from './partitions.js';
 
 export interface RejectedEvent {
   event: UsageEvent;
@@ -32,7 +34,7 @@ export async function writeUsageEvents(db: Db, events: readonly UsageEvent[]): P
 // Halves committed before a later failure are harmless: the retry skips them by request id.
 async function writeIsolatingBadRows(db: Db, events: readonly UsageEvent[], rejected: RejectedEvent[]): Promise<number> {
   try {
-    return await insertBatch(db, events);
+    return await insertCreatingPartitions(db, events);
   } catch (error) {
     if (!isDataError(error)) throw error;
     if (events.length === 1) {
@@ -42,6 +44,18 @@ async function writeIsolatingBadRows(db: Db, events: readonly UsageEvent[], reje
     const middle = events.length >> 1;
     const left = await writeIsolatingBadRows(db, events.slice(0, middle), rejected);
     return left + (await writeIsolatingBadRows(db, events.slice(middle), rejected));
+  }
+}
+
+// The maintenance task keeps partitions two months ahead; an event outside them (a clock far off,
+// a replay of an old stream) makes its month here instead of being refused as a bad row.
+async function insertCreatingPartitions(db: Db, events: readonly UsageEvent[]): Promise<number> {
+  try {
+    return await insertBatch(db, events);
+  } catch (error) {
+    if (!isMissingPartition(error)) throw error;
+    await createPartitions(db, events.map((e) => monthOf(e.timeMs)));
+    return insertBatch(db, events);
   }
 }
 
@@ -90,7 +104,7 @@ async function insertBatch(db: Db, events: readonly UsageEvent[]): Promise<numbe
         "completionTokens", "reasoningTokens", "costMicros", status, "errorCode", stream,
         "latencyMs", "ttfbMs", estimated, coalesce(unmetered, false), "sessionId", tags
       from input
-      on conflict (request_id) do nothing
+      on conflict (request_id, time) do nothing
       returning *
     ), hourly as (${rollupUpsert(sql`usage_rollups_hourly`, sql`hour`, '1 hour', sql`usage_rollups_hourly_uq`)}
     ), daily as (${rollupUpsert(sql`usage_rollups_daily`, sql`day`, '1 day', sql`usage_rollups_daily_uq`)}

@@ -6,6 +6,7 @@ import { alertRuleRoutes } from './alert-rules.js';
 import { alertRoutes } from './alerts.js';
 import { analyticsRoutes } from './analytics.js';
 import { auditRoutes } from './audit.js';
+import { chargebackRoutes } from './chargeback.js';
 import { budgetRoutes } from './budgets.js';
 import { keyRoutes } from './keys.js';
 import { orgRoutes } from './orgs.js';
@@ -20,6 +21,7 @@ export const adminRoutes: readonly Route[] = [
   ...orgRoutes,
   ...teamRoutes,
   ...userRoutes,
+  ...chargebackRoutes,
   ...keyRoutes,
   ...adminKeyRoutes,
   ...budgetRoutes,

@@ -1,8 +1,20 @@
 import { z } from 'zod';
+import { chargebackFields, hasChargeback, setChargeback } from '../../control/chargeback.js';
 import { createTeam, getTeam, listTeams, updateTeam } from '../../control/teams.js';
 import { getUser, listUsers, updateUser } from '../../control/users.js';
 import { route } from '../route.js';
-import { id, name } from '../schemas.js';
+import type { Access } from '../access.js';
+import type { Db } from '../../db/database.js';
+import { GatewayError } from '../../errors/catalogue.js';
+import { reachOf } from '../rbac.js';
+import { id, name, patchBody } from '../schemas.js';
+
+// A role of limited reach does not set what its own team is charged to.
+export async function assertNotOwnTeam(db: Db, access: Access, teamId: string): Promise<void> {
+  if (reachOf(access.actor.role, 'teams:write') === 'all' || !access.actor.userId) return;
+  const own = await getUser(db, access.actor.userId).catch(() => undefined);
+  if (own?.teamId === teamId) throw new GatewayError('forbidden', "Your own team's chargeback metadata is set by someone above you.");
+}
 
 export const teamRoutes = [
   route({
@@ -31,15 +43,17 @@ export const teamRoutes = [
     },
   }),
   route({
-    method: 'PATCH', path: '/teams/:id', tag: 'teams', summary: 'Rename or move a team', permission: 'teams:write',
-    body: z
-      .object({ name: name.optional(), parentId: id.nullable().optional() })
-      .refine((b) => b.name !== undefined || b.parentId !== undefined, { message: 'set name or parentId' }),
+    method: 'PATCH', path: '/teams/:id', tag: 'teams', summary: 'Rename or move a team, or set its chargeback metadata (department, costCenter, labels merged: null removes one)', permission: 'teams:write',
+    body: patchBody({ name: name.optional(), parentId: id.nullable().optional(), ...chargebackFields }),
     async handle({ db, bus, access, change, params, body }) {
       const team = await getTeam(db, params.id!);
       if (body.parentId === undefined) await access.assertTeam('teams:write', team);
       else await access.assertTeamMove(team, body.parentId === null ? null : await getTeam(db, body.parentId));
-      return updateTeam(db, bus, change, params.id!, body);
+      // Who pays for one's own team is decided above it, as its budgets are.
+      if (hasChargeback(body)) await assertNotOwnTeam(db, access, team.id);
+      const { department, costCenter, labels, ...fields } = body;
+      const updated = fields.name !== undefined || fields.parentId !== undefined ? await updateTeam(db, bus, change, params.id!, fields) : undefined;
+      return hasChargeback(body) ? setChargeback(db, change, 'team', params.id!, { department, costCenter, labels }) : updated;
     },
   }),
   route({

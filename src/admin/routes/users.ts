@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { chargebackFields, hasChargeback, setChargeback } from '../../control/chargeback.js';
 import { importUsersCsv, createUser, getUser, listUsers, updateUser } from '../../control/users.js';
 import type { Role } from '../../control/actor.js';
 import { getTeam } from '../../control/teams.js';
@@ -51,17 +52,20 @@ export const userRoutes = [
     },
   }),
   route({
-    method: 'PATCH', path: '/users/:id', tag: 'users', summary: 'Update a user', permission: 'users:write',
+    method: 'PATCH', path: '/users/:id', tag: 'users', summary: 'Update a user, chargeback metadata included (department, costCenter, labels merged: null removes one)', permission: 'users:write',
     // keyPolicy: the limits on keys the user mints for themselves (src/control/key-policy.ts).
-    body: patchBody({ name: name.optional(), email, teamId: id.nullable().optional(), role: role.optional(), keyPolicy: keyPolicy.nullable().optional() }),
+    body: patchBody({ name: name.optional(), email, teamId: id.nullable().optional(), role: role.optional(), keyPolicy: keyPolicy.nullable().optional(), ...chargebackFields }),
     async handle({ db, bus, access, change, params, body }) {
       await access.assertUser('users:write', await getUser(db, params.id!));
       // Moving out of one's team escapes its budgets; lifting one's own key policy or role escapes
-      // the limits set for one: both are for someone above.
-      if (body.teamId !== undefined || body.keyPolicy !== undefined || body.role !== undefined) await access.assertNotSelf('users:write', params.id!);
+      // the limits set for one; re-pointing one's own cost center moves one's spend to someone else's
+      // bill: all are for someone above.
+      if (body.teamId !== undefined || body.keyPolicy !== undefined || body.role !== undefined || hasChargeback(body)) await access.assertNotSelf('users:write', params.id!);
       if (body.teamId) await access.assertTeam('teams:write', await getTeam(db, body.teamId));
       assertMayGrant(access.actor.role, body.role);
-      return updateUser(db, bus, change, params.id!, body);
+      const { department, costCenter, labels, ...fields } = body;
+      const updated = Object.values(fields).some((v) => v !== undefined) ? await updateUser(db, bus, change, params.id!, fields) : undefined;
+      return hasChargeback(body) ? setChargeback(db, change, 'user', params.id!, { department, costCenter, labels }) : updated;
     },
   }),
   route({

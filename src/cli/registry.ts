@@ -7,32 +7,37 @@ import { loadtest } from './commands/loadtest.js';
 import { serve } from './commands/serve.js';
 import { adminBootstrap } from './commands/admin.js';
 import { alertRulesList, alertRulesReset, alertRulesSet } from './commands/alert-rules.js';
-import { alertsAck, alertsHistory, alertsList, alertsResolve, channelsAdd, channelsList, channelsRemove, channelsRoute, channelsRoutes, channelsTest } from './commands/alerts.js';
+import { alertsAck, alertsHistory, alertsList, alertsResolve, alertsShow, channelsAdd, channelsEnable, channelsList, channelsRemove, channelsRotateSecret, channelsRoute, channelsRoutes, channelsTest } from './commands/alerts.js';
 import { analytics } from './commands/analytics.js';
 import { auditExport, auditList } from './commands/audit.js';
-import { budgetsApplyTemplate, budgetsList, budgetsSet, templatesList } from './commands/budgets.js';
+import { adminKeysCreate, adminKeysList, adminKeysRevoke } from './commands/admin-keys.js';
+import { budgetsApplyTemplate, budgetsDelete, budgetsList, budgetsSet, budgetsShow } from './commands/budgets.js';
+import { configCheck } from './commands/config-check.js';
+import { templatesCreate, templatesDelete, templatesList, templatesShow } from './commands/templates.js';
 import { catalogImport, catalogList, catalogShow } from './commands/catalog.js';
 import { dashboard } from './commands/dashboard.js';
-import { keysList, keysRotate } from './commands/keys-manage.js';
-import { quotaApprove, quotaDeny, quotaList, quotaRequest } from './commands/quota.js';
-import { orgsCreate, orgsList } from './commands/orgs.js';
-import { teamsCreate, teamsList } from './commands/teams.js';
+import { keysList, keysRotate, keysShow, keysUpdate } from './commands/keys-manage.js';
+import { quotaApprove, quotaDeny, quotaList, quotaRequest, quotaShow } from './commands/quota.js';
+import { orgsCreate, orgsList, orgsShow } from './commands/orgs.js';
+import { teamsCreate, teamsList, teamsMembersAdd, teamsMembersList, teamsMembersRemove, teamsShow, teamsUpdate } from './commands/teams.js';
 import { report } from './commands/report.js';
 import { system } from './commands/system.js';
 import { usage } from './commands/usage.js';
-import { usersActivate, usersCreate, usersDeactivate, usersImport, usersKeyPolicy, usersList, usersUpdate } from './commands/users.js';
+import { usersActivate, usersCreate, usersDeactivate, usersImport, usersKeyPolicy, usersList, usersShow, usersUpdate } from './commands/users.js';
 
 export const commands: readonly Command[] = [
-  serve, migrate, adminBootstrap,
-  usersList, usersCreate, usersUpdate, usersDeactivate, usersActivate, usersImport, usersKeyPolicy,
-  orgsList, orgsCreate,
-  teamsList, teamsCreate,
-  keysCreate, keysRevoke, keysList, keysRotate,
-  budgetsSet, budgetsList, budgetsApplyTemplate, templatesList,
-  quotaList, quotaRequest, quotaApprove, quotaDeny,
+  serve, migrate, configCheck,
+  adminBootstrap, adminKeysList, adminKeysCreate, adminKeysRevoke,
+  usersList, usersShow, usersCreate, usersUpdate, usersDeactivate, usersActivate, usersImport, usersKeyPolicy,
+  orgsList, orgsShow, orgsCreate,
+  teamsList, teamsShow, teamsCreate, teamsUpdate, teamsMembersList, teamsMembersAdd, teamsMembersRemove,
+  keysCreate, keysRevoke, keysList, keysShow, keysUpdate, keysRotate,
+  budgetsSet, budgetsList, budgetsShow, budgetsDelete, budgetsApplyTemplate,
+  templatesList, templatesShow, templatesCreate, templatesDelete,
+  quotaList, quotaShow, quotaRequest, quotaApprove, quotaDeny,
   auditList, auditExport,
-  alertsList, alertsHistory, alertsAck, alertsResolve,
-  channelsAdd, channelsList, channelsTest, channelsRemove, channelsRoute, channelsRoutes,
+  alertsList, alertsShow, alertsHistory, alertsAck, alertsResolve,
+  channelsAdd, channelsList, channelsTest, channelsEnable, channelsRotateSecret, channelsRemove, channelsRoute, channelsRoutes,
   alertRulesList, alertRulesSet, alertRulesReset,
   usage, report,
   analytics,

@@ -125,3 +125,30 @@ export const channelsRoutes = apiCommand({
     print(out, values.json, await client.call('GET', '/alert-routes'), routeColumns);
   },
 });
+
+export const alertsShow = apiCommand({
+  name: 'alerts show',
+  summary: 'Show one alert by id.',
+  args: 'ID',
+  async run(ctx) {
+    print(ctx.out, ctx.values.json, await ctx.client.call('GET', `/alerts/${needId(ctx, 'alerts show')}`), alertColumns);
+  },
+});
+
+export const channelsEnable = apiCommand({
+  name: 'channels enable',
+  summary: 'Enable a channel again (after its receiver answered 410 Gone and it was disabled).',
+  args: 'ID',
+  async run(ctx) {
+    print(ctx.out, ctx.values.json, await ctx.client.call('POST', `/alert-channels/${needId(ctx, 'channels enable')}/enable`), channelColumns);
+  },
+});
+
+export const channelsRotateSecret = apiCommand({
+  name: 'channels rotate-secret',
+  summary: 'Give a webhook channel a new signing secret (shown once); the old one keeps signing for the rotation grace period.',
+  args: 'ID',
+  async run(ctx) {
+    print(ctx.out, ctx.values.json, await ctx.client.call('POST', `/alert-channels/${needId(ctx, 'channels rotate-secret')}/rotate-secret`), [...channelColumns, 'secret']);
+  },
+});

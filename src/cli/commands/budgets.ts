@@ -70,11 +70,22 @@ export const budgetsApplyTemplate = apiCommand({
   },
 });
 
-export const templatesList = apiCommand({
-  name: 'templates list',
-  summary: 'List budget templates.',
-  async run({ client, values, out }) {
-    const { data } = await client.call('GET', '/budget-templates');
-    print(out, values.json, values.json ? { data } : data.map((t: { rules: Array<{ window: string; limit: number; metric: string }> }) => ({ ...t, rules: t.rules.map((r) => `${r.limit} ${r.metric}/${r.window}`).join(', ') })), ['name', 'rules', 'warnPct', 'criticalPct', 'builtin']);
+export const budgetsShow = apiCommand({
+  name: 'budgets show',
+  summary: 'Show one budget by id (budgets list shows the ids).',
+  args: 'ID',
+  async run(ctx) {
+    if (!ctx.positionals[0]) throw new UsageError('budgets show needs a budget id (budgets list shows them)');
+    print(ctx.out, ctx.values.json, await ctx.client.call('GET', `/budgets/${ctx.positionals[0]}`), columns);
+  },
+});
+
+export const budgetsDelete = apiCommand({
+  name: 'budgets delete',
+  summary: 'Delete a budget by id; the rule stops applying on every replica at once.',
+  args: 'ID',
+  async run(ctx) {
+    if (!ctx.positionals[0]) throw new UsageError('budgets delete needs a budget id (budgets list shows them)');
+    print(ctx.out, ctx.values.json, await ctx.client.call('DELETE', `/budgets/${ctx.positionals[0]}`), columns);
   },
 });

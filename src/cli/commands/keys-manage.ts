@@ -29,3 +29,43 @@ export const keysRotate = apiCommand({
     else out(`${rotated.key.key}\n(new key ${rotated.key.id}; ${positionals[0]} keeps working until ${rotated.previous.expiresAt})`);
   },
 });
+
+export const keysShow = apiCommand({
+  name: 'keys show',
+  summary: 'Show one API key by id (never the key itself).',
+  args: 'ID',
+  async run({ client, positionals, values, out }) {
+    if (!positionals[0]) throw new UsageError('keys show needs a key id (keys list shows them)');
+    print(out, values.json, await client.call('GET', `/keys/${positionals[0]}`), [...columns, 'scopes', 'allowedModels', 'metadata']);
+  },
+});
+
+const list = (text: string | undefined) => text?.split(',').map((v) => v.trim()).filter(Boolean);
+
+export const keysUpdate = apiCommand({
+  name: 'keys update',
+  summary: 'Change a key: ID [--name N] [--models a,b | --all-models] [--scopes chat,embeddings] [--expires ISO | --no-expiry] [--meta k=v (repeatable; replaces the metadata)].',
+  args: 'ID',
+  options: { name: { type: 'string' }, models: { type: 'string' }, 'all-models': { type: 'boolean', default: false }, scopes: { type: 'string' }, expires: { type: 'string' }, 'no-expiry': { type: 'boolean', default: false }, meta: { type: 'string', multiple: true } },
+  async run({ client, positionals, str, values, out }) {
+    if (!positionals[0]) throw new UsageError('keys update needs a key id (keys list shows them)');
+    if (str('models') !== undefined && values['all-models']) throw new UsageError('give --models a,b or --all-models, not both');
+    if (str('expires') !== undefined && values['no-expiry']) throw new UsageError('give --expires ISO or --no-expiry, not both');
+    const expires = str('expires');
+    if (expires !== undefined && Number.isNaN(Date.parse(expires))) throw new UsageError('--expires must be an ISO date with an offset, e.g. 2027-01-31T00:00:00Z');
+    const pairs = (values.meta as unknown as string[] | undefined)?.map((pair) => {
+      const at = pair.indexOf('=');
+      if (at < 1) throw new UsageError(`--meta ${pair} is not KEY=VALUE, e.g. --meta project=search`);
+      return [pair.slice(0, at), pair.slice(at + 1)] as const;
+    });
+    const body = {
+      name: str('name'),
+      allowedModels: values['all-models'] ? null : list(str('models')),
+      scopes: list(str('scopes')),
+      expiresAt: values['no-expiry'] ? null : expires === undefined ? undefined : new Date(expires).toISOString(),
+      metadata: pairs ? Object.fromEntries(pairs) : undefined,
+    };
+    if (Object.values(body).every((v) => v === undefined)) throw new UsageError('keys update changes nothing: give --name, --models, --all-models, --scopes, --expires, --no-expiry or --meta');
+    print(out, values.json, await client.call('PATCH', `/keys/${positionals[0]}`, { body }), [...columns, 'scopes', 'allowedModels', 'metadata']);
+  },
+});

@@ -42,3 +42,13 @@ export const quotaDeny = apiCommand({
     print(out, values.json, await client.call('POST', `/quota-requests/${positionals[0]}/deny`, { body: { reason: str('reason') } }), columns);
   },
 });
+
+export const quotaShow = apiCommand({
+  name: 'quota show',
+  summary: 'Show one quota increase request by id.',
+  args: 'ID',
+  async run({ client, positionals, values, out }) {
+    if (!positionals[0]) throw new UsageError('quota show needs a request id (quota list shows them)');
+    print(out, values.json, await client.call('GET', `/quota-requests/${positionals[0]}`), columns);
+  },
+});

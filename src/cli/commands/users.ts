@@ -97,3 +97,13 @@ export const usersActivate = apiCommand({
     print(out, values.json, await client.call('POST', `/users/${id}/activate`), columns);
   },
 });
+
+export const usersShow = apiCommand({
+  name: 'users show',
+  summary: 'Show one user by name or id.',
+  args: 'USER',
+  async run({ client, org, positionals, values, out }) {
+    if (!positionals[0]) throw new UsageError('users show needs a user name or id');
+    print(out, values.json, await client.call('GET', `/users/${await userId(client, await org(), positionals[0])}`), [...columns, 'keyPolicy']);
+  },
+});

@@ -2,6 +2,7 @@
 // twin otherwise, the rules from config, and the reaper that returns expired leases.
 import type { Logger } from 'pino';
 import { createBudgetEngine, type BudgetEngine, type LedgerTotals } from '../budget/engine.js';
+import { observingLateSettles } from '../budget/late-settles.js';
 import { createMemoryBudgetStore } from '../budget/memory-store.js';
 import { compileBudgetRules, type CompiledBudgets } from '../budget/plan.js';
 import { startBudgetReaper } from '../budget/reaper.js';
@@ -32,15 +33,19 @@ export interface BudgetsOptions {
   listOrgIds: () => Promise<readonly string[]>;
   // Where lost counters are rebuilt from (see BudgetEngineOptions.ledger).
   ledger: LedgerTotals;
-  metrics: Pick<Metrics, 'rebuilds'>;
+  metrics: Pick<Metrics, 'rebuilds' | 'lateSettles'>;
 }
 
 export function startBudgets({ config, redis, usage, logger, listOrgIds, ledger, metrics }: BudgetsOptions): Budgets {
   const budget = config.budget;
   const keyPrefix = config.redisKeyPrefix;
-  const store = redis
+  const rawStore = redis
     ? createRedisBudgetStore({ redis, keyPrefix, recordRetentionMs: budget.recordRetentionMs, batchWindowMs: budget.batchWindowMs })
     : createMemoryBudgetStore({ keyPrefix, recordRetentionMs: budget.recordRetentionMs, onUsageEvent: usage.push });
+  const store = observingLateSettles(rawStore, ({ id, orgId, event }) => {
+    metrics.lateSettles.inc();
+    logger.warn({ requestId: id, orgId, latencyMs: event.latencyMs, leaseMs: budget.leaseMs }, 'settle landed after the reaper returned its reservation (no lease renewal within budget.leaseMs): usage charged, the budget may have admitted past its limit meanwhile');
+  });
   const compile = (rules: Pick<BudgetConfig, 'budgets' | 'limits'>) => compileBudgetRules({ ...budget, ...rules, keyPrefix });
   let compiled = compile(budget);
   const inner = createBudgetEngine({

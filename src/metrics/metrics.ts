@@ -63,6 +63,11 @@ export function createMetrics() {
       labelNames: ['scope', 'metric', 'window'] as const,
       registers: [registry],
     }),
+    lateSettles: new Counter({
+      name: 'tollgate_budget_late_settles_total',
+      help: 'Settles that landed after the lease reaper had returned their reservation: requests that outlived budget.leaseMs without a renewal (a budget may have admitted past its limit by their usage).',
+      registers: [registry],
+    }),
     passthrough: new Counter({
       name: 'tollgate_passthrough_requests_total',
       help: 'Unmetered pass-through calls, by endpoint family and outcome (the upstream status, or the code that refused the call).',

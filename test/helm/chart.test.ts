@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
-import { renderChart } from '../helpers/helm-render.js';
+import { renderChart } from './render.js';
 
 const chartDir = fileURLToPath(new URL('../../helm/tollgate', import.meta.url));
 
@@ -19,6 +19,7 @@ describe('the Helm chart with default values', () => {
 
   it('renders every template to Kubernetes objects', () => {
     expect(all.map((d) => d.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'Job', 'PodDisruptionBudget', 'Secret', 'Service', 'Service', 'StatefulSet']);
+    // Optional objects (HPA, Ingress, ServiceMonitor, PrometheusRule, dashboard, NetworkPolicy) are off.
     for (const d of all) expect(d.metadata.name).toMatch(/^tg-/);
   });
 
@@ -70,7 +71,7 @@ describe('the number of gateway processes per pod', () => {
 
 describe('the Helm chart with an external Redis and an existing secret', () => {
   it('deploys neither Redis nor a Secret and points the gateway at what it was given', () => {
-    const all = docs({ redis: { enabled: false, externalUrl: 'rediss://cache:6380' }, existingSecret: 'prod-tollgate', extraEnv: [{ name: 'TOLLGATE_UPSTREAM__IDLE_TIMEOUT_MS', value: '5000' }] });
+    const all = docs({ redis: { enabled: false, external: { url: 'rediss://cache:6380' } }, existingSecret: 'prod-tollgate', extraEnv: [{ name: 'TOLLGATE_UPSTREAM__IDLE_TIMEOUT_MS', value: '5000' }] });
     expect(find(all, 'StatefulSet')).toHaveLength(0);
     expect(find(all, 'Secret')).toHaveLength(0);
     const container = find(all, 'Deployment')[0]!.spec.template.spec.containers[0];

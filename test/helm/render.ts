@@ -1,12 +1,15 @@
-// Renders the Helm chart without helm (not installable here): a small interpreter for the subset
-// of Go templates the chart uses — define/include, if/else/with/end (with `not`), .Values /
-// .Release / .Chart paths, string literals, and the quote, nindent and toYaml functions.
-// Anything else throws, so the chart cannot quietly grow past what this test checks.
+// Renders the Helm chart without helm (Debian has no package of it): a small interpreter for the
+// subset of Go templates the chart uses — define/include, if/else/with/range/end, comments, `.path`
+// (relative to the current dot, as in Go) and `$.path` (the root), .Files.Get, string and number
+// literals, and the functions not, int, quote, toYaml, nindent and sha256sum. Anything else
+// throws, so the chart cannot quietly grow past what this renders.
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 
-type Node = { kind: 'text'; text: string } | { kind: 'action'; expr: string } | { kind: 'block'; op: 'if' | 'with'; expr: string; then: Node[]; else: Node[] };
+type Block = 'if' | 'with' | 'range';
+type Node = { kind: 'text'; text: string } | { kind: 'action'; expr: string } | { kind: 'block'; op: Block; expr: string; then: Node[]; else: Node[] };
 
 function tokenize(source: string): Array<{ text?: string; action?: string }> {
   const tokens: Array<{ text?: string; action?: string }> = [];
@@ -17,7 +20,8 @@ function tokenize(source: string): Array<{ text?: string; action?: string }> {
     let text = source.slice(last, m.index);
     if (trimNext) text = text.replace(/^\s+/, '');
     if (m[1]) text = text.replace(/\s+$/, '');
-    tokens.push({ text }, { action: m[2]! });
+    tokens.push({ text });
+    if (!m[2]!.startsWith('/*')) tokens.push({ action: m[2]! });
     trimNext = m[3] === '-';
     last = re.lastIndex;
   }
@@ -43,7 +47,7 @@ function parse(tokens: Array<{ text?: string; action?: string }>, defines: Map<s
       if (word === 'define') {
         const name = /^define\s+"([^"]+)"$/.exec(action)![1]!;
         defines.set(name, until(['end']).nodes);
-      } else if (word === 'if' || word === 'with') {
+      } else if (word === 'if' || word === 'with' || word === 'range') {
         const expr = action.slice(word.length).trim();
         const then = until(['else', 'end']);
         const otherwise = then.stop === 'else' ? until(['end']).nodes : [];
@@ -61,63 +65,69 @@ const truthy = (v: unknown): boolean =>
 interface Scope {
   root: Record<string, unknown>;
   dot: unknown;
+  chartDir: string;
+  defines: Map<string, Node[]>;
 }
 
-function renderNodes(nodes: Node[], scope: Scope, defines: Map<string, Node[]>): string {
+function renderNodes(nodes: Node[], scope: Scope): string {
   return nodes
     .map((node) => {
       if (node.kind === 'text') return node.text;
-      if (node.kind === 'action') return String(evaluate(node.expr, scope, defines) ?? '');
-      const value = evaluate(node.expr, scope, defines);
-      if (!truthy(value)) return renderNodes(node.else, scope, defines);
-      return renderNodes(node.then, node.op === 'with' ? { ...scope, dot: value } : scope, defines);
+      if (node.kind === 'action') return String(evaluate(node.expr, scope) ?? '');
+      const value = evaluate(node.expr, scope);
+      if (!truthy(value)) return renderNodes(node.else, scope);
+      if (node.op === 'if') return renderNodes(node.then, scope);
+      if (node.op === 'with') return renderNodes(node.then, { ...scope, dot: value });
+      const items = Array.isArray(value) ? value : Object.keys(value as object).sort().map((k) => (value as Record<string, unknown>)[k]);
+      return items.map((item) => renderNodes(node.then, { ...scope, dot: item })).join('');
     })
     .join('');
 }
 
+const lookup = (from: unknown, path: string): unknown =>
+  path
+    .split('.')
+    .filter(Boolean)
+    .reduce<unknown>((v, key) => (v === undefined || v === null ? undefined : (v as Record<string, unknown>)[key]), from);
+
 function operand(token: string, scope: Scope): unknown {
   if (token.startsWith('"')) return JSON.parse(token);
-  if (/^\d+$/.test(token)) return Number(token);
+  if (/^-?\d+(\.\d+)?$/.test(token)) return Number(token);
   if (token === '.') return scope.dot;
-  if (token.startsWith('.')) {
-    return token.slice(1).split('.').reduce<unknown>((v, key) => (v === undefined || v === null ? undefined : (v as Record<string, unknown>)[key]), scope.root);
-  }
+  if (token === '$') return scope.root;
+  if (token.startsWith('$.')) return lookup(scope.root, token.slice(2));
+  if (token.startsWith('.')) return lookup(scope.dot, token.slice(1));
   throw new Error(`unsupported operand ${token}`);
 }
 
-function evaluate(expr: string, scope: Scope, defines: Map<string, Node[]>): unknown {
-  const stages = expr.split('|').map((s) => s.trim().match(/"[^"]*"|\S+/g)!);
+const functions: Record<string, (args: unknown[], scope: Scope) => unknown> = {
+  include: ([name, ctx], scope) => {
+    const body = scope.defines.get(name as string);
+    if (!body) throw new Error(`no template named ${String(name)}`);
+    return renderNodes(body, { ...scope, dot: ctx });
+  },
+  '.Files.Get': ([path], scope) => readFileSync(join(scope.chartDir, path as string), 'utf8'),
+  not: ([v]) => !truthy(v),
+  quote: ([v]) => JSON.stringify(String(v ?? '')),
+  toYaml: ([v]) => stringify(v, { lineWidth: 0 }).replace(/\n$/, ''),
+  // Helm reads every number in values as a float, printed as 1e+07 from ten million up, hence int.
+  int: ([v]) => Math.trunc(Number(v)),
+  sha256sum: ([v]) => createHash('sha256').update(String(v)).digest('hex'),
+  nindent: ([n, text]) => `\n${String(text).split('\n').map((line) => ' '.repeat(n as number) + line).join('\n')}`,
+};
+
+function evaluate(expr: string, scope: Scope): unknown {
+  const stages = expr.split(/\|(?=(?:[^"]*"[^"]*")*[^"]*$)/).map((s) => s.trim().match(/"[^"]*"|\S+/g)!);
   let value: unknown;
   stages.forEach((words, index) => {
     const [fn, ...args] = words;
-    const piped = index === 0 ? [] : [value];
-    const values = () => [...args.map((a) => operand(a, scope)), ...piped];
-    switch (fn) {
-      case 'include': {
-        const [name, ctx] = values() as [string, unknown];
-        const body = defines.get(name);
-        if (!body) throw new Error(`no template named ${name}`);
-        value = renderNodes(body, { ...scope, dot: ctx }, defines);
-        break;
-      }
-      case 'not':
-        value = !truthy(values()[0]);
-        break;
-      case 'quote':
-        value = JSON.stringify(String(values()[0] ?? ''));
-        break;
-      case 'toYaml':
-        value = stringify(values()[0]).replace(/\n$/, '');
-        break;
-      case 'nindent': {
-        const [n, text] = values() as [number, string];
-        value = `\n${String(text).split('\n').map((line) => ' '.repeat(n) + line).join('\n')}`;
-        break;
-      }
-      default:
-        if (index > 0 || args.length > 0) throw new Error(`unsupported template function ${fn}`);
-        value = operand(fn!, scope);
+    const call = functions[fn!];
+    if (call) {
+      value = call([...args.map((a) => operand(a, scope)), ...(index === 0 ? [] : [value])], scope);
+      return;
     }
+    if (index > 0 || args.length > 0) throw new Error(`unsupported template function ${fn}`);
+    value = operand(fn!, scope);
   });
   return value;
 }
@@ -141,11 +151,12 @@ export function renderChart(chartDir: string, release: string, overrides: Record
   const values = merge(parseYaml(readFileSync(join(chartDir, 'values.yaml'), 'utf8')), overrides) as Record<string, unknown>;
   const root = { Values: values, Release: { Name: release, Namespace: 'default' }, Chart: { Name: chart.name, Version: chart.version, AppVersion: chart.appVersion } };
   const defines = new Map<string, Node[]>();
+  const scope: Scope = { root, dot: root, chartDir, defines };
   const templates = readdirSync(join(chartDir, 'templates')).sort();
   for (const file of templates.filter((f) => f.endsWith('.tpl'))) parse(tokenize(readFileSync(join(chartDir, 'templates', file), 'utf8')), defines);
   const files = new Map<string, unknown[]>();
   for (const file of templates.filter((f) => f.endsWith('.yaml'))) {
-    const text = renderNodes(parse(tokenize(readFileSync(join(chartDir, 'templates', file), 'utf8')), defines), { root, dot: root }, defines);
+    const text = renderNodes(parse(tokenize(readFileSync(join(chartDir, 'templates', file), 'utf8')), defines), scope);
     const docs = text
       .split(/^---$/m)
       .map((doc) => parseYaml(doc) as unknown)

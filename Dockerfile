@@ -1,22 +1,20 @@
 # Tollgate on Node 22. The build stage compiles the TypeScript sources to JavaScript
 # (scripts/build.mjs: esbuild, one module per source file, assets copied beside them); the runtime
 # image holds that output and the production dependencies only, and starts without a loader.
-FROM node:22-bookworm-slim AS build
-WORKDIR /src
+FROM node:22-bookworm-slim AS deps
+WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --omit=dev --no-audit --no-fund
+
+# esbuild is a production dependency (the loader uses it), so the build needs no dev install.
+FROM deps AS build
 COPY scripts ./scripts
 COPY bin ./bin
 COPY src ./src
 COPY workers ./workers
 COPY drizzle ./drizzle
 COPY config ./config
-RUN node scripts/build.mjs /app
-
-FROM node:22-bookworm-slim AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN node scripts/build.mjs /build
 
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production \
@@ -24,7 +22,7 @@ ENV NODE_ENV=production \
     TOLLGATE_DATA_DIR=/data
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
-COPY --from=build /app ./
+COPY --from=build /build ./
 # Runs as the image's unprivileged node user (uid 1000); the chart and compose file say so too.
 RUN mkdir -p /data && chown node:node /data
 USER 1000:1000

@@ -23,10 +23,12 @@ import { teamsCreate, teamsList, teamsMembersAdd, teamsMembersList, teamsMembers
 import { report } from './commands/report.js';
 import { system } from './commands/system.js';
 import { usage } from './commands/usage.js';
+import { backup, restore } from './commands/backup.js';
 import { usersActivate, usersCreate, usersDeactivate, usersImport, usersKeyPolicy, usersList, usersShow, usersUpdate } from './commands/users.js';
 
 export const commands: readonly Command[] = [
   serve, migrate, configCheck,
+  backup, restore,
   adminBootstrap, adminKeysList, adminKeysCreate, adminKeysRevoke,
   usersList, usersShow, usersCreate, usersUpdate, usersDeactivate, usersActivate, usersImport, usersKeyPolicy,
   orgsList, orgsShow, orgsCreate,

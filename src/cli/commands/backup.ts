@@ -40,6 +40,7 @@ export const backup: Command = {
 export const restore: Command = {
   name: 'restore',
   summary: 'Load a backup FILE into an empty database, then migrate it (--force replaces what the database holds).',
+  args: 'FILE',
   options: { force: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
   async run({ values, positionals, out }) {
     const path = positionals[0];

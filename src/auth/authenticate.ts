@@ -7,10 +7,13 @@ import { hashKey } from './keys.js';
 import type { PrincipalCache } from './principal-cache.js';
 import type { Principal } from './principal.js';
 
-// OpenAI clients send `Authorization: Bearer`, Anthropic clients `x-api-key`.
+// OpenAI clients send `Authorization: Bearer`, Anthropic clients `x-api-key`, Google clients
+// `x-goog-api-key`.
 export function credentialFrom(headers: IncomingHttpHeaders): string | undefined {
-  const apiKey = headers['x-api-key'];
-  if (typeof apiKey === 'string' && apiKey !== '') return apiKey.trim();
+  for (const name of ['x-api-key', 'x-goog-api-key']) {
+    const apiKey = headers[name];
+    if (typeof apiKey === 'string' && apiKey !== '') return apiKey.trim();
+  }
   const authorization = headers.authorization;
   if (authorization && authorization.length > 7 && authorization.slice(0, 7).toLowerCase() === 'bearer ') {
     return authorization.slice(7).trim();
@@ -18,8 +21,9 @@ export function credentialFrom(headers: IncomingHttpHeaders): string | undefined
   return undefined;
 }
 
-export async function authenticate(headers: IncomingHttpHeaders, cache: PrincipalCache, nowMs: number): Promise<Principal> {
-  const credential = credentialFrom(headers);
+// queryKey: the `key` query parameter, on the routes where Google's clients may send the key so.
+export async function authenticate(headers: IncomingHttpHeaders, cache: PrincipalCache, nowMs: number, queryKey?: string): Promise<Principal> {
+  const credential = credentialFrom(headers) ?? (queryKey?.trim() || undefined);
   if (!credential) throw new GatewayError('missing_api_key');
   return authenticateHash(hashKey(credential), cache, nowMs);
 }

@@ -92,6 +92,8 @@ function applyEnv(raw: Record<string, unknown>, env: Env): void {
     ['OPENAI_BASE_URL', ['providers', 'openai', 'baseUrl'], String],
     ['ANTHROPIC_API_KEY', ['providers', 'anthropic', 'apiKey'], String],
     ['ANTHROPIC_BASE_URL', ['providers', 'anthropic', 'baseUrl'], String],
+    ['GEMINI_API_KEY', ['providers', 'gemini', 'apiKey'], String],
+    ['GEMINI_BASE_URL', ['providers', 'gemini', 'baseUrl'], String],
   ];
   for (const [name, path, convert] of named) {
     const value = env[name];
@@ -113,11 +115,12 @@ function describe(error: z.ZodError, prefix = ''): string {
     .join('\n');
 }
 
-// OpenAI and Anthropic always exist (the shipped catalog routes to them); a config file's entries
+// OpenAI, Anthropic and Gemini always exist (the shipped catalog routes to them); a config file's entries
 // for them are merged over these defaults rather than replacing them.
 const builtinProviders: Record<string, Record<string, unknown>> = {
   openai: { kind: 'openai', baseUrl: 'https://api.openai.com/v1' },
   anthropic: { kind: 'anthropic', baseUrl: 'https://api.anthropic.com' },
+  gemini: { kind: 'gemini', baseUrl: 'https://generativelanguage.googleapis.com' },
 };
 
 function withBuiltinProviders(fromFile: unknown): Record<string, unknown> {

@@ -12,7 +12,7 @@ const positiveInt = z.number().int().positive();
 
 export const providerSchema = z.object({
   // Which wire protocol the upstream speaks; OpenAI-compatible servers (vLLM, Ollama, Azure) are 'openai'.
-  kind: z.enum(['openai', 'anthropic']),
+  kind: z.enum(['openai', 'anthropic', 'gemini']),
   baseUrl: z.url(),
   apiKey: z.string().optional(),
   // Azure-style differences: the credential header and its scheme, extra query parameters,

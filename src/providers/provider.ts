@@ -31,7 +31,9 @@ export interface StreamUsageReader {
 
 export interface Provider {
   readonly endpoints: ReadonlySet<Endpoint>;
-  target(config: ProviderConfig, endpoint: Endpoint, upstreamModel: string): UpstreamTarget;
+  // clientSearch: the client's query string, for providers whose query picks the answer's format
+  // (Gemini's alt=sse); only parameters the provider names are carried over.
+  target(config: ProviderConfig, endpoint: Endpoint, upstreamModel: string, clientSearch?: string): UpstreamTarget;
   // The provider's credential headers, which replace the client's Tollgate key.
   credentials(config: ProviderConfig): Record<string, string>;
   // Upstream path for a raw pass-through of the client's path (query string included).

@@ -6,6 +6,7 @@ export const endpointFamilies = [
   'embeddings',
   'responses',
   'messages',
+  'generate_content',
   'models',
   'token_count',
   'usage',

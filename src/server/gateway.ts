@@ -18,10 +18,11 @@ import { tokenCountResponse } from '../tokens/token-count-route.js';
 import type { EndpointFamily } from './families.js';
 import type { MediaMeter } from '../metering/media-meter.js';
 import { createMediaHandler } from './media-request.js';
-import { createMeteredHandler, isAllowed, type MeteredRequestDeps } from './metered-request.js';
+import { createMeteredHandler, isAllowed, type MeteredRequestDeps, requirePathModel, routeModel } from './metered-request.js';
 import { readBody } from './read-body.js';
 import { parseRequestTarget } from './request-path.js';
-import { dialectOf, findMount, findRoute, type RouteHandler, type RouteRow } from './routes.js';
+import { geminiTokenCount } from '../providers/gemini/count-tokens.js';
+import { dialectOf, findMount, findRoute, pathModel, type RouteHandler, type RouteRow } from './routes.js';
 import { sendError, sendJson, toGatewayError } from './send.js';
 
 export interface ReadinessCheck {
@@ -89,6 +90,8 @@ interface RouteContext {
   requestId: string;
   row: RouteRow;
   principal: Principal | undefined;
+  // The model a {model} path segment names (Gemini routes); undefined elsewhere.
+  model: string | undefined;
 }
 
 const listen = (server: Server, port: number, host: string) =>
@@ -158,10 +161,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
   }
 
   const handlers: Record<RouteHandler, (ctx: RouteContext) => void | Promise<void>> = {
-    metered: ({ req, res, requestId, row }) => handleMetered(req, res, row.metered!, requestId),
+    metered: ({ req, res, requestId, row, principal, model }) => handleMetered(req, res, row.metered!, requestId, principal!, model),
     media: ({ req, res, requestId, row, principal }) => handleMedia(req, res, row.media!, principal!, requestId),
     tokenCount: (ctx) => countTokens(ctx, 'tollgate'),
     anthropicTokenCount: (ctx) => countTokens(ctx, 'anthropic'),
+    async geminiTokenCount({ req, res, requestId, principal, model }) {
+      const routed = routeModel(requirePathModel(model), principal!, config, upstreams);
+      sendJson(res, 200, await geminiTokenCount(await readBody(req, config.server.maxBodyBytes), routed.model, deps.counter), { 'x-request-id': requestId });
+    },
     models: listModels,
     async usage({ req, res, requestId, principal }) {
       const sessionId = req.headers['x-session-id'];
@@ -234,10 +241,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
         dialect = row.dialect ?? dialect;
         let principal: Principal | undefined;
         if (row.auth === 'key') {
-          principal = await authenticate(req.headers, principals, Date.now());
+          const queryKey = row.keyInQuery ? (new URLSearchParams(search).get('key') ?? undefined) : undefined;
+          principal = await authenticate(req.headers, principals, Date.now(), queryKey);
           authorize(principal, row.family!);
         }
-        return await handlers[row.handler]({ req, res, requestId, row, principal });
+        return await handlers[row.handler]({ req, res, requestId, row, principal, model: pathModel(row.path, path) });
       }
       if (found.kind === 'method_not_allowed' && !ops) {
         throw new GatewayError('method_not_allowed', `${path} accepts ${found.allowed.join(', ')} only.`, null, { allow: found.allowed.join(', ') });

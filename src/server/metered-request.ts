@@ -2,7 +2,6 @@
 // route, meter (count + reserve), forward and stream back, settle.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { authenticate } from '../auth/authenticate.js';
 import type { Principal } from '../auth/principal.js';
 import type { PrincipalCache } from '../auth/principal-cache.js';
 import type { RuntimeConfig } from '../config/load.js';
@@ -20,6 +19,7 @@ import { createRetentionBudget } from '../proxy/retention.js';
 import type { Upstream, Upstreams } from '../proxy/upstreams.js';
 import { withCreatedResponseId } from './created-response.js';
 import { readBody } from './read-body.js';
+import { parseRequestTarget } from './request-path.js';
 import { parseRequestBody } from './request-schema.js';
 import type { MeteredRoute } from './routes.js';
 import { sendError, toGatewayError } from './send.js';
@@ -39,6 +39,12 @@ export interface RoutedModel {
   model: CatalogModel;
   upstream: Upstream;
   provider: Provider;
+}
+
+// The model a {model} path segment names; undefined when it does not match the pattern (pathModel in routes.ts).
+export function requirePathModel(name: string | undefined): string {
+  if (name === undefined) throw new GatewayError('invalid_request', 'The path does not name a model: lowercase letters, digits, ".", "-" and "_" only.', 'model');
+  return name;
 }
 
 export function routeModel(name: string, principal: Principal, config: RuntimeConfig, upstreams: Upstreams): RoutedModel {
@@ -67,22 +73,24 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
     ownership.record(orgId, { provider, kind: 'responses', objectId }).catch((err: unknown) => logger.error({ requestId, objectId, err }, 'recording the owner of a created response failed'));
   };
 
-  return async function handleMetered(req: IncomingMessage, res: ServerResponse, route: MeteredRoute, requestId: string): Promise<void> {
+  // The gateway has authenticated the caller and checked its scopes; pathModel is the model a
+  // {model} path segment names, on routes whose body does not.
+  return async function handleMetered(req: IncomingMessage, res: ServerResponse, route: MeteredRoute, requestId: string, principal: Principal, pathModel: string | undefined): Promise<void> {
     const startedMs = performance.now();
     let admission: Admission | undefined;
     // Metric labels take catalog names only: a client's arbitrary model string would let anyone
     // create unbounded series.
     let modelLabel = 'unknown';
     try {
-      const principal = await authenticate(req.headers, principals, Date.now());
       const raw = await readBody(req, config.server.maxBodyBytes);
-      const body = parseRequestBody(raw);
-      const modelName = String(body.model);
+      const body = route.parseBody ? route.parseBody(raw) : parseRequestBody(raw);
+      const modelName = route.parseBody ? requirePathModel(pathModel) : String(body.model);
       const { model, upstream, provider } = routeModel(modelName, principal, config, upstreams);
       modelLabel = metricModelLabel(model);
       if (!provider.endpoints.has(route.endpoint) || !meteredByTokens(model)) {
         const why = meteredByTokens(model) ? 'is served by a provider that does not offer' : `is a ${model.kind} model, not metered on`;
-        throw new GatewayError('invalid_request', `The model "${modelName}" ${why} ${req.url}.`, 'model');
+        // The path alone: a query string may hold the caller's key (?key=).
+        throw new GatewayError('invalid_request', `The model "${modelName}" ${why} ${parseRequestTarget(req.url).path}.`, 'model');
       }
       const requestedMax = provider.maxOutputTokens(route.endpoint, body);
       admission = await meter.admit({
@@ -102,7 +110,7 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
           : body;
       const prepared = provider.prepareBody(route.endpoint, outgoing, model.upstreamModel, modelName);
       const sendBody = prepared.body ?? (outgoing === body ? undefined : outgoing);
-      const target = provider.target(upstream.config, route.endpoint, model.upstreamModel);
+      const target = provider.target(upstream.config, route.endpoint, model.upstreamModel, parseRequestTarget(req.url).search);
       const headers: Record<string, string> = {
         'content-type': 'application/json',
         'accept-encoding': 'identity',

@@ -3,23 +3,29 @@
 // request up here; the admin API (mounted under /admin/) and allow-listed pass-through routes
 // (src/proxy/passthrough-routes.ts) are consulted only when no row has the path.
 import type { IncomingHttpHeaders } from 'node:http';
+import { parseGenerateContent } from '../providers/gemini/request.js';
 import type { DialectName } from '../providers/index.js';
 import type { MediaEndpoint } from '../providers/media.js';
+import type { JsonObject } from '../providers/provider.js';
 import type { Endpoint } from '../providers/types.js';
 import type { EndpointFamily } from './families.js';
 
 export interface MeteredRoute {
   readonly endpoint: Endpoint;
   readonly dialect: DialectName;
+  // For a route that names the model in its path ({model}): validates the body, which does not.
+  readonly parseBody?: (raw: Buffer) => JsonObject;
 }
 
-export type RouteHandler = 'metered' | 'media' | 'tokenCount' | 'anthropicTokenCount' | 'models' | 'usage' | 'usageHistory' | 'alertPreferences' | 'health' | 'ready' | 'metrics';
+export type RouteHandler = 'metered' | 'media' | 'tokenCount' | 'anthropicTokenCount' | 'geminiTokenCount' | 'models' | 'usage' | 'usageHistory' | 'alertPreferences' | 'health' | 'ready' | 'metrics';
 
 export interface RouteRow {
   readonly method: 'GET' | 'POST' | 'PUT';
   readonly path: string;
   // 'key': a Tollgate API key whose scopes include `family`; 'none': anyone (operational endpoints).
   readonly auth: 'key' | 'none';
+  // The key may also come as the `key` query parameter (Google's clients); it is never forwarded.
+  readonly keyInQuery?: true;
   readonly family: EndpointFamily | null;
   // The error shape of the route; null means the caller's (anthropic-version header or not).
   readonly dialect: DialectName | null;
@@ -31,7 +37,7 @@ export interface RouteRow {
   readonly ops?: boolean;
 }
 
-const metered = (path: string, endpoint: Endpoint, dialect: DialectName): RouteRow => ({
+const metered = (path: string, endpoint: Extract<Endpoint, EndpointFamily>, dialect: DialectName): RouteRow => ({
   method: 'POST',
   path,
   auth: 'key',
@@ -39,6 +45,18 @@ const metered = (path: string, endpoint: Endpoint, dialect: DialectName): RouteR
   dialect,
   handler: 'metered',
   metered: { endpoint, dialect },
+});
+
+// Gemini's native API: the model is a path segment ({model}, see pathModel), the method follows a colon.
+const gemini = (method: 'generateContent' | 'streamGenerateContent'): RouteRow => ({
+  method: 'POST',
+  path: `/v1beta/models/{model}:${method}`,
+  auth: 'key',
+  keyInQuery: true,
+  family: 'generate_content',
+  dialect: 'gemini',
+  handler: 'metered',
+  metered: { endpoint: method, dialect: 'gemini', parseBody: parseGenerateContent },
 });
 
 const media = (path: string, endpoint: MediaEndpoint, family: EndpointFamily): RouteRow => ({
@@ -64,6 +82,9 @@ export const routeTable: readonly RouteRow[] = [
   media('/v1/audio/transcriptions', 'transcriptions', 'audio'),
   media('/v1/audio/translations', 'translations', 'audio'),
   media('/v1/audio/speech', 'speech', 'audio'),
+  gemini('generateContent'),
+  gemini('streamGenerateContent'),
+  { method: 'POST', path: '/v1beta/models/{model}:countTokens', auth: 'key', keyInQuery: true, family: 'token_count', dialect: 'gemini', handler: 'geminiTokenCount' },
   { method: 'POST', path: '/v1/token_count', auth: 'key', family: 'token_count', dialect: null, handler: 'tokenCount' },
   { method: 'POST', path: '/v1/messages/count_tokens', auth: 'key', family: 'token_count', dialect: 'anthropic', handler: 'anthropicTokenCount' },
   { method: 'GET', path: '/v1/models', auth: 'key', family: 'models', dialect: null, handler: 'models' },
@@ -94,17 +115,39 @@ for (const row of routeTable) {
   byPath.set(row.path, methods);
 }
 
+// A model named in a path: a catalog name, lowercase letters, digits, dots, dashes and underscores,
+// starting with a letter or digit. Nothing a normaliser could read differently (no %, no "/", no
+// dot segment) and no ":" (which starts the method) can be part of it.
+const pathModelPattern = /^[a-z0-9][a-z0-9._-]{0,127}$/;
+
+// Rows with a {model} segment, split around it once.
+const templated = routeTable
+  .filter((row) => row.path.includes('{model}'))
+  .map((row) => ({ template: row.path, prefix: row.path.slice(0, row.path.indexOf('{model}')), suffix: row.path.slice(row.path.indexOf('{model}') + '{model}'.length) }));
+
+// The model a path names in a templated row's {model} segment, or undefined when it names none or
+// one outside the pattern.
+export function pathModel(template: string, path: string): string | undefined {
+  const t = templated.find((r) => r.template === template);
+  if (!t || path.length <= t.prefix.length + t.suffix.length || !path.startsWith(t.prefix) || !path.endsWith(t.suffix)) return undefined;
+  const model = path.slice(t.prefix.length, path.length - t.suffix.length);
+  return pathModelPattern.test(model) ? model : undefined;
+}
+
+// The row path a request path is looked up under: itself, or the template whose {model} it fills.
+const routeKey = (path: string): string => (byPath.has(path) ? path : (templated.find((t) => pathModel(t.template, path) !== undefined)?.template ?? path));
+
 export type RouteMatch = { kind: 'row'; row: RouteRow } | { kind: 'method_not_allowed'; allowed: readonly string[] } | { kind: 'none' };
 
 export function findRoute(method: string, path: string): RouteMatch {
-  const methods = byPath.get(path);
+  const methods = byPath.get(routeKey(path));
   if (!methods) return { kind: 'none' };
   const row = methods.get(method);
   return row ? { kind: 'row', row } : { kind: 'method_not_allowed', allowed: [...methods.keys()] };
 }
 
 // True for every path the gateway itself answers: a pass-through route may never shadow one.
-export const isGatewayPath = (path: string): boolean => byPath.has(path) || findMount(path) !== undefined;
+export const isGatewayPath = (path: string): boolean => byPath.has(routeKey(path)) || findMount(path) !== undefined;
 
 // Anthropic's SDK always sends anthropic-version; OpenAI's never does.
 export const dialectOf = (headers: IncomingHttpHeaders): DialectName =>

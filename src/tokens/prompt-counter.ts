@@ -6,6 +6,7 @@
 import type { CatalogModel, Encoding } from '../config/catalog.js';
 import type { Endpoint } from '../providers/types.js';
 import { estimateEncoding, estimateTextScalePermille, planAnthropicPrompt } from './anthropic-prompt.js';
+import { planGeminiPrompt } from '../providers/gemini/prompt.js';
 import { planChatPrompt } from './chat-prompt.js';
 import { countTextsTokens, upperBoundTokens } from './count-text.js';
 import type { TextEncoding } from './encoders.js';
@@ -51,6 +52,8 @@ const planners: Readonly<Record<Endpoint, (body: unknown, model: CatalogModel) =
   messages: (body) => planAnthropicPrompt(body),
   completions: (body) => planCompletionsPrompt(body),
   embeddings: (body) => planEmbeddingsPrompt(body),
+  generateContent: (body) => planGeminiPrompt(body),
+  streamGenerateContent: (body) => planGeminiPrompt(body),
 };
 
 interface TextCounting {

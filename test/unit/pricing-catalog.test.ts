@@ -40,10 +40,10 @@ describe('model catalog (config/models.yaml)', () => {
     expect(catalogModel('whisper-1').units?.perMinute).toBe(6_000);
   });
 
-  it('gives every OpenAI model a tiktoken encoding and every Anthropic model the estimate', () => {
+  it('gives every OpenAI model a tiktoken encoding and every Anthropic and Gemini model the estimate', () => {
     for (const model of catalog.list()) {
-      if (model.provider === 'anthropic') expect(model.encoding, model.name).toBe('estimate');
-      else expect(model.encoding, model.name).not.toBe('estimate');
+      if (model.provider === 'openai') expect(model.encoding, model.name).not.toBe('estimate');
+      else expect(model.encoding, model.name).toBe('estimate');
     }
     expect(catalogModel('gpt-3.5-turbo').encoding).toBe('cl100k_base');
     expect(catalogModel('gpt-4').encoding).toBe('cl100k_base');

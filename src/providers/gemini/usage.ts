@@ -1,0 +1,42 @@
+// Gemini usage: `usageMetadata` on a generateContent answer and on every streamed chunk, counts
+// cumulative. promptTokenCount already includes cachedContentTokenCount; thinking is billed as
+// output but reported apart (thoughtsTokenCount), and the prompt a tool call adds
+// (toolUsePromptTokenCount) is billed as input.
+import { asCount, asObject } from '../provider.js';
+import { largerUsage, type Usage } from '../types.js';
+
+export function usageFromMetadata(value: unknown): Usage | undefined {
+  const u = asObject(value);
+  if (!u) return undefined;
+  const promptTokens = asCount(u.promptTokenCount) + asCount(u.toolUsePromptTokenCount);
+  const reasoningTokens = asCount(u.thoughtsTokenCount);
+  // totalTokenCount backs up a chunk that left candidatesTokenCount out: whatever the total holds
+  // beyond the prompt was generated, so the bill never falls below it.
+  const completionTokens = Math.max(asCount(u.candidatesTokenCount) + reasoningTokens, asCount(u.totalTokenCount) - promptTokens);
+  return {
+    promptTokens,
+    cachedTokens: Math.min(asCount(u.cachedContentTokenCount), promptTokens),
+    cacheWriteTokens: 0,
+    completionTokens,
+    reasoningTokens,
+  };
+}
+
+// A generateContent answer is one object; a streamGenerateContent answer without alt=sse is a
+// JSON array of the same chunks. Counts are cumulative, so the chunks' largest is the bill (the
+// final chunk's, unless an earlier one claimed more).
+export function usageFromBody(body: unknown): Usage | undefined {
+  if (!Array.isArray(body)) return usageFromMetadata(asObject(body)?.usageMetadata);
+  let usage: Usage | undefined;
+  for (const chunk of body) usage = largerUsage(usage, usageFromMetadata(asObject(chunk)?.usageMetadata));
+  return usage;
+}
+
+// True for the chunk that ends the answer (a candidate's finishReason, or a prompt blocked before
+// any candidate): its usageMetadata is the final count.
+export function isFinalChunk(chunk: unknown): boolean {
+  const json = asObject(chunk);
+  if (typeof asObject(json?.promptFeedback)?.blockReason === 'string') return true;
+  const candidates = json?.candidates;
+  return Array.isArray(candidates) && candidates.some((c) => typeof asObject(c)?.finishReason === 'string');
+}

@@ -45,7 +45,7 @@ export const rateLimits = pgTable(
   {
     id: text('id').primaryKey(),
     orgId: text('org_id').notNull().references(() => orgs.id),
-    // key | user; scope_id '*' applies to each key (user) of the org.
+    // key | user | team | org; scope_id '*' applies to each key (user, team) of the org.
     scope: text('scope').notNull(),
     scopeId: text('scope_id').notNull(),
     rpm: integer('rpm'),
@@ -56,7 +56,7 @@ export const rateLimits = pgTable(
   },
   (t) => [
     uniqueIndex('rate_limits_scope_uq').on(t.orgId, t.scope, t.scopeId),
-    check('rate_limits_scope_ck', sql`${t.scope} in ('key', 'user')`),
+    check('rate_limits_scope_ck', sql`${t.scope} in ('key', 'user', 'team', 'org')`),
     check('rate_limits_positive_ck', sql`coalesce(${t.rpm}, 1) > 0 and coalesce(${t.tpm}, 1) > 0 and coalesce(${t.concurrency}, 1) > 0`),
   ],
 );

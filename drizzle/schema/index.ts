@@ -5,3 +5,4 @@ export * from './budgets.js';
 export * from './control.js';
 export * from './ownership.js';
 export * from './alerts.js';
+export * from './access.js';

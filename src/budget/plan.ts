@@ -118,7 +118,7 @@ export function compileBudgetRules(config: Pick<BudgetConfig, 'budgets' | 'limit
   const budgetsOf = (scope: BudgetScope) => indexScope(config.budgets.filter((r) => r.scope === scope), resolveBudgets);
   const limitsOf = (scope: LimitRule['scope']) => indexScope(config.limits.filter((r) => r.scope === scope), resolveLimits);
   const budgets = { key: budgetsOf('key'), user: budgetsOf('user'), team: budgetsOf('team'), org: budgetsOf('org') };
-  const limits = { key: limitsOf('key'), user: limitsOf('user') };
+  const limits = { key: limitsOf('key'), user: limitsOf('user'), team: limitsOf('team'), org: limitsOf('org') };
   const { keyPrefix, windowGraceMs, sessionIdleMs } = config;
 
   function budgetBucket(tag: string, rule: BudgetRule, scopeId: string, sessionId: string | null, nowMs: number): BucketPlan | null {
@@ -220,6 +220,12 @@ export function compileBudgetRules(config: Pick<BudgetConfig, 'budgets' | 'limit
       if (keyLimit) limitBuckets(out, tag, keyLimit, principal.keyId);
       const userLimit = lookup(limits.user, orgId, principal.userId);
       if (userLimit) limitBuckets(out, tag, userLimit, principal.userId);
+      for (const teamId of principal.teamIds) {
+        const teamLimit = lookup(limits.team, orgId, teamId);
+        if (teamLimit) limitBuckets(out, tag, teamLimit, teamId);
+      }
+      const orgLimit = lookup(limits.org, orgId, orgId);
+      if (orgLimit) limitBuckets(out, tag, orgLimit, orgId);
       addBudgets(out, tag, lookup(budgets.key, orgId, principal.keyId), principal.keyId, sessionId, nowMs);
       addBudgets(out, tag, lookup(budgets.user, orgId, principal.userId), principal.userId, sessionId, nowMs);
       for (const teamId of principal.teamIds) addBudgets(out, tag, lookup(budgets.team, orgId, teamId), teamId, sessionId, nowMs);

@@ -48,11 +48,12 @@ export const budgetRuleSchema = z
   .refine((r) => !r.requireSession || r.window === 'session', { message: 'requireSession applies only to window session', path: ['requireSession'] })
   .refine((r) => r.warnPct <= r.criticalPct, { message: 'warnPct must not exceed criticalPct', path: ['warnPct'] });
 
-// Smooth per-minute rates (GCRA) and in-flight caps for a key or a user.
+// Smooth per-minute rates (GCRA) and in-flight caps for a key, a user, a team (shared by its
+// members and sub-teams, as team budgets are) or a whole org.
 export const limitRuleSchema = z
   .object({
     orgId,
-    scope: z.enum(['key', 'user']),
+    scope: z.enum(budgetScopes),
     scopeId,
     rpm: positiveInt.optional(),
     tpm: positiveInt.optional(),

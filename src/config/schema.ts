@@ -4,6 +4,7 @@ import { modelKinds, priceSchema, unitsSchema } from '../pricing/price-schema.js
 import { alertsSchema } from '../alerts/config.js';
 import { analyticsSchema } from '../analytics/config.js';
 import { alertRulesSchema } from '../alerts/rules-config.js';
+import { reportsSchema } from '../reports/config.js';
 import { budgetConfigSchema } from '../budget/rules.js';
 import { passthroughSchema } from '../proxy/passthrough-routes.js';
 import { usageSchema } from '../usage/config.js';
@@ -182,6 +183,7 @@ export const configSchema = z.object({
   alerts: alertsSchema,
   alertRules: alertRulesSchema,
   analytics: analyticsSchema,
+  reports: reportsSchema,
   providers: z.record(z.string(), providerSchema).default({}),
   catalogFile: z.string().optional(),
   // Written by `tollgate catalog import`, merged over the catalog and under `models:`; default

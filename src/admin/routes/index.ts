@@ -9,6 +9,7 @@ import { auditRoutes } from './audit.js';
 import { chargebackRoutes } from './chargeback.js';
 import { budgetRoutes } from './budgets.js';
 import { keyRoutes } from './keys.js';
+import { limitRoutes } from './limits.js';
 import { orgRoutes } from './orgs.js';
 import { quotaRoutes } from './quota-requests.js';
 import { reportRoutes } from './reports.js';
@@ -25,6 +26,7 @@ export const adminRoutes: readonly Route[] = [
   ...keyRoutes,
   ...adminKeyRoutes,
   ...budgetRoutes,
+  ...limitRoutes,
   ...templateRoutes,
   ...quotaRoutes,
   ...auditRoutes,

@@ -6,9 +6,11 @@
 // usage last, or a huge first stream event), fill (one token per allowed output token, per choice) and echo_credentials (an
 // error body that quotes the credential headers it received). `n` and `best_of` give that many
 // choices on non-streamed chat and completions; `background: true` answers a queued response.
+// Media endpoints (images, audio, moderations) answer from bench/mock-upstream-media.ts.
 // Run standalone: node --import ./bin/typescript.js bench/mock-upstream.ts [port]
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
+import { answerMedia, isMediaPath } from './mock-upstream-media.js';
 import { answerGemini, geminiRoute } from './mock-gemini.js';
 
 export interface MockBehaviour {
@@ -44,6 +46,8 @@ export interface RecordedRequest {
   path: string;
   headers: IncomingMessage['headers'];
   body: Record<string, unknown> | undefined;
+  // The bytes as received (multipart uploads are not JSON).
+  raw?: Buffer;
 }
 
 export interface MockUpstream {
@@ -241,6 +245,8 @@ function* streamEvents(shape: Shape, model: string, b: MockBehaviour, body: Reco
 
 async function answer(req: IncomingMessage, res: ServerResponse, mock: MockUpstream, recorded: RecordedRequest, bodyText: string): Promise<void> {
   const path = (req.url ?? '/').split('?')[0]!;
+  // Images, audio and moderations: bench/mock-upstream-media.ts.
+  if (isMediaPath(path) && req.method === 'POST') return answerMedia(req, res, path, recorded.raw!, behaviourFor(bodyText, mock.defaults));
   // Gemini's routes (bench/mock-gemini.ts) name the model in the path.
   const gemini = req.method === 'POST' ? geminiRoute(path) : undefined;
   if (gemini) return answerGemini(req, res, gemini, recorded.body ?? {}, behaviourFor(bodyText, mock.defaults));
@@ -305,14 +311,15 @@ export function startMockUpstream(options: { port?: number; defaults?: Partial<M
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const bodyText = Buffer.concat(chunks).toString('utf8');
+      const raw = Buffer.concat(chunks);
+      const bodyText = raw.toString('utf8');
       let body: Record<string, unknown> | undefined;
       try {
         body = JSON.parse(bodyText) as Record<string, unknown>;
       } catch {
         body = undefined;
       }
-      const recorded: RecordedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body };
+      const recorded: RecordedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body, raw };
       if (options.record !== false) requests.push(recorded);
       res.on('close', () => {
         if (!res.writableFinished && options.record !== false) aborted.push(recorded);

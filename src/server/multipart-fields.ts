@@ -81,6 +81,9 @@ export function readMultipart(req: IncomingMessage, limits: MultipartLimits): Pr
         bytes += chunk.length;
       });
       stream.on('end', () => files.push({ field: name, bytes, head: Buffer.concat(head) }));
+      // A body cut short inside a file fails the part's stream as well as the parser: the parser's
+      // error answers the client, and an unheard stream error would take the process down.
+      stream.on('error', () => {});
     });
     parser.on('partsLimit', () => fail(invalid(`more than ${limits.maxParts} parts`)));
     parser.on('error', (err: Error) => fail(invalid(err.message)));

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { configSchema } from '../../src/config/schema.js';
 import { parseRedisTarget } from '../../src/redis/connect.js';
 import { promqlMetricNames } from '../ops/promql.js';
 import { renderChart } from './render.js';
@@ -67,6 +68,17 @@ describe.each(valueSets)('the chart with %s values', (_name, values) => {
         expect(container.securityContext, `${owner.kind}/${container.name}`).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
       }
     }
+  });
+
+  it('names each environment variable once per container, and renders a config the gateway accepts', () => {
+    for (const [owner, pod] of podSpecs(all)) {
+      for (const container of pod.containers) {
+        const names = (container.env ?? []).map((e: { name: string }) => e.name);
+        expect(names, `${owner.kind}/${container.name}`).toEqual([...new Set(names)]);
+      }
+    }
+    const configMap = all.find((o) => o.kind === 'ConfigMap' && o.data?.['tollgate.yaml'])!;
+    expect(() => configSchema.parse(parseYaml(configMap.data!['tollgate.yaml']!))).not.toThrow();
   });
 
   it('gives the read-only gateway a writable /tmp and data directory', () => {

@@ -115,3 +115,28 @@ export const usageRollupsDaily = pgTable(
     index('usage_rollups_daily_key_idx').on(t.keyId, t.day),
   ],
 );
+
+// The same sums per org, team, provider and model only (migration 0017), at 15 minutes, an hour and
+// a UTC day: what org and team views read (src/usage/rollup-tables.ts says which answers what).
+const teamRollupColumns = () => {
+  const { userId: _user, keyId: _key, ...rest } = rollupColumns();
+  return rest;
+};
+
+export const usageRollupsTeam15m = pgTable(
+  'usage_rollups_team_15m',
+  { quarter: timestamp('quarter', { withTimezone: true }).notNull(), ...teamRollupColumns() },
+  (t) => [unique('usage_rollups_team_15m_uq').on(t.orgId, t.quarter, t.teamId, t.provider, t.model).nullsNotDistinct()],
+);
+
+export const usageRollupsTeamHourly = pgTable(
+  'usage_rollups_team_hourly',
+  { hour: timestamp('hour', { withTimezone: true }).notNull(), ...teamRollupColumns() },
+  (t) => [unique('usage_rollups_team_hourly_uq').on(t.orgId, t.hour, t.teamId, t.provider, t.model).nullsNotDistinct()],
+);
+
+export const usageRollupsTeamDaily = pgTable(
+  'usage_rollups_team_daily',
+  { day: timestamp('day', { withTimezone: true }).notNull(), ...teamRollupColumns() },
+  (t) => [unique('usage_rollups_team_daily_uq').on(t.orgId, t.day, t.teamId, t.provider, t.model).nullsNotDistinct()],
+);

@@ -1,14 +1,17 @@
 // Usage queries over the ledger: totals grouped by any dimensions and a time bucket in an IANA zone,
-// filtered and limited to what the caller may see. Exactness first: a daily or hourly rollup row
-// answers only for a UTC day or hour that lies wholly in the range and in one bucket (the plan,
-// src/analytics/query-plan.ts); the rest (the hour around a +05:30 midnight, tags, latency
-// percentiles) comes from the raw events, all summed by one aggregation.
+// filtered and limited to what the caller may see. Exactness first: a daily, hourly or 15-minute
+// rollup row answers only for a UTC day, hour or quarter hour that lies wholly in the range and in
+// one bucket (the plan, src/analytics/query-plan.ts); the rest (range ends off the quarter hour,
+// tags, latency percentiles, and the hour around a +05:30 midnight when users or keys are asked
+// for) comes from the raw events, all summed by one aggregation. Queries that neither group nor
+// filter by user, key or tag read the team level rollups (src/usage/rollup-tables.ts), which
+// have a few hundred rows a day instead of thousands.
 import { sql, type SQL } from 'drizzle-orm';
 import type { Visibility } from '../control/visibility.js';
 import type { Db } from '../db/database.js';
 import { GatewayError } from '../errors/catalogue.js';
 import { type ColumnDimension, type Dimension, type Filters, type Grouping, isTagDimension, type TimeBucket } from './dimensions.js';
-import { dayMs, hourFactsSql, planSources, type QueryPlan, type Span } from './query-plan.js';
+import { dayMs, hourFactsSql, planSources, type QueryPlan, type RollupLevel, type Span } from './query-plan.js';
 
 export interface UsageQuery extends Grouping {
   // A calendar day 'YYYY-MM-DD' (local to tz; `to` includes its whole day) or an ISO instant with
@@ -68,7 +71,7 @@ export interface UsageResult {
   tz: string;
   groupBy: readonly Dimension[];
   bucket: TimeBucket | null;
-  // Where the rows came from: rollups (daily and hourly), raw events, or both (src/analytics/query-plan.ts).
+  // Where the rows came from: rollups (daily, hourly, 15-minute), raw events, or both (src/analytics/query-plan.ts).
   source: 'rollups' | 'events' | 'mixed';
   rows: UsageRow[];
   totals: UsageMeasures;
@@ -119,12 +122,34 @@ async function run<T>(db: Db, query: SQL, tz: string): Promise<T[]> {
   }
 }
 
+type Source = (typeof sources)[keyof typeof sources];
+
+// Which table answers each kind of span at each rollup level (the wide level has no quarter hours).
+const rollupSources: Record<Exclude<RollupLevel, 'none'>, Partial<Record<'days' | 'hours' | 'quarters', Source>>> = {
+  wide: { days: sources.days, hours: sources.hours },
+  team: {
+    days: { table: sql`usage_rollups_team_daily`, time: sql`day`, measures: rollupMeasures },
+    hours: { table: sql`usage_rollups_team_hourly`, time: sql`hour`, measures: rollupMeasures },
+    quarters: { table: sql`usage_rollups_team_15m`, time: sql`quarter`, measures: rollupMeasures },
+  },
+};
+
+const teamLevelDimensions = new Set<Dimension>(['org', 'team', 'provider', 'model']);
+
+// Team level rollups hold no user, key or tag; a developer (whose view is their own user) needs the wide ones.
+function rollupLevel(q: UsageQuery, visible: Visibility): RollupLevel {
+  if (q.source === 'events' || usesTags(q)) return 'none';
+  const teamLevel = visible.userId === null && q.dimensions.every((d) => teamLevelDimensions.has(d)) && !q.filters.user && !q.filters.key;
+  return teamLevel ? 'team' : 'wide';
+}
+
 // The range as instants and which rows answer it (src/analytics/query-plan.ts), in one statement.
-async function planRange(db: Db, q: UsageQuery, rollups: boolean): Promise<QueryPlan> {
-  const facts = rollups ? hourFactsSql(q.bucket, q.tz) : sql`select null::bigint as start_ms, null::boolean as aligned, null::bigint as bucket_ms where false`;
-  const rows = await run<{ from_ms: string; to_ms: string; start_ms: string | null; aligned: boolean | null; bucket_ms: string | null }>(
+async function planRange(db: Db, q: UsageQuery, level: RollupLevel): Promise<QueryPlan> {
+  const facts =
+    level === 'none' ? sql`select null::bigint as start_ms, null::boolean as aligned, null::bigint as bucket_ms, null::boolean as quarters_aligned where false` : hourFactsSql(q.bucket, q.tz);
+  const rows = await run<{ from_ms: string; to_ms: string; start_ms: string | null; aligned: boolean | null; bucket_ms: string | null; quarters_aligned: boolean | null }>(
     db,
-    sql`select (extract(epoch from r.f) * 1000)::bigint as from_ms, (extract(epoch from r.t_end) * 1000)::bigint as to_ms, x.start_ms, x.aligned, x.bucket_ms
+    sql`select (extract(epoch from r.f) * 1000)::bigint as from_ms, (extract(epoch from r.t_end) * 1000)::bigint as to_ms, x.start_ms, x.aligned, x.bucket_ms, x.quarters_aligned
     from (select f, t_end, least(t_end, f + ${`${maxRangeDays} days`}::interval) as t
       from (select ${rangeStart(q.from, q.tz)} as f, ${rangeEnd(q.to, q.tz)} as t_end) given) r
     left join lateral (${facts}) x on r.t_end > r.f and r.t_end - r.f <= ${`${maxRangeDays} days`}::interval
@@ -135,8 +160,10 @@ async function planRange(db: Db, q: UsageQuery, rollups: boolean): Promise<Query
   const toMs = Number(rows[0]!.to_ms);
   if (toMs <= fromMs) throw new GatewayError('invalid_request', `to must be after from (${q.from} .. ${q.to}).`, 'to');
   if (toMs - fromMs > maxRangeDays * dayMs) throw new GatewayError('invalid_request', `The range may span at most ${maxRangeDays} days.`, 'to');
-  const hours = rows.filter((r) => r.start_ms !== null).map((r) => ({ startMs: Number(r.start_ms), aligned: r.aligned!, bucketMs: r.bucket_ms === null ? null : Number(r.bucket_ms) }));
-  return planSources(fromMs, toMs, hours, rollups);
+  const hours = rows
+    .filter((r) => r.start_ms !== null)
+    .map((r) => ({ startMs: Number(r.start_ms), aligned: r.aligned!, bucketMs: r.bucket_ms === null ? null : Number(r.bucket_ms), quartersAligned: r.quarters_aligned! }));
+  return planSources(fromMs, toMs, hours, level);
 }
 
 const inList = (col: SQL, values: readonly string[]) => (values.length === 0 ? sql`false` : sql`${col} in ${values}`);
@@ -216,13 +243,14 @@ function measures(r: RawRow): UsageMeasures {
 }
 
 export async function queryUsage(db: Db, visible: Visibility, q: UsageQuery): Promise<UsageResult> {
-  const plan = await planRange(db, q, q.source === 'auto' && !usesTags(q));
-  const parts = (['days', 'hours', 'events'] as const).filter((name) => plan[name].length > 0);
+  const level = rollupLevel(q, visible);
+  const plan = await planRange(db, q, level);
+  const parts = (['days', 'hours', 'quarters', 'events'] as const).filter((name) => plan[name].length > 0);
   const sourceName = parts.length === 1 && parts[0] === 'events' ? 'events' : parts.includes('events') ? 'mixed' : 'rollups';
   const dims = (time: SQL) => [...(q.bucket ? [sql`date_trunc(${q.bucket}, ${time}, ${q.tz}) as b`] : []), ...q.dimensions.map((d, i) => sql`${dimensionSql(d)} as ${sql.raw(`d${i}`)}`)];
   const keys = [...(q.bucket ? [sql.raw('b')] : []), ...q.dimensions.map((_, i) => sql.raw(`d${i}`))];
   const selects = parts.map((name) => {
-    const source = sources[name];
+    const source = name === 'events' || level === 'none' ? sources.events : rollupSources[level][name]!;
     return sql`select ${sql.join([...dims(source.time), source.measures], sql`, `)} from ${source.table} where ${sql.join(conditions(q, visible, source.time, plan[name]), sql` and `)}`;
   });
   const bucketColumns = q.bucket

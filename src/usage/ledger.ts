@@ -1,13 +1,14 @@
 // Writes usage events to Postgres exactly once: one statement inserts the batch with
 // ON CONFLICT (request_id, time) DO NOTHING (the partitioned table's key; an event's time is fixed
-// when the gateway records it, so a redelivery carries the same pair) and adds to the hourly and daily rollups only the rows that
-// insert returned, so a redelivered batch (crash between commit and XACK, a claimed entry) changes
-// neither the events nor the rollups. Pass-through calls (unmetered) are rows like any other and
+// when the gateway records it, so a redelivery carries the same pair) and adds to every rollup
+// table (src/usage/rollup-tables.ts) only the rows that insert returned, so a redelivered batch
+// (crash between commit and XACK, a claimed entry) changes neither the events nor the rollups. Pass-through calls (unmetered) are rows like any other and
 // count as requests in the rollups, so rollups add up to the events; unmetered_requests tells them apart.
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import type { UsageEvent } from './event.js';
 import { createPartitions, isMissingPartition, monthOf } from './partitions.js';
+import { type RollupTable, rollupTables } from './rollup-tables.js';
 
 export interface RejectedEvent {
   event: UsageEvent;
@@ -59,21 +60,22 @@ async function insertCreatingPartitions(db: Db, events: readonly UsageEvent[]): 
   }
 }
 
-// Adds the inserted rows to one rollup table, bucketed by `width` from a UTC origin. Rows are
+// Adds the inserted rows to one rollup table, bucketed by its width from a UTC origin. Rows are
 // upserted in key order so concurrent flushers lock them in the same order and cannot deadlock.
-const rollupUpsert = (table: SQL, bucket: SQL, width: '1 hour' | '1 day', constraint: SQL) => sql`
-      insert into ${table} as r (${bucket}, org_id, team_id, user_id, key_id, provider, model,
+function rollupUpsert({ table, bucket, width, dimensions, constraint }: RollupTable): SQL {
+  const dims = sql.raw(dimensions.join(', '));
+  return sql`
+      insert into ${sql.identifier(table)} as r (${sql.identifier(bucket)}, org_id, ${dims},
         requests, error_requests, estimated_requests, unmetered_requests, prompt_tokens, cached_tokens,
         completion_tokens, reasoning_tokens, cost_micros, latency_ms_sum)
-      select date_bin(${sql.raw(`'${width}'`)}, time, timestamptz '2000-01-01T00:00:00Z') as bucket, org_id, team_id,
-        user_id, key_id, provider, model, count(*),
+      select date_bin(${sql.raw(`'${width}'`)}, time, timestamptz '2000-01-01T00:00:00Z') as bucket, org_id, ${dims}, count(*),
         count(*) filter (where status >= 400 or error_code is not null),
         count(*) filter (where estimated), count(*) filter (where unmetered), sum(prompt_tokens), sum(cached_tokens),
         sum(completion_tokens), sum(reasoning_tokens), sum(cost_micros), sum(latency_ms)
       from inserted
-      group by 1, org_id, team_id, user_id, key_id, provider, model
-      order by org_id, 1, team_id, user_id, key_id, provider, model
-      on conflict on constraint ${constraint} do update set
+      group by 1, org_id, ${dims}
+      order by org_id, 1, ${dims}
+      on conflict on constraint ${sql.identifier(constraint)} do update set
         requests = r.requests + excluded.requests,
         error_requests = r.error_requests + excluded.error_requests,
         estimated_requests = r.estimated_requests + excluded.estimated_requests,
@@ -84,6 +86,9 @@ const rollupUpsert = (table: SQL, bucket: SQL, width: '1 hour' | '1 day', constr
         reasoning_tokens = r.reasoning_tokens + excluded.reasoning_tokens,
         cost_micros = r.cost_micros + excluded.cost_micros,
         latency_ms_sum = r.latency_ms_sum + excluded.latency_ms_sum`;
+}
+
+const rollupUpserts = sql.join(rollupTables.map((t, i) => sql`, ${sql.raw(`rollup${i}`)} as (${rollupUpsert(t)})`), sql``);
 
 async function insertBatch(db: Db, events: readonly UsageEvent[]): Promise<number> {
   // The batch travels as one JSON parameter: no bind-parameter limit, one parse on the server.
@@ -106,9 +111,7 @@ async function insertBatch(db: Db, events: readonly UsageEvent[]): Promise<numbe
       from input
       on conflict (request_id, time) do nothing
       returning *
-    ), hourly as (${rollupUpsert(sql`usage_rollups_hourly`, sql`hour`, '1 hour', sql`usage_rollups_hourly_uq`)}
-    ), daily as (${rollupUpsert(sql`usage_rollups_daily`, sql`day`, '1 day', sql`usage_rollups_daily_uq`)}
-    )
+    )${rollupUpserts}
     select count(*)::int as inserted from inserted`);
   const rows = (result as unknown as { rows: Array<{ inserted: number }> }).rows;
   return rows[0]?.inserted ?? 0;

@@ -15,8 +15,12 @@ export interface RollupTable {
 }
 
 const wide = ['team_id', 'user_id', 'key_id', 'provider', 'model'] as const;
+const team = ['team_id', 'provider', 'model'] as const;
 
 export const rollupTables: readonly RollupTable[] = [
   { table: 'usage_rollups_hourly', bucket: 'hour', width: '1 hour', dimensions: wide, constraint: 'usage_rollups_hourly_uq' },
   { table: 'usage_rollups_daily', bucket: 'day', width: '1 day', dimensions: wide, constraint: 'usage_rollups_daily_uq' },
+  { table: 'usage_rollups_team_15m', bucket: 'quarter', width: '15 minutes', dimensions: team, constraint: 'usage_rollups_team_15m_uq' },
+  { table: 'usage_rollups_team_hourly', bucket: 'hour', width: '1 hour', dimensions: team, constraint: 'usage_rollups_team_hourly_uq' },
+  { table: 'usage_rollups_team_daily', bucket: 'day', width: '1 day', dimensions: team, constraint: 'usage_rollups_team_daily_uq' },
 ];

@@ -136,8 +136,9 @@ describe.each(backends)('usage query on %s', (_name, available, open) => {
   it.skipIf(!available)('gives the totals of select sum(...) from usage_events for local days in Kolkata, Kathmandu and New York', async () => {
     const cases = [
       // The instants are where those local days begin and end, written out by hand.
-      { tz: 'Asia/Kolkata', from: '2026-11-01', to: '2026-11-02', fromIso: '2026-10-31T18:30:00Z', toIso: '2026-11-02T18:30:00Z', source: 'mixed' },
-      { tz: 'Asia/Kathmandu', from: '2026-11-01', to: '2026-11-02', fromIso: '2026-10-31T18:15:00Z', toIso: '2026-11-02T18:15:00Z', source: 'mixed' },
+      // By model: the team level rollups, whose 15-minute rows split the hour around a +05:30 or +05:45 midnight.
+      { tz: 'Asia/Kolkata', from: '2026-11-01', to: '2026-11-02', fromIso: '2026-10-31T18:30:00Z', toIso: '2026-11-02T18:30:00Z', source: 'rollups' },
+      { tz: 'Asia/Kathmandu', from: '2026-11-01', to: '2026-11-02', fromIso: '2026-10-31T18:15:00Z', toIso: '2026-11-02T18:15:00Z', source: 'rollups' },
       // 2026-11-01 has 25 hours in New York, 2026-03-08 has 23.
       { tz: 'America/New_York', from: '2026-11-01', to: '2026-11-01', fromIso: '2026-11-01T04:00:00Z', toIso: '2026-11-02T05:00:00Z', source: 'rollups' },
       { tz: 'America/New_York', from: '2026-03-08', to: '2026-03-08', fromIso: '2026-03-08T05:00:00Z', toIso: '2026-03-09T04:00:00Z', source: 'rollups' },
@@ -170,14 +171,20 @@ describe.each(backends)('usage query on %s', (_name, available, open) => {
     }
   });
 
-  it.skipIf(!available)('answers the same from daily and hourly rollups (with events for split hours) as from raw events alone', async () => {
+  it.skipIf(!available)('answers the same from wide or team level rollups (daily, hourly, 15-minute, with events for split hours) as from raw events alone', async () => {
     const cases: Array<{ tz: string; bucket: TimeBucket | null; dimensions: Dimension[]; expected: string }> = [
       { tz: 'UTC', bucket: 'day', dimensions: ['team', 'key'], expected: 'rollups' },
       { tz: 'America/New_York', bucket: 'day', dimensions: ['team', 'key'], expected: 'rollups' },
       { tz: 'Europe/Berlin', bucket: 'week', dimensions: ['model'], expected: 'rollups' },
+      // Users or keys: the wide rollups, with raw events for the hour a +05:30 midnight splits.
       { tz: 'Asia/Kolkata', bucket: 'day', dimensions: ['user', 'model'], expected: 'mixed' },
-      { tz: 'Asia/Kathmandu', bucket: null, dimensions: ['team'], expected: 'mixed' },
-      { tz: 'Asia/Kolkata', bucket: 'month', dimensions: ['provider'], expected: 'mixed' },
+      { tz: 'Asia/Kathmandu', bucket: 'day', dimensions: ['key'], expected: 'mixed' },
+      // Org, team, provider and model alone: the team level rollups, 15-minute rows included.
+      { tz: 'Asia/Kathmandu', bucket: null, dimensions: ['team'], expected: 'rollups' },
+      { tz: 'Asia/Kolkata', bucket: 'month', dimensions: ['provider'], expected: 'rollups' },
+      { tz: 'Asia/Kolkata', bucket: 'day', dimensions: [], expected: 'rollups' },
+      { tz: 'Asia/Kathmandu', bucket: 'hour', dimensions: ['org', 'team', 'provider', 'model'], expected: 'rollups' },
+      { tz: 'America/New_York', bucket: 'week', dimensions: ['team', 'model'], expected: 'rollups' },
     ];
     for (const c of cases) {
       const { expected, ...shape } = c;

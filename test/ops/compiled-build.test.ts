@@ -75,7 +75,7 @@ describe('the compiled build', () => {
       dataDir = mkdtempSync(join(tmpdir(), 'tollgate-build-data-'));
       const env = { TOLLGATE_DATA_DIR: dataDir, ...upstreamEnv(), ...meteringEnv };
       key = await createKey(env, 'compiled-embedded');
-      gateway = await spawnGateway(env, 60_000, entry);
+      gateway = await spawnGateway(env, 120_000, entry);
     }, 300_000);
 
     afterAll(async () => {
@@ -90,7 +90,7 @@ describe('the compiled build', () => {
       const assetPath = /src="(\/dashboard\/assets\/[0-9a-f]+\/app\.js)"/.exec(await page.text())?.[1];
       expect(assetPath).toBeDefined();
       expect((await fetch(`${gateway.url}${assetPath}`)).status).toBe(200);
-    });
+    }, 60_000);
 
     it('meters a request against the mock upstream, counting the prompt in the worker pool', async () => {
       const completion = await chat(gateway, key);
@@ -103,7 +103,7 @@ describe('the compiled build', () => {
       expect(await counted.json()).toMatchObject({ prompt_tokens: expect.any(Number), estimated: false });
       const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
       expect(metrics).toMatch(/^tollgate_requests_total\{[^}]*status="200"[^}]*\} 1$/m);
-    });
+    }, 120_000);
   });
 
   describe.skipIf(!stores)('on Redis and Postgres', () => {
@@ -117,7 +117,7 @@ describe('the compiled build', () => {
       const migrated = await runCli(['migrate'], env, entry);
       expect(migrated.code, migrated.stderr).toBe(0);
       key = await createKey(env, 'compiled-stores');
-      gateway = await spawnGateway(env, 60_000, entry);
+      gateway = await spawnGateway(env, 120_000, entry);
     }, 300_000);
 
     afterAll(async () => {
@@ -129,6 +129,6 @@ describe('the compiled build', () => {
       expect((await fetch(`${gateway.url}/ready`)).status).toBe(200);
       const completion = await chat(gateway, key);
       expect(completion.usage?.prompt_tokens).toBe(9);
-    });
+    }, 120_000);
   });
 });

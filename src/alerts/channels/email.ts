@@ -6,8 +6,17 @@ import type { NotificationPayload } from '../payload.js';
 import { headline } from '../payload.js';
 import type { DeliveryResult } from './result.js';
 
+export interface EmailMessage {
+  readonly subject: string;
+  readonly text: string;
+  readonly html: string;
+  // A scheduled digest attaches its PDF report.
+  readonly attachments?: ReadonlyArray<{ readonly filename: string; readonly content: Buffer; readonly contentType: string }>;
+}
+
 export interface Mailer {
   send(to: readonly string[], webhookId: string, payload: NotificationPayload): Promise<DeliveryResult>;
+  sendMessage(to: readonly string[], webhookId: string, message: EmailMessage): Promise<DeliveryResult>;
   close(): void;
 }
 
@@ -39,21 +48,23 @@ export function emailBodies(payload: NotificationPayload): { subject: string; te
 
 export function createMailer(options: { smtpUrl: string | undefined; from: string; timeoutMs: number }): Mailer {
   let transport: Transporter | undefined;
+  async function sendMessage(to: readonly string[], webhookId: string, message: EmailMessage): Promise<DeliveryResult> {
+    if (!options.smtpUrl) return { outcome: 'retry', status: null, error: 'no SMTP server configured (alerts.smtpUrl or SMTP_URL)' };
+    transport ??= nodemailer.createTransport({ url: options.smtpUrl, connectionTimeout: options.timeoutMs, greetingTimeout: options.timeoutMs, socketTimeout: options.timeoutMs });
+    try {
+      const info = await transport.sendMail({ from: options.from, to: [...to], messageId: `<${webhookId}@tollgate>`, ...message, attachments: message.attachments?.map((a) => ({ ...a })) });
+      return { outcome: 'sent', status: Number.parseInt(String(info.response), 10) || null };
+    } catch (err) {
+      const e = err as Error & { responseCode?: number; code?: string };
+      const error = `${e.code ?? 'SMTP'}: ${e.message}`.slice(0, 300);
+      // 5xx is the server's final word (unknown mailbox, policy); anything else may pass later.
+      if (e.responseCode && e.responseCode >= 500) return { outcome: 'rejected', status: e.responseCode, error };
+      return { outcome: 'retry', status: e.responseCode ?? null, error };
+    }
+  }
   return {
-    async send(to, webhookId, payload) {
-      if (!options.smtpUrl) return { outcome: 'retry', status: null, error: 'no SMTP server configured (alerts.smtpUrl or SMTP_URL)' };
-      transport ??= nodemailer.createTransport({ url: options.smtpUrl, connectionTimeout: options.timeoutMs, greetingTimeout: options.timeoutMs, socketTimeout: options.timeoutMs });
-      try {
-        const info = await transport.sendMail({ from: options.from, to: [...to], messageId: `<${webhookId}@tollgate>`, ...emailBodies(payload) });
-        return { outcome: 'sent', status: Number.parseInt(String(info.response), 10) || null };
-      } catch (err) {
-        const e = err as Error & { responseCode?: number; code?: string };
-        const error = `${e.code ?? 'SMTP'}: ${e.message}`.slice(0, 300);
-        // 5xx is the server's final word (unknown mailbox, policy); anything else may pass later.
-        if (e.responseCode && e.responseCode >= 500) return { outcome: 'rejected', status: e.responseCode, error };
-        return { outcome: 'retry', status: e.responseCode ?? null, error };
-      }
-    },
+    send: (to, webhookId, payload) => sendMessage(to, webhookId, emailBodies(payload)),
+    sendMessage,
     close() {
       transport?.close();
     },

@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import type { alertChannels } from '../../../drizzle/schema/index.js';
 import type { AlertsConfig } from '../config.js';
 import { createDestinationAgent } from '../destination.js';
+import { deliverDigest } from '../../reports/digest-delivery.js';
+import { type DigestPayload, isDigestPayload } from '../../reports/digest-payload.js';
 import type { NotificationPayload } from '../payload.js';
 import { headline } from '../payload.js';
 import { createMailer } from './email.js';
@@ -15,7 +17,8 @@ import { sendWebhook } from './webhook.js';
 export type ChannelRow = typeof alertChannels.$inferSelect;
 
 export interface Deliverer {
-  deliver(channel: ChannelRow, webhookId: string, payload: NotificationPayload, nowMs: number): Promise<DeliveryResult>;
+  // Scheduled report digests share the outbox and the channels (src/reports/digest-delivery.ts).
+  deliver(channel: ChannelRow, webhookId: string, payload: NotificationPayload | DigestPayload, nowMs: number): Promise<DeliveryResult>;
   close(): Promise<void>;
 }
 
@@ -25,6 +28,7 @@ export function createDeliverer(config: Pick<AlertsConfig, 'allowPrivateDestinat
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.emailFrom, timeoutMs: config.delivery.timeoutMs });
   return {
     async deliver(channel, webhookId, payload, nowMs) {
+      if (isDigestPayload(payload)) return deliverDigest({ http, mailer, logger }, channel, webhookId, payload, nowMs);
       switch (channel.type) {
         case 'console':
           logger.warn({ alert: payload.data, event: payload.type, webhookId, channel: channel.id }, headline(payload));

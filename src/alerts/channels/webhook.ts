@@ -12,7 +12,8 @@ export interface WebhookChannel {
   readonly signing: readonly ChannelSecret[];
 }
 
-export function sendWebhook(target: HttpTarget, channel: WebhookChannel, webhookId: string, payload: NotificationPayload, nowMs: number): Promise<DeliveryResult> {
+// Any Standard Webhooks envelope: an alert notification or a report digest (src/reports/digest-payload.ts).
+export function sendWebhook(target: HttpTarget, channel: WebhookChannel, webhookId: string, payload: Pick<NotificationPayload, 'timestamp'> & { readonly type: string; readonly data: unknown }, nowMs: number): Promise<DeliveryResult> {
   const body = JSON.stringify(payload);
   const timestampSec = Math.floor(nowMs / 1000);
   return postJson(target, channel.url, {

@@ -17,6 +17,7 @@ import { templatesCreate, templatesDelete, templatesList, templatesShow } from '
 import { catalogImport, catalogList, catalogShow } from './commands/catalog.js';
 import { dashboard } from './commands/dashboard.js';
 import { keysList, keysRotate, keysShow, keysUpdate } from './commands/keys-manage.js';
+import { limitsDelete, limitsList, limitsSet } from './commands/limits.js';
 import { quotaApprove, quotaDeny, quotaList, quotaRequest, quotaShow } from './commands/quota.js';
 import { orgsCreate, orgsList, orgsShow } from './commands/orgs.js';
 import { teamsCreate, teamsList, teamsMembersAdd, teamsMembersList, teamsMembersRemove, teamsShow, teamsUpdate } from './commands/teams.js';
@@ -36,6 +37,7 @@ export const commands: readonly Command[] = [
   keysCreate, keysRevoke, keysList, keysShow, keysUpdate, keysRotate,
   budgetsSet, budgetsList, budgetsShow, budgetsDelete, budgetsApplyTemplate,
   templatesList, templatesShow, templatesCreate, templatesDelete,
+  limitsList, limitsSet, limitsDelete,
   quotaList, quotaShow, quotaRequest, quotaApprove, quotaDeny,
   auditList, auditExport,
   alertsList, alertsShow, alertsHistory, alertsAck, alertsResolve,

@@ -9,6 +9,7 @@ import { createAlertStore } from '../../src/alerts/store.js';
 import { roles, type Role } from '../../src/control/actor.js';
 import { createAdminKey } from '../../src/control/admin-keys.js';
 import { upsertBudget } from '../../src/control/budgets.js';
+import { upsertLimit } from '../../src/control/limits.js';
 import { createApiKey } from '../../src/control/keys.js';
 import { submitQuotaRequest } from '../../src/control/quota-requests.js';
 import { putTemplate } from '../../src/control/templates.js';
@@ -147,6 +148,9 @@ const cases: Case[] = [
   { method: 'GET', path: '/alert-routes', allowed: readers },
   { method: 'POST', path: '/alert-routes', body: () => ({ channelId: routeChannelId }), allowed: ['admin'] },
   { method: 'DELETE', path: async () => `/alert-routes/${await freshRoute()}`, allowed: ['admin'] },
+  { method: 'GET', path: '/limits', allowed: everyone },
+  { method: 'PUT', path: '/limits', body: () => ({ scope: 'user', scopeId: f.users.dev, rpm: 600 }), allowed: managers },
+  { method: 'DELETE', path: async () => `/limits/${(await upsertLimit(db(), f.gw.app.bus, setupChange, f.orgId, { scope: 'user', scopeId: f.users.dev, tpm: 100_000 })).id}`, allowed: managers },
   { method: 'GET', path: '/alert-rules', allowed: readers },
   { method: 'PUT', path: '/alert-rules/health', body: () => ({ minRequests: 20 }), allowed: ['admin'] },
   { method: 'DELETE', path: '/alert-rules/health', allowed: ['admin'] },

@@ -24,7 +24,7 @@ beforeAll(async () => {
       'server.passthrough': {
         mode: 'allowlist',
         routes: [
-          { method: 'POST', path: '/v1/moderations', family: 'moderations', cost: 'free' },
+          { method: 'POST', path: '/v1/files', family: 'files', cost: 'free', creates: 'files' },
           { method: 'GET', path: '/v1/realtime', family: 'realtime', cost: 'paid', websocket: true },
         ],
       },
@@ -221,11 +221,11 @@ describe('upstream failures', () => {
 
 describe('pass-through', () => {
   it('forwards allow-listed /v1 paths with the provider key after authenticating', async () => {
-    const res = await request(`${gw.url}/v1/moderations?trace=1`, { method: 'POST', headers: { authorization: `Bearer ${gw.key}`, 'content-type': 'application/json' }, body: '{"input":"hi"}' });
+    const res = await request(`${gw.url}/v1/files?trace=1`, { method: 'POST', headers: { authorization: `Bearer ${gw.key}`, 'content-type': 'application/json' }, body: '{"input":"hi"}' });
     expect(res.statusCode).toBe(404);
     expect(await res.body.json()).toMatchObject({ error: { code: 'unknown_url' } });
     const upstream = mock.requests.at(-1)!;
-    expect(upstream.path).toBe('/v1/moderations?trace=1');
+    expect(upstream.path).toBe('/v1/files?trace=1');
     expect(upstream.body).toEqual({ input: 'hi' });
     expect(upstream.headers.authorization).toBe('Bearer sk-upstream-openai');
   });

@@ -44,7 +44,7 @@ function startProvider(): Promise<void> {
       if (req.method === 'GET' && path === '/files') return send(200, { data: [...files.keys()].map((f) => ({ id: f })) });
       if (req.method === 'GET' && id && files.has(id)) return send(200, { id, object: 'file' });
       if (req.method === 'DELETE' && id && files.delete(id)) return send(200, { id, deleted: true });
-      if (req.method === 'POST' && path === '/images/generations') return send(200, { data: [{ url: 'https://img' }] });
+      if (req.method === 'POST' && path === '/batches') return send(200, { id: `batch_${++next}`, object: 'batch' });
       // The Responses API: the metered create (plain or streamed) stores the response; reads name it.
       if (req.method === 'POST' && path === '/responses') {
         const asked = JSON.parse(Buffer.concat(chunks).toString()) as { model: string; stream?: boolean };
@@ -81,7 +81,7 @@ const routes = [
   { method: 'POST', path: '/v1/files', family: 'files', cost: 'free', creates: 'files' },
   { method: 'GET', path: '/v1/files/:id', family: 'files', cost: 'free', owned: 'files' },
   { method: 'DELETE', path: '/v1/files/:id', family: 'files', cost: 'free', owned: 'files' },
-  { method: 'POST', path: '/v1/images/generations', family: 'images', cost: 'paid' },
+  { method: 'POST', path: '/v1/batches', family: 'batches', cost: 'paid', creates: 'batches' },
   { method: 'GET', path: '/v1/realtime', family: 'realtime', cost: 'paid', websocket: true },
   { method: 'GET', path: '/v1/responses/:id', family: 'responses', cost: 'free', owned: 'responses' },
   { method: 'GET', path: '/v1/responses/:id/input_items', family: 'responses', cost: 'free', owned: 'responses' },
@@ -121,7 +121,7 @@ describe('the default configuration hands no key the provider credential', () =>
   it.each([
     ['GET', '/v1/files'],
     ['GET', '/v1/files/file-1'],
-    ['POST', '/v1/images/generations'],
+    ['POST', '/v1/uploads'],
     ['POST', '/v1/batches'],
     ['POST', '/v1/fine_tuning/jobs'],
     ['GET', '/v1/responses/resp_1'],
@@ -169,7 +169,7 @@ describe("a key cannot list, read or delete another org's stored objects", () =>
 
   it('cannot be configured to list a stored family', () => {
     expect(() => loadConfig({ env: {}, overrides: { 'server.passthrough': { mode: 'allowlist', routes: [{ method: 'GET', path: '/v1/files', family: 'files', cost: 'free' }] } } })).toThrow(/lists files of every tenant/);
-    expect(() => loadConfig({ env: {}, overrides: { 'server.passthrough': { mode: 'allowlist', routes: [{ method: 'POST', path: '/v1/images/generations', family: 'images', cost: 'free' }] } } })).toThrow(/cost must be paid/);
+    expect(() => loadConfig({ env: {}, overrides: { 'server.passthrough': { mode: 'allowlist', routes: [{ method: 'POST', path: '/v1/batches', family: 'batches', cost: 'free', creates: 'batches' }] } } })).toThrow(/cost must be paid/);
     expect(() => loadConfig({ env: {}, overrides: { 'server.passthrough': { mode: 'allowlist', routes: [{ method: 'POST', path: '/v1/chat/completions', family: 'chat', cost: 'free' }] } } })).toThrow(/served by the gateway itself/);
   });
 });
@@ -235,13 +235,13 @@ describe('client identity headers do not reach the provider, provider cookies do
 });
 
 describe('a paid endpoint is refused while a budget applies', () => {
-  it('refuses image generation with paid_endpoint_not_metered under a budget, and serves it without one', async () => {
+  it('refuses batch creation with paid_endpoint_not_metered under a budget, and serves it without one', async () => {
     const before = seen.length;
-    const res = await rawRequest(budgeted.url, 'POST', '/v1/images/generations', { ...bearer(budgeted.key), 'content-type': 'application/json' }, '{"prompt":"a cat"}');
+    const res = await rawRequest(budgeted.url, 'POST', '/v1/batches', { ...bearer(budgeted.key), 'content-type': 'application/json' }, '{"input_file_id":"file-1"}');
     expect(res.status).toBe(403);
     expect(res.json).toMatchObject({ error: { code: 'paid_endpoint_not_metered', type: 'permission_error' } });
     expect(seen.length).toBe(before);
-    const free = await rawRequest(open.url, 'POST', '/v1/images/generations', { ...bearer(open.key), 'content-type': 'application/json' }, '{"prompt":"a cat"}');
+    const free = await rawRequest(open.url, 'POST', '/v1/batches', { ...bearer(open.key), 'content-type': 'application/json' }, '{"input_file_id":"file-1"}');
     expect(free.status).toBe(200);
   });
 

@@ -13,6 +13,7 @@ import type { Visibility } from '../control/visibility.js';
 import type { Db } from '../db/database.js';
 import { GatewayError } from '../errors/catalogue.js';
 import { analyse, type BudgetForecastRecord } from './analyse.js';
+import { type ChargebackDimension, loadAttribution, sumMeasures } from './chargeback-usage.js';
 import type { ScopeAnomaly } from './anomalies.js';
 import { addDays, daysBetween } from './days.js';
 import type { ColumnDimension, Filters } from './dimensions.js';
@@ -32,6 +33,8 @@ export interface ReportRequest {
   readonly to: string;
   readonly tz: string;
   readonly top: number;
+  // Tag names (keys of x-tollgate-tags) to rank usage by, each its own section.
+  readonly tagGroups?: readonly string[] | undefined;
   readonly nowMs: number;
   // For model recommendations and the config file's budgets; without them those are left out.
   readonly analytics?: { readonly catalog: Catalog; readonly configRules: readonly BudgetRule[] } | undefined;
@@ -83,6 +86,10 @@ export interface Report {
   readonly byTeam: Ranked;
   readonly byUser: Ranked;
   readonly byKey: Ranked;
+  // Chargeback: usage charged to the user's department and cost center, else their team's.
+  readonly byDepartment: Ranked;
+  readonly byCostCenter: Ranked;
+  readonly byTag: ReadonlyArray<{ readonly tag: string; readonly lines: Ranked }>;
   readonly budgets: readonly BudgetLine[];
   readonly anomalies: readonly ScopeAnomaly[];
   readonly recommendations: readonly Recommendation[];
@@ -90,6 +97,7 @@ export interface Report {
 }
 
 const maxDays = 400;
+const maxPayerRows = 200_000;
 const counted = ['requests', 'errors', 'estimatedRequests', 'unmeteredRequests', 'inputTokens', 'cachedTokens', 'outputTokens', 'reasoningTokens', 'costMicros'] as const;
 
 const zeroMeasures: UsageMeasures = {
@@ -155,13 +163,16 @@ export async function buildReport(db: Db, visible: Visibility, r: ReportRequest)
   const filters: Filters = { org: [r.orgId], ...(scope.kind === 'org' ? {} : { [scope.kind]: [scope.id] }) };
   const base: Omit<UsageQuery, 'dimensions' | 'bucket' | 'limit'> = { from: r.from, to: r.to, tz: r.tz, filters, source: 'auto' };
   const ranked = (dimension: ColumnDimension) => queryUsage(db, visible, { ...base, dimensions: [dimension], bucket: null, limit: r.top });
-  const [daily, models, byTeam, byUser, byKey] = await Promise.all([
+  const [daily, models, byTeam, byUser, byKey, payers, ...tagged] = await Promise.all([
     queryUsage(db, visible, { ...base, dimensions: [], bucket: 'day', limit: maxDays }),
     queryUsage(db, visible, { ...base, dimensions: ['provider', 'model'], bucket: null, limit: 10_000 }),
     ranked('team'),
     ranked('user'),
     ranked('key'),
+    queryUsage(db, visible, { ...base, dimensions: ['user', 'team'], bucket: null, limit: maxPayerRows }),
+    ...(r.tagGroups ?? []).map((tag) => queryUsage(db, visible, { ...base, dimensions: [`tag:${tag}`], bucket: null, limit: r.top })),
   ]);
+  if (payers.truncated) throw new GatewayError('invalid_request', `The report's scope has more than ${maxPayerRows} user and team pairs to charge; narrow it.`, 'org');
   const totals = daily.totals;
   const dayRows = new Map(daily.rows.map((row) => [row.bucket!.slice(0, 10), row]));
   const names = {
@@ -173,6 +184,25 @@ export async function buildReport(db: Db, visible: Visibility, r: ReportRequest)
     const top = result.rows.map((row) => ({ ...pick(row), id: row[dimension] ?? '', name: row[dimension] ? (names[dimension].get(row[dimension]!) ?? row[dimension]!) : `(no ${dimension})` }));
     return { top, rest: result.truncated ? remainder(result.totals, top) : null };
   };
+
+  const attribute = await loadAttribution(db, r.orgId);
+  // Every payer is listed up to `top`, the rest summed, as for teams and users.
+  const byPayer = (dimension: ChargebackDimension): Ranked => {
+    const groups = new Map<string | null, UsageMeasures[]>();
+    for (const row of payers.rows) {
+      const payer = attribute(row.user ?? null, row.team ?? null)[dimension];
+      groups.set(payer, [...(groups.get(payer) ?? []), row]);
+    }
+    const lines = [...groups].map(([payer, rows]) => ({ ...sumMeasures(rows), id: payer ?? '', name: payer ?? `(no ${dimension.replace('_', ' ')})` })).sort((a, b) => b.costMicros - a.costMicros || a.name.localeCompare(b.name));
+    const top = lines.slice(0, r.top);
+    return { top, rest: lines.length > r.top ? remainder(payers.totals, top) : null };
+  };
+  const byTag = (r.tagGroups ?? []).map((tag, i) => {
+    const result = tagged[i]!;
+    const dimension = `tag:${tag}` as const;
+    const top = result.rows.map((row) => ({ ...pick(row), id: row[dimension] ?? '', name: row[dimension] ?? `(no ${tag} tag)` }));
+    return { tag, lines: { top, rest: result.truncated ? remainder(result.totals, top) : null } };
+  });
 
   const orgName = (await namesOf(db, 'org', [r.orgId])).get(r.orgId) ?? r.orgId;
   const asOfMs = Math.min(r.nowMs, daily.toMs - 1);
@@ -223,6 +253,9 @@ export async function buildReport(db: Db, visible: Visibility, r: ReportRequest)
     byTeam: rank(byTeam, 'team'),
     byUser: rank(byUser, 'user'),
     byKey: rank(byKey, 'key'),
+    byDepartment: byPayer('department'),
+    byCostCenter: byPayer('cost_center'),
+    byTag,
     budgets,
     anomalies,
     recommendations,

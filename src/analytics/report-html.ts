@@ -56,6 +56,9 @@ export function reportToHtml(report: Report): string {
     rankedSection('By team', report.byTeam, t.costMicros),
     rankedSection('By user', report.byUser, t.costMicros),
     rankedSection('By key', report.byKey, t.costMicros),
+    rankedSection('By department', report.byDepartment, t.costMicros),
+    rankedSection('By cost center', report.byCostCenter, t.costMicros),
+    ...report.byTag.map((g) => rankedSection(`By tag ${g.tag}`, g.lines, t.costMicros)),
     `<h2>Budgets</h2>${
       report.budgets.length === 0
         ? '<p>No budgets apply.</p>'

@@ -95,6 +95,9 @@ export function reportToPdf(report: Report): Promise<Buffer> {
   ranked(doc, 'By team', report.byTeam, t.costMicros);
   ranked(doc, 'By user', report.byUser, t.costMicros);
   ranked(doc, 'By key', report.byKey, t.costMicros);
+  ranked(doc, 'By department', report.byDepartment, t.costMicros);
+  ranked(doc, 'By cost center', report.byCostCenter, t.costMicros);
+  for (const g of report.byTag) ranked(doc, `By tag ${g.tag}`, g.lines, t.costMicros);
   heading(doc, 'Budgets');
   if (report.budgets.length === 0) doc.font('Helvetica').fontSize(9).text('No budgets apply.');
   else

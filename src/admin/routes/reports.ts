@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { addDays } from '../../analytics/days.js';
+import { splitList } from '../../analytics/dimensions.js';
 import { buildReport } from '../../analytics/report-data.js';
 import { renderReport, reportFormats } from '../../analytics/report-render.js';
 import { timeZoneSchema } from '../../analytics/time-zone.js';
@@ -44,6 +45,8 @@ const reportQuery = z
     tz: timeZoneSchema,
     format: z.enum(reportFormats).default('json'),
     top: z.coerce.number().int().min(1).max(100).default(10),
+    // Tag names (x-tollgate-tags keys) to rank usage by, each a section of its own.
+    tags: z.string().max(400).transform(splitList).pipe(z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be tag names')).max(5)).optional(),
   })
   .refine((q) => (q.period !== undefined && q.from === undefined && q.to === undefined) || (q.period === undefined && q.from !== undefined && q.to !== undefined), {
     message: 'give either period (YYYY-MM) or both from and to (YYYY-MM-DD)',
@@ -58,7 +61,7 @@ export const reportRoutes = [
       await assertScope(db, access, query);
       const range = query.period ? monthDays(query.period) : { from: query.from!, to: query.to! };
       const report = await buildReport(db, await access.visibility('usage:read'), {
-        orgId: query.org, teamId: query.team, userId: query.user, keyId: query.key, ...range, tz: query.tz, top: query.top, nowMs: Date.now(), analytics: settings.analytics,
+        orgId: query.org, teamId: query.team, userId: query.user, keyId: query.key, ...range, tz: query.tz, top: query.top, tagGroups: query.tags, nowMs: Date.now(), analytics: settings.analytics,
       });
       if (query.format === 'json') return report;
       const rendered = await renderReport(report, query.format);

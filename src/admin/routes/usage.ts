@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { parseGrouping, parseTagFilters, splitList, type Filters } from '../../analytics/dimensions.js';
+import { parseChargebackGrouping, queryChargebackUsage } from '../../analytics/chargeback-usage.js';
+import { parseTagFilters, splitList, type Filters } from '../../analytics/dimensions.js';
 import { queryUsage } from '../../analytics/query.js';
 import { timeZoneSchema } from '../../analytics/time-zone.js';
 import { route } from '../route.js';
@@ -41,19 +42,26 @@ const usageQuery = z.object({
   from: rangeEnd,
   to: rangeEnd,
   tz: timeZoneSchema,
-  groupBy: parsedText(parseGrouping).default({ dimensions: [], bucket: null }),
+  // department and cost_center too: usage charged to the user's, else their team's (src/analytics/chargeback-usage.ts).
+  groupBy: parsedText(parseChargebackGrouping).default({ dimensions: [], bucket: null, chargeback: [] }),
   ...filterFields,
+  department: list,
+  cost_center: list,
   source: z.enum(['auto', 'events']).default('auto'),
   limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
 });
 
 export const usageRoutes = [
   route({
-    method: 'GET', path: '/usage', tag: 'usage', summary: 'Usage totals grouped by org, team, user, key, provider, model, tag:NAME and hour/day/week/month in a time zone', permission: 'usage:read',
+    method: 'GET', path: '/usage', tag: 'usage', summary: 'Usage totals grouped by org, team, user, key, provider, model, tag:NAME, department, cost_center and hour/day/week/month in a time zone', permission: 'usage:read',
     query: usageQuery,
     async handle({ db, access, query }) {
-      const { from, to, tz, groupBy, source, limit, ...filters } = query;
-      return queryUsage(db, await access.visibility('usage:read'), { from, to, tz, ...groupBy, filters: toFilters(filters), source, limit });
+      const { from, to, tz, groupBy, source, limit, department, cost_center, ...filters } = query;
+      const { chargeback, ...grouping } = groupBy;
+      const q = { from, to, tz, ...grouping, filters: toFilters(filters), source, limit };
+      const visible = await access.visibility('usage:read');
+      if (chargeback.length === 0 && !department && !cost_center) return queryUsage(db, visible, q);
+      return queryChargebackUsage(db, visible, { ...q, chargeback, chargebackFilters: { ...(department ? { department } : {}), ...(cost_center ? { cost_center } : {}) } });
     },
   }),
 ];

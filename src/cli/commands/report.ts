@@ -7,7 +7,7 @@ import { UsageError } from './keys.js';
 
 export const report = apiCommand({
   name: 'report',
-  summary: 'Write a usage report: --org ORG [--team T | --user U | --key KEY_ID] (--period YYYY-MM | --from D --to D) [--tz Z] --format json|csv|html|pdf [--out FILE] [--top N].',
+  summary: 'Write a usage report: --org ORG [--team T | --user U | --key KEY_ID] (--period YYYY-MM | --from D --to D) [--tz Z] --format json|csv|html|pdf [--out FILE] [--top N] [--tags project,env] (sections by department, cost center and each tag).',
   options: {
     team: { type: 'string' },
     user: { type: 'string' },
@@ -19,6 +19,7 @@ export const report = apiCommand({
     format: { type: 'string', default: 'json' },
     out: { type: 'string' },
     top: { type: 'string' },
+    tags: { type: 'string' },
   },
   async run({ client, str, org, out }) {
     if (!str('org')) throw new UsageError('report needs --org');
@@ -38,6 +39,7 @@ export const report = apiCommand({
         tz: str('tz'),
         format: str('format'),
         top: str('top'),
+        tags: str('tags'),
       },
     });
     // JSON arrives parsed from the HTTP client and as an object in process.

@@ -40,9 +40,12 @@ afterAll(async () => {
 const upstreamEnv = () => ({ OPENAI_BASE_URL: `${mock.url}/v1`, OPENAI_API_KEY: 'sk-upstream' });
 
 // Every prompt goes to the worker pool, and a token budget makes each request count its prompt.
+// A count slower than the pool's timeout would come back as an estimate; on a loaded machine a
+// fresh worker loading its encoder can take that long, so the timeout is out of the way here.
 const meteringEnv = {
   TOLLGATE_TOKENS__INLINE_MAX_CHARS: '1',
   TOLLGATE_TOKENS__POOL_THREADS: '1',
+  TOLLGATE_TOKENS__POOL_TASK_TIMEOUT_MS: '60000',
   TOLLGATE_BUDGET__BUDGETS: JSON.stringify([{ scope: 'org', scopeId: '*', metric: 'tokens', window: 'total', limit: 100_000_000 }]),
 };
 

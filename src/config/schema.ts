@@ -6,6 +6,7 @@ import { analyticsSchema } from '../analytics/config.js';
 import { alertRulesSchema } from '../alerts/rules-config.js';
 import { reportsSchema } from '../reports/config.js';
 import { budgetConfigSchema } from '../budget/rules.js';
+import { corsSchema } from '../http/cors.js';
 import { passthroughSchema } from '../proxy/passthrough-routes.js';
 import { usageSchema } from '../usage/config.js';
 
@@ -179,6 +180,7 @@ export const configSchema = z.object({
     })
     .prefault({}),
   budget: budgetConfigSchema.prefault({}),
+  cors: corsSchema,
   usage: usageSchema,
   alerts: alertsSchema,
   alertRules: alertRulesSchema,

@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import { authenticate, authorize } from '../auth/authenticate.js';
 import type { Principal } from '../auth/principal.js';
 import { type ErrorCode, GatewayError } from '../errors/catalogue.js';
+import { createCors } from '../http/cors.js';
 import { parseJsonBody } from '../http/parse-json.js';
 import { type DialectName, errorDialects, providers } from '../providers/index.js';
 import type { Ownership } from '../proxy/ownership.js';
@@ -110,6 +111,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const handleMedia = createMediaHandler(deps);
   const passthroughRoutes = compilePassthroughRoutes(config.server.passthrough);
   const separateOps = config.server.opsPort !== undefined;
+  const cors = createCors(config.cors);
   let inFlight = 0;
   let draining = false;
   let drained: (() => void) | undefined;
@@ -234,6 +236,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     let dialect: DialectName = dialectOf(req.headers);
     try {
       const { path, search } = parseRequestTarget(req.url);
+      // The admin API and console are same-origin only; browser apps may call the gateway's API.
+      if (cors && !ops && findMount(path) === undefined && cors.handle(req, res)) return;
       const method = req.method ?? 'GET';
       const found = findRoute(method, path);
       if (found.kind === 'row' && servedOn(found.row, ops)) {

@@ -19,6 +19,7 @@ import { usageStatus } from './metering/usage-status.js';
 import { usageHistory } from './analytics/usage-history.js';
 import { ledgerTotals } from './usage/ledger-totals.js';
 import { orgIdsFrom } from './usage/org-ids.js';
+import { startUsageMaintenance } from './usage/partition-maintenance.js';
 import { createMetrics } from './metrics/metrics.js';
 import { createOwnership } from './proxy/ownership.js';
 import { unmeteredUsageEvent } from './proxy/unmetered-event.js';
@@ -127,6 +128,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   registerPoolMetrics(metrics.registry, pool, config.tokens.poolMaxQueue);
   const counter = createPromptCounter({ inlineMaxChars: config.tokens.inlineMaxChars, pool });
   const usage = startUsagePipeline({ config, database, redis, registry: metrics.registry, logger });
+  const usageMaintenance = startUsageMaintenance({ db: database.db, config: config.usage, logger });
   const budgets = startBudgets({ config, redis, usage, logger, listOrgIds: orgIdsFrom(database), ledger: ledgerTotals(database.db), metrics });
   const budgetRules = await watchBudgetRules({ db: database.db, bus, budgets, fromConfig: config.budget, refreshMs: config.auth.cacheRefreshMs, logger });
   const alerts = startAlerts({ db: database.db, config: config.alerts, logger, registry: metrics.registry });
@@ -203,6 +205,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
       await lastUsed.close();
       await budgets.stop();
       await usage.stop();
+      await usageMaintenance.stop();
       await pool.close();
       await upstreams.close();
       await bus.close();

@@ -2,10 +2,10 @@
 // and real requests is backed up, restored into an empty database (a new PGlite directory, a new
 // Postgres database) and a fresh gateway started on it: the old key still works, every backed-up
 // row is identical, and the budget counters come back from the ledger (Redis starts empty).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
@@ -17,7 +17,13 @@ import { restoreBackup } from '../../src/backup/load.js';
 import { shippedLevel } from '../../src/backup/migration-level.js';
 import { backedUpTables, publicTables } from '../../src/backup/tables.js';
 import { type Database, openDatabase } from '../../src/db/database.js';
+import { createAdminApi } from '../../src/admin/index.js';
+import { createLocalInvalidationBus } from '../../src/auth/invalidation.js';
+import { routerClient } from '../../src/cli/admin-client.js';
+import { createKeyFor } from '../../src/cli/commands/keys.js';
+import { loadConfig } from '../../src/config/load.js';
 import { createPromptCounter } from '../../src/tokens/prompt-counter.js';
+import { runCli } from '../helpers/processes.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { createTestDatabase, postgresAvailable, redisAvailable, redisUrl, uniquePrefix } from '../helpers/services.js';
 import { unusedPool } from '../unit/tokens-fixtures.js';
@@ -112,7 +118,7 @@ describe('tollgate backup and restore', () => {
     } finally {
       await second.close();
     }
-  }, 240_000);
+  }, 420_000);
 
   it.skipIf(!servicesUp)('brings a Postgres gateway back on a new database: same keys, budgets and ledger, Redis counters rebuilt from the ledger', async () => {
     const sourceDb = await createTestDatabase('backup_source');
@@ -156,4 +162,73 @@ describe('tollgate backup and restore', () => {
       await targetDb.drop();
     }
   }, 240_000);
+});
+
+describe.skipIf(!servicesUp)('tollgate backup and restore on the command line', () => {
+  const databases: Array<{ url: string; drop(): Promise<void> }> = [];
+  const newDatabase = async () => {
+    const created = await createTestDatabase('backup_cli');
+    databases.push(created);
+    return created.url;
+  };
+  afterAll(async () => {
+    for (const d of databases) await d.drop();
+  });
+  const cli = (args: string[], url: string) => runCli(args, { DATABASE_URL: url, TOLLGATE_DATA_DIR: scratch });
+  const open = (url: string) => openDatabase({ databaseUrl: url, dataDir: '' });
+
+  it('backs up, restores into an empty database, refuses a non-empty one unless --force, and never overwrites a backup', async () => {
+    const sourceUrl = await newDatabase();
+    const source = await open(sourceUrl);
+    await source.migrate();
+    const admin = routerClient(createAdminApi(source.db, createLocalInvalidationBus(), loadConfig({ env: {} }).admin).router, { type: 'cli', id: 'test', role: 'admin', userId: null });
+    await createKeyFor(admin, { org: 'acme', team: 'research', user: 'bob', name: 'laptop' });
+    const before = await snapshot(source);
+    await source.close();
+
+    const file = join(scratch, 'cli.tgbak');
+    expect(await cli(['backup', '--out', file], sourceUrl)).toMatchObject({ code: 0, stdout: expect.stringContaining('backed up') });
+    const targetUrl = await newDatabase();
+    const restored = await cli(['restore', file, '--json'], targetUrl);
+    expect(restored.code).toBe(0);
+    expect(JSON.parse(restored.stdout)).toMatchObject({ migrationLevel: shippedLevel(), rows: { orgs: 1, teams: 1, users: 1, api_keys: 1 } });
+    expect(await cli(['restore', file], targetUrl)).toMatchObject({ code: 1, stderr: expect.stringContaining('not empty') });
+
+    // The rest in this process: a CLI start costs seconds on a busy machine.
+    const target = await open(targetUrl);
+    try {
+      expect(await snapshot(target)).toEqual(before);
+      await expect(writeBackup(target, file)).rejects.toMatchObject({ code: 'EEXIST' });
+      await restoreBackup(target, file, { force: true });
+      expect(await snapshot(target)).toEqual(before);
+    } finally {
+      await target.close();
+    }
+
+    // A damaged file is refused and leaves the database empty: a row edited, then the trailer cut.
+    const lines = gunzipSync(readFileSync(file)).toString('utf8').trimEnd().split('\n');
+    const damaged = await open(await newDatabase());
+    try {
+      writeFileSync(join(scratch, 'edited.tgbak'), gzipSync(`${lines.map((l) => l.replace('"name":"bob"', '"name":"eve"')).join('\n')}\n`));
+      await expect(restoreBackup(damaged, join(scratch, 'edited.tgbak'))).rejects.toThrow('does not match its row count and checksum');
+      writeFileSync(join(scratch, 'cut.tgbak'), gzipSync(`${lines.slice(0, -1).join('\n')}\n`));
+      await expect(restoreBackup(damaged, join(scratch, 'cut.tgbak'))).rejects.toThrow('truncated');
+      expect(Object.values(await snapshot(damaged)).flat()).toEqual([]);
+    } finally {
+      await damaged.close();
+    }
+  }, 300_000);
+
+  it('refuses a backup from a newer schema before touching the database', async () => {
+    const file = join(scratch, 'newer.tgbak');
+    const header = { $: 'header', format: 'tollgate-backup', version: 1, createdAt: new Date().toISOString(), source: 'postgres', migrationLevel: shippedLevel() + 1, tables: [] };
+    writeFileSync(file, gzipSync(`${JSON.stringify(header)}\n${JSON.stringify({ $: 'done', rows: {}, sha256: '' })}\n`));
+    const target = await open(await newDatabase());
+    try {
+      await expect(restoreBackup(target, file)).rejects.toThrow('newer Tollgate');
+      expect(await publicTables(target.db)).toEqual([]);
+    } finally {
+      await target.close();
+    }
+  });
 });

@@ -1,10 +1,14 @@
-// What the analyses read, loaded from the ledger's hourly rollups and the control plane. One query
-// per time zone reads the org's rollups for the look-back as daily facts (a row per day, team,
-// user, key and model); every series, budget subject and spend figure is then summed from those
-// facts in memory, so a full analysis scans the rollups once instead of once per scope and rule.
-// Days are local days of the zone; an hourly rollup counts toward the local day its UTC hour
-// starts in (exact for whole-hour offsets; in +05:30 or +05:45 zones the half hour around midnight
-// lands on one side, which is noise for trends and spikes, and totals never come from here).
+// What the analyses read, loaded from the ledger's daily and hourly rollups and the control plane.
+// One query per time zone reads the org's rollups for the look-back as daily facts (a row per day,
+// team, user, key and model); every series, budget subject and spend figure is then summed from
+// those facts in memory, so a full analysis scans the rollups once instead of once per scope and rule.
+// Days are local days of the zone. In a zone whose days are UTC days the daily rollups answer;
+// elsewhere the recent days (today and the exactDays before it) come from hourly rollups, an hour
+// counting toward the local day it starts in (exact for whole-hour offsets; in +05:30 or +05:45
+// zones the half hour around midnight lands on one side), and older days from the daily rollups
+// labelled by their UTC date: each amount is counted once, but an old day is the UTC day nearest
+// its local one (a 90-day look-back in hourly rows was most of a month report's time). That is
+// noise for trends, and totals never come from here.
 import { eq, sql } from 'drizzle-orm';
 import { apiKeys, budgets as budgetsTable, teams as teamsTable, users as usersTable } from '../../drizzle/schema/index.js';
 import type { BudgetRule } from '../budget/rules.js';
@@ -86,8 +90,13 @@ function utcAligned(timeZone: string, fromMs: number, untilMs: number): boolean 
   return zoneOffsetMs(timeZone, untilMs) === 0;
 }
 
-// Days before splitMs (a local midnight) come from the daily rollups when the zone's days are UTC
-// days (24 times fewer rows), else from the hourly ones; from splitMs to untilMs always hourly,
+// Local days this close to today are exact in any zone (see the header).
+const exactDays = 3;
+
+const utcDayStartMs = (ms: number) => ms - (((ms % dayMs) + dayMs) % dayMs);
+
+// Days before splitMs (a local midnight) come from the daily rollups (by UTC date where the
+// zone's days are not UTC days, up to exactDays before splitMs), the rest from the hourly ones,
 // so today counts only what happened before the analysis instant.
 export async function loadDailyFacts(db: Db, orgId: string, timeZone: string, fromMs: number, splitMs: number, untilMs: number): Promise<DailyFact[]> {
   const sums = sql`sum(requests - unmetered_requests)::bigint as requests, sum(prompt_tokens)::bigint as prompt,
@@ -96,12 +105,13 @@ export async function loadDailyFacts(db: Db, orgId: string, timeZone: string, fr
     select (hour at time zone ${timeZone})::date as day, team_id, user_id, key_id, model, ${sums}
     from usage_rollups_hourly where org_id = ${orgId} and hour >= ${at(from)} and hour < ${at(untilMs)}
     group by 1, 2, 3, 4, 5`;
-  const query = utcAligned(timeZone, fromMs, splitMs)
-    ? sql`select (day at time zone 'UTC')::date as day, team_id, user_id, key_id, model, ${sums}
-        from usage_rollups_daily where org_id = ${orgId} and day >= ${at(fromMs)} and day < ${at(splitMs)}
-        group by 1, 2, 3, 4, 5
-        union all ${hourly(splitMs)}`
-    : hourly(fromMs);
+  const daily = (from: number, until: number) => sql`select (day at time zone 'UTC')::date as day, team_id, user_id, key_id, model, ${sums}
+        from usage_rollups_daily where org_id = ${orgId} and day >= ${at(from)} and day < ${at(until)}
+        group by 1, 2, 3, 4, 5`;
+  const aligned = utcAligned(timeZone, fromMs, splitMs);
+  const dailyFromMs = aligned ? fromMs : utcDayStartMs(fromMs);
+  const dailyUntilMs = aligned ? splitMs : Math.max(dailyFromMs, utcDayStartMs(splitMs - exactDays * dayMs));
+  const query = dailyUntilMs > dailyFromMs ? sql`${daily(dailyFromMs, dailyUntilMs)} union all ${hourly(dailyUntilMs)}` : hourly(fromMs);
   // Grouping by a date (not its text) and with room to hash in memory: with the default work_mem,
   // 860k hourly rows were sorted on disk by text keys (3.4 s on the bench box instead of well
   // under one).

@@ -38,6 +38,7 @@ import { loadStaticAssets } from './console/static-assets.js';
 import { startAlerts, type Alerts } from './alerts/index.js';
 import { getPreferences, putPreferences } from './alerts/personal-thresholds.js';
 import { startAlertRules } from './alerts/rules-runtime.js';
+import { startDigests } from './reports/digest-runner.js';
 import { registerBootstrapKey } from './control/admin-keys.js';
 import { createLastUsedTracker, trackingLastUse } from './control/last-used.js';
 
@@ -132,6 +133,8 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   const budgets = startBudgets({ config, redis, usage, logger, listOrgIds: orgIdsFrom(database), ledger: ledgerTotals(database.db), metrics });
   const budgetRules = await watchBudgetRules({ db: database.db, bus, budgets, fromConfig: config.budget, refreshMs: config.auth.cacheRefreshMs, logger });
   const alerts = startAlerts({ db: database.db, config: config.alerts, logger, registry: metrics.registry });
+  // Scheduled report digests go out through the alert channels and outbox, once per period fleet-wide.
+  const digests = config.alerts.enabled ? startDigests({ db: database.db, config: config.reports, logger, analytics: { catalog: config.catalog, configRules: config.budget.budgets } }) : undefined;
   const meter = createBudgetMeter({ counter, engine: budgets.engine, logger, metrics, ...(config.alerts.enabled ? { onCrossing: alerts.budget.onCrossing } : {}) });
   const mediaMeter = createMediaMeter({ engine: budgets.engine, logger, metrics, ...(config.alerts.enabled ? { onCrossing: alerts.budget.onCrossing } : {}) });
 
@@ -199,6 +202,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
       await gateway.drain(config.server.drainTimeoutMs);
       // After the drain, so the crossings of the last settled requests are stored; their notices wait in the outbox.
       await alertRules?.stop();
+      await digests?.stop();
       await alerts.stop();
       principals.close();
       budgetRules.stop();

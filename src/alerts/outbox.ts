@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import { notificationOutbox } from '../../drizzle/schema/index.js';
 import type { Db } from '../db/database.js';
+import type { DigestPayload } from '../reports/digest-payload.js';
 import type { NotificationEvent, NotificationPayload } from './payload.js';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -14,7 +15,8 @@ export type OutboxRow = typeof notificationOutbox.$inferSelect;
 
 export const newWebhookId = (): string => `msg_${randomBytes(16).toString('base64url')}`;
 
-export async function enqueue(tx: Db | Tx, alertId: string | null, channelIds: readonly string[], event: NotificationEvent, payload: NotificationPayload, nowMs: number): Promise<void> {
+// Alert notifications, and scheduled report digests (event 'digest', no alert).
+export async function enqueue(tx: Db | Tx, alertId: string | null, channelIds: readonly string[], event: NotificationEvent | 'digest', payload: NotificationPayload | DigestPayload, nowMs: number): Promise<void> {
   if (channelIds.length === 0) return;
   const at = new Date(nowMs);
   await tx.insert(notificationOutbox).values(

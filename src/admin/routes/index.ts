@@ -11,8 +11,10 @@ import { budgetRoutes } from './budgets.js';
 import { keyRoutes } from './keys.js';
 import { limitRoutes } from './limits.js';
 import { orgRoutes } from './orgs.js';
+import { privacyRoutes } from './privacy.js';
 import { quotaRoutes } from './quota-requests.js';
 import { reportRoutes } from './reports.js';
+import { reportScheduleRoutes } from './report-schedules.js';
 import { teamRoutes } from './teams.js';
 import { templateRoutes } from './templates.js';
 import { usageRoutes } from './usage.js';
@@ -22,6 +24,7 @@ export const adminRoutes: readonly Route[] = [
   ...orgRoutes,
   ...teamRoutes,
   ...userRoutes,
+  ...privacyRoutes,
   ...chargebackRoutes,
   ...keyRoutes,
   ...adminKeyRoutes,
@@ -32,6 +35,7 @@ export const adminRoutes: readonly Route[] = [
   ...auditRoutes,
   ...usageRoutes,
   ...reportRoutes,
+  ...reportScheduleRoutes,
   ...analyticsRoutes,
   ...alertRoutes,
   ...alertChannelRoutes,

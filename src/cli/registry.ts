@@ -25,13 +25,14 @@ import { report } from './commands/report.js';
 import { system } from './commands/system.js';
 import { usage } from './commands/usage.js';
 import { backup, restore } from './commands/backup.js';
+import { usersErase, usersExport } from './commands/users-privacy.js';
 import { usersActivate, usersCreate, usersDeactivate, usersImport, usersKeyPolicy, usersList, usersShow, usersUpdate } from './commands/users.js';
 
 export const commands: readonly Command[] = [
   serve, migrate, configCheck,
   backup, restore,
   adminBootstrap, adminKeysList, adminKeysCreate, adminKeysRevoke,
-  usersList, usersShow, usersCreate, usersUpdate, usersDeactivate, usersActivate, usersImport, usersKeyPolicy,
+  usersList, usersShow, usersCreate, usersUpdate, usersDeactivate, usersActivate, usersImport, usersKeyPolicy, usersExport, usersErase,
   orgsList, orgsShow, orgsCreate,
   teamsList, teamsShow, teamsCreate, teamsUpdate, teamsMembersList, teamsMembersAdd, teamsMembersRemove,
   keysCreate, keysRevoke, keysList, keysShow, keysUpdate, keysRotate,

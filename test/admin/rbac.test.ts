@@ -79,6 +79,8 @@ const cases: Case[] = [
   { method: 'PATCH', path: async () => `/users/${await freshUser()}`, body: () => ({ email: 'x@example.com' }), allowed: managers },
   { method: 'POST', path: async () => `/users/${await freshUser()}/deactivate`, allowed: managers },
   { method: 'POST', path: async () => `/users/${await freshUser()}/activate`, allowed: managers },
+  { method: 'GET', path: async () => `/users/${await freshUser()}/export`, allowed: ['admin'] },
+  { method: 'POST', path: async () => `/users/${await freshUser()}/erase`, allowed: ['admin'] },
   { method: 'GET', path: '/keys', allowed: everyone },
   { method: 'POST', path: '/keys', body: () => ({ userId: f.users.dev }), allowed: ['admin', 'manager', 'developer'] },
   { method: 'GET', path: () => Promise.resolve(`/keys/${f.devKeyId}`), allowed: everyone },

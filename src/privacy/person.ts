@@ -1,0 +1,76 @@
+// What identifies one person in the database: their user id, the ids of their API keys and admin
+// keys, their email and handle. Rows "about" them are found by these, table by table from the
+// database's own catalog, so a table a later migration adds is searched without being listed: in
+// the usage ledger by the indexed user_id (it is too large to scan), elsewhere by any column of
+// the row mentioning one of the identifiers (audit before/after, alert summaries, outbox payloads).
+import { eq, sql, type SQL } from 'drizzle-orm';
+import { adminKeys, apiKeys } from '../../drizzle/schema/index.js';
+import { rowsOf } from '../auth/principal-loader.js';
+import { getUser, type User } from '../control/users.js';
+import type { Db } from '../db/database.js';
+
+export interface Person {
+  user: User;
+  keyIds: string[];
+  adminKeyIds: string[];
+}
+
+export async function loadPerson(db: Db, userId: string): Promise<Person> {
+  const user = await getUser(db, userId);
+  const keys = await db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.userId, user.id));
+  const admins = await db.select({ id: adminKeys.id }).from(adminKeys).where(eq(adminKeys.userId, user.id));
+  return { user, keyIds: keys.map((k) => k.id), adminKeyIds: admins.map((k) => k.id) };
+}
+
+// Strings that name the person wherever they appear (ids are random, so a match is never chance).
+export const identifiers = (p: Person): string[] => [p.user.id, ...p.keyIds, ...p.adminKeyIds, ...(p.user.email ? [p.user.email] : [])];
+
+// The ledger's tables: found by the person's user_id only, through its index.
+export const isLedgerTable = (name: string): boolean => name === 'usage_events' || name.startsWith('usage_rollups_');
+
+// Never exported: key material and channel secrets.
+export const secretColumns: ReadonlySet<string> = new Set(['hash', 'key_hash', 'secrets']);
+
+export interface ColumnInfo {
+  name: string;
+  kind: 'text' | 'json' | 'other';
+}
+
+export interface TableInfo {
+  name: string;
+  columns: ColumnInfo[];
+}
+
+// Every table of the public schema (partitioned tables once, not per partition) and its columns.
+export async function catalogTables(db: Db): Promise<TableInfo[]> {
+  const rows = rowsOf<{ table_name: string; column_name: string; data_type: string }>(
+    await db.execute(sql`
+      select table_name, column_name, data_type from information_schema.columns
+      where table_schema = 'public'
+        and table_name in (select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                           where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relispartition)
+      order by table_name, ordinal_position`),
+  );
+  const tables = new Map<string, TableInfo>();
+  for (const r of rows) {
+    const table = tables.get(r.table_name) ?? { name: r.table_name, columns: [] };
+    const kind = r.data_type === 'text' || r.data_type === 'character varying' ? 'text' : r.data_type === 'jsonb' || r.data_type === 'json' ? 'json' : 'other';
+    table.columns.push({ name: r.column_name, kind });
+    tables.set(r.table_name, table);
+  }
+  return [...tables.values()];
+}
+
+const likePattern = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+// The rows of `table` about the person, as a condition on the row alias `t`.
+export function aboutPerson(table: TableInfo, person: Person): SQL {
+  // A ledger table without user_id (a team rollup) holds nothing per person.
+  if (isLedgerTable(table.name)) return table.columns.some((c) => c.name === 'user_id') ? sql`t.user_id = ${person.user.id}` : sql`false`;
+  return mentionsAny(identifiers(person));
+}
+
+// Some column of the row (alias `t`) contains one of the strings.
+export function mentionsAny(strings: readonly string[]): SQL {
+  return sql`row_to_json(t)::text ilike any (array[${sql.join(strings.map((s) => sql`${likePattern(s)}`), sql`, `)}]::text[])`;
+}

@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { pathToFileURL } from 'node:url';
 import { answerMedia, isMediaPath } from './mock-upstream-media.js';
 import { answerGemini, geminiRoute } from './mock-gemini.js';
+import { anthropicToolToCall, toolUseBlock, toolUseEvents } from './mock-tool-calls.js';
 
 export interface MockBehaviour {
   chunks: number;
@@ -186,12 +187,15 @@ function fullBody(shape: Shape, model: string, b: MockBehaviour, body: Record<st
     case 'responses':
       if (body.background === true) return responseObject(model, '', 'queued', null);
       return responseObject(model, text, 'completed', b.noUsage ? null : responsesUsage(b, b.chunks));
-    case 'messages':
+    case 'messages': {
+      // Declared tools are called (bench/mock-tool-calls.ts).
+      const call = anthropicToolToCall(body);
       return {
-        id: 'msg_mock', type: 'message', role: 'assistant', model, stop_reason: 'end_turn', stop_sequence: null,
-        content: [{ type: 'text', text }],
+        id: 'msg_mock', type: 'message', role: 'assistant', model, stop_reason: call ? 'tool_use' : 'end_turn', stop_sequence: null,
+        content: call ? [toolUseBlock(call)] : [{ type: 'text', text }],
         usage: anthropicUsage(b, reported(b, b.chunks)),
       };
+    }
   }
 }
 
@@ -233,6 +237,13 @@ function* streamEvents(shape: Shape, model: string, b: MockBehaviour, body: Reco
   } else if (shape === 'messages') {
     const usage = anthropicUsage(b, 1);
     yield { text: sse({ type: 'message_start', message: { id: 'msg_mock', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage } }, 'message_start'), content: false };
+    const call = anthropicToolToCall(body);
+    if (call) {
+      for (const [event, data] of toolUseEvents(call, 0)) yield { text: sse(data, event), content: event === 'content_block_delta' };
+      yield { text: sse({ type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: reported(b, 2) } }, 'message_delta'), content: false, usage: true };
+      yield { text: sse({ type: 'message_stop' }, 'message_stop'), content: false };
+      return;
+    }
     yield { text: sse({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, 'content_block_start'), content: false };
     for (let i = 0; i < b.chunks; i++) {
       yield { text: sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: token(i) } }, 'content_block_delta'), content: true };

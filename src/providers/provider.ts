@@ -56,6 +56,37 @@ export interface Provider {
   deliveredText(endpoint: Endpoint, events: readonly SseEvent[] | undefined, body: unknown): string;
 }
 
+// A client API answered by a provider that speaks another (an OpenAI client asking for a Claude
+// model): pure per-request functions in the target provider's folder. The gateway meters the
+// translated request as the target's own, with the target's real usage.
+export interface TranslationContext {
+  readonly upstreamModel: string;
+  // The name the client asked for, echoed back in answers.
+  readonly clientModel: string;
+  // The catalog's output cap, for targets that require one (Anthropic's max_tokens).
+  readonly maxOutputTokens: number;
+}
+
+export interface Translation {
+  // The target provider's endpoint the translated request goes to.
+  endpoint(body: JsonObject): Endpoint;
+  // The client's query for the target (Gemini streams ask for alt=sse).
+  readonly search?: (body: JsonObject) => string;
+  // The client's body in the target's format; throws invalid_request for what cannot be translated.
+  request(body: JsonObject, ctx: TranslationContext): JsonObject;
+  // A new translator of the target's answer back into the client's format, one per request.
+  response(clientBody: JsonObject, ctx: TranslationContext): ResponseTranslator;
+}
+
+export interface ResponseTranslator {
+  // A whole non-streamed answer.
+  body(upstream: unknown): unknown;
+  // The client's SSE bytes for one upstream event ('' for none).
+  event(event: SseEvent): string;
+  // What the client's stream needs after the upstream's ends (OpenAI's [DONE]).
+  end(): string;
+}
+
 // The error dialect of a route: what shape a client of that API expects.
 export interface ErrorDialect {
   render(error: GatewayError): JsonObject;

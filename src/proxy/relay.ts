@@ -7,7 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '../errors/catalogue.js';
-import type { Provider, StreamUsageReader } from '../providers/provider.js';
+import type { Provider, ResponseTranslator, StreamUsageReader } from '../providers/provider.js';
 import type { Endpoint, Usage } from '../providers/types.js';
 import { createMemberScanner, type MemberScanner } from './json-member-scanner.js';
 import { droppedResponseHeaders } from './headers.js';
@@ -32,6 +32,10 @@ export interface RelayRequest {
   // models): the answer is read on, unsent, for at most this long and this many bytes.
   readonly drainAfterDisconnect: { readonly ms: number; readonly bytes: number } | undefined;
   readonly redact: Redact;
+  // Set when the client speaks another API than the provider: successful answers are rewritten
+  // into the client's format (whole bodies at their end, stream events one by one) instead of
+  // relayed byte for byte; usage is still read from the provider's own answer.
+  readonly translate?: ResponseTranslator;
 }
 
 export interface RelayOutcome {
@@ -208,7 +212,7 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
         const headers: Record<string, string | string[]> = {};
         for (const [name, value] of Object.entries(upstreamHeaders)) {
           if (value === undefined || droppedResponseHeaders.has(name)) continue;
-          if (name === 'content-length' && ((stream && req.hideUsageEvent) || statusCode >= 400)) continue;
+          if (name === 'content-length' && ((stream && req.hideUsageEvent) || statusCode >= 400 || req.translate)) continue;
           headers[name] = value;
         }
         const upstreamId = upstreamHeaders['x-request-id'];
@@ -236,23 +240,24 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
         }
         if (!sse) {
           retainBody(chunk);
-          write(chunk);
+          if (!req.translate) write(chunk);
           return;
         }
         const events = sse.splitter.push(chunk);
-        if (!req.hideUsageEvent) write(chunk);
+        if (!req.hideUsageEvent && !req.translate) write(chunk);
         for (const raw of events) {
           // Pieces of an event past the splitter's cap are relayed but neither parsed nor kept,
           // so the output they carry can no longer be counted.
           if (sse.splitter.isOversized(raw)) {
-            if (req.hideUsageEvent) write(raw);
+            if (req.hideUsageEvent && !req.translate) write(raw);
             measured = false;
             continue;
           }
           const event = parseSseEvent(raw);
           sse.reader.onEvent(event);
           retainText(req.provider.deliveredText(req.endpoint, [event], undefined));
-          if (req.hideUsageEvent && !req.provider.isUsageOnlyEvent(event)) write(raw);
+          if (req.translate) write(Buffer.from(req.translate.event(event)));
+          else if (req.hideUsageEvent && !req.provider.isUsageOnlyEvent(event)) write(raw);
         }
       },
       onResponseEnd() {
@@ -262,6 +267,11 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
         }
         if (errorHead) {
           sendErrorBody(errorHead);
+        } else if (req.translate) {
+          // A body past the retention caps was not kept, so it cannot be translated: the client
+          // gets the end of a stream, or the translated whole answer.
+          if (sse) res.end(req.translate.end());
+          else res.end(scanner ? '' : JSON.stringify(req.translate.body(parsedBody())));
         } else {
           if (req.hideUsageEvent && sse && sse.splitter.pending().length > 0) res.write(sse.splitter.pending());
           res.end();

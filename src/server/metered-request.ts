@@ -9,8 +9,8 @@ import { meteredByTokens, metricModelLabel, type CatalogModel } from '../config/
 import { GatewayError } from '../errors/catalogue.js';
 import type { Admission, Meter } from '../metering/meter.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { providers } from '../providers/index.js';
-import type { JsonObject, Provider } from '../providers/provider.js';
+import { providers, translations } from '../providers/index.js';
+import type { JsonObject, Provider, TranslationContext } from '../providers/provider.js';
 import { forwardedRequestHeaders, pickHeaders } from '../proxy/headers.js';
 import type { Ownership } from '../proxy/ownership.js';
 import { createRedactor, providerSecrets } from '../proxy/redact.js';
@@ -83,34 +83,42 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
     let modelLabel = 'unknown';
     try {
       const raw = await readBody(req, config.server.maxBodyBytes);
-      const body = route.parseBody ? route.parseBody(raw) : parseRequestBody(raw);
-      const modelName = route.parseBody ? requirePathModel(pathModel) : String(body.model);
+      const clientBody = route.parseBody ? route.parseBody(raw) : parseRequestBody(raw);
+      const modelName = route.parseBody ? requirePathModel(pathModel) : String(clientBody.model);
       const { model, upstream, provider } = routeModel(modelName, principal, config, upstreams);
       modelLabel = metricModelLabel(model);
-      if (!provider.endpoints.has(route.endpoint) || !meteredByTokens(model)) {
+      // A provider without the client's API may translate it (src/providers/index.ts).
+      const translation = provider.endpoints.has(route.endpoint) ? undefined : translations[route.endpoint]?.[upstream.config.kind];
+      if ((!provider.endpoints.has(route.endpoint) && !translation) || !meteredByTokens(model)) {
         const why = meteredByTokens(model) ? 'is served by a provider that does not offer' : `is a ${model.kind} model, not metered on`;
         // The path alone: a query string may hold the caller's key (?key=).
         throw new GatewayError('invalid_request', `The model "${modelName}" ${why} ${parseRequestTarget(req.url).path}.`, 'model');
       }
-      const requestedMax = provider.maxOutputTokens(route.endpoint, body);
+      // From here on the request is the provider's own: a translated one is counted, reserved,
+      // capped and settled exactly as if the client had sent the target's format.
+      const translating: TranslationContext = { upstreamModel: model.upstreamModel, clientModel: modelName, maxOutputTokens: model.maxOutputTokens };
+      const endpoint = translation ? translation.endpoint(clientBody) : route.endpoint;
+      const body = translation ? translation.request(clientBody, translating) : clientBody;
+      const requestedMax = provider.maxOutputTokens(endpoint, body);
       admission = await meter.admit({
         requestId,
         principal,
         model,
-        endpoint: route.endpoint,
+        endpoint,
         body,
         maxOutputTokens: requestedMax,
-        outputChoices: provider.outputChoices(route.endpoint, body),
-        defersOutput: provider.defersOutput(route.endpoint, body),
+        outputChoices: provider.outputChoices(endpoint, body),
+        defersOutput: provider.defersOutput(endpoint, body),
         headers: req.headers,
       });
       const outgoing: JsonObject =
         admission.maxOutputTokens !== undefined && admission.maxOutputTokens !== requestedMax
-          ? provider.withMaxOutputTokens(route.endpoint, body, admission.maxOutputTokens)
+          ? provider.withMaxOutputTokens(endpoint, body, admission.maxOutputTokens)
           : body;
-      const prepared = provider.prepareBody(route.endpoint, outgoing, model.upstreamModel, modelName);
-      const sendBody = prepared.body ?? (outgoing === body ? undefined : outgoing);
-      const target = provider.target(upstream.config, route.endpoint, model.upstreamModel, parseRequestTarget(req.url).search);
+      const prepared = provider.prepareBody(endpoint, outgoing, model.upstreamModel, modelName);
+      const sendBody = prepared.body ?? (outgoing === clientBody ? undefined : outgoing);
+      const search = translation ? (translation.search?.(clientBody) ?? '') : parseRequestTarget(req.url).search;
+      const target = provider.target(upstream.config, endpoint, model.upstreamModel, search);
       const headers: Record<string, string> = {
         'content-type': 'application/json',
         'accept-encoding': 'identity',
@@ -118,7 +126,7 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
         ...target.headers,
       };
 
-      const relayed = route.endpoint === 'responses' ? withCreatedResponseId(provider, (objectId) => recordOwner(principal.orgId, upstream.name, objectId, requestId)) : provider;
+      const relayed = endpoint === 'responses' ? withCreatedResponseId(provider, (objectId) => recordOwner(principal.orgId, upstream.name, objectId, requestId)) : provider;
       const forwardedMs = performance.now();
       metrics.overheadSeconds.observe((forwardedMs - startedMs) / 1000);
       // The gateway's own time before forwarding, so a load test can tell it from the upstream's.
@@ -130,9 +138,10 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
           headers,
           // The client's own bytes go upstream unless the gateway had to change the body.
           body: sendBody ? JSON.stringify(sendBody) : raw,
-          endpoint: route.endpoint,
+          endpoint,
           provider: relayed,
           hideUsageEvent: prepared.hideUsageEvent,
+          ...(translation ? { translate: translation.response(clientBody, translating) } : {}),
           responseHeaders,
           sendError: (error) => sendError(res, route.dialect, error, responseHeaders),
           retention,

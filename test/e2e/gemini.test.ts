@@ -22,7 +22,7 @@ beforeAll(async () => {
     overrides: { 'budget.budgets': [{ scope: 'user', scopeId: '*', metric: 'tokens', window: 'day', limit: 2_000 }] },
   });
   genai = new GoogleGenAI({ apiKey: gw.key, httpOptions: { baseUrl: gw.url } });
-});
+}, 240_000);
 
 afterAll(async () => {
   await gw?.close();

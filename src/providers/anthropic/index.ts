@@ -1,6 +1,8 @@
-import type { Provider } from '../provider.js';
+import type { Provider, Translation } from '../provider.js';
+import { messagesFromChat } from './from-openai.js';
 import { credentials, maxOutputTokens, prepareBody, rawPath, target, withMaxOutputTokens } from './request.js';
 import { deliveredText, streamUsageReader } from './stream.js';
+import { chatFromMessages } from './to-openai.js';
 import { usageFromBody } from './usage.js';
 
 export const anthropic: Provider = {
@@ -20,3 +22,6 @@ export const anthropic: Provider = {
   isUsageOnlyEvent: () => false,
   deliveredText,
 };
+
+// An OpenAI chat completions client asking for a Claude model.
+export const fromChat: Translation = { endpoint: () => 'messages', request: messagesFromChat, response: chatFromMessages };

@@ -1,6 +1,8 @@
-import type { Provider } from '../provider.js';
+import type { Provider, Translation } from '../provider.js';
+import { chatRequestFromMessages } from './from-anthropic.js';
 import { credentials, defersOutput, maxOutputTokens, outputChoices, prepareBody, rawPath, target, withMaxOutputTokens } from './request.js';
 import { deliveredText, isUsageOnlyEvent, streamUsageReader } from './stream.js';
+import { messagesAnswerFromChat } from './to-anthropic.js';
 import { usageFromBody } from './usage.js';
 
 export const openai: Provider = {
@@ -18,3 +20,6 @@ export const openai: Provider = {
   isUsageOnlyEvent,
   deliveredText,
 };
+
+// An Anthropic Messages client asking for an OpenAI model.
+export const fromMessages: Translation = { endpoint: () => 'chat', request: chatRequestFromMessages, response: messagesAnswerFromChat };

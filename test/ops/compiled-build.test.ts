@@ -76,9 +76,11 @@ describe('the compiled build', () => {
 
     beforeAll(async () => {
       dataDir = mkdtempSync(join(tmpdir(), 'tollgate-build-data-'));
-      const env = { TOLLGATE_DATA_DIR: dataDir, ...upstreamEnv(), ...meteringEnv };
-      key = await createKey(env, 'compiled-embedded');
+      const adminKey = 'tga-test-bootstrap-key-compiled-0123456789';
+      const env = { TOLLGATE_DATA_DIR: dataDir, TOLLGATE_ADMIN_KEY: adminKey, ...upstreamEnv(), ...meteringEnv };
       gateway = await spawnGateway(env, 120_000, entry);
+      // Through the running gateway's admin API: PGlite belongs to the gateway's process.
+      key = await createKey({ ...env, TOLLGATE_URL: gateway.url }, 'compiled-embedded');
     }, 300_000);
 
     afterAll(async () => {

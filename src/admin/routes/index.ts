@@ -12,7 +12,6 @@ import { keyRoutes } from './keys.js';
 import { limitRoutes } from './limits.js';
 import { orgRoutes } from './orgs.js';
 import { privacyRoutes } from './privacy.js';
-import { privacyRoutes } from './privacy.js';
 import { quotaRoutes } from './quota-requests.js';
 import { reportRoutes } from './reports.js';
 import { reportScheduleRoutes } from './report-schedules.js';
@@ -25,7 +24,6 @@ export const adminRoutes: readonly Route[] = [
   ...orgRoutes,
   ...teamRoutes,
   ...userRoutes,
-  ...privacyRoutes,
   ...privacyRoutes,
   ...chargebackRoutes,
   ...keyRoutes,

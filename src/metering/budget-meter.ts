@@ -3,12 +3,12 @@
 // settle step writes the usage event (Redis Stream or the embedded queue) atomically with the
 // counters; crossings go to onCrossing for alerts.
 import type { Logger } from 'pino';
-import { BudgetStoreUnavailableError } from '../budget/store.js';
 import { metricModelLabel } from '../config/catalog.js';
 import type { BudgetEngine, Crossing } from '../budget/engine.js';
 import { GatewayError } from '../errors/catalogue.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { PromptCount, PromptCounter } from '../tokens/prompt-counter.js';
+import { reportCrossings, reserveOrRefuse } from './budget-outcome.js';
 import type { Admission, Meter, MeterOutcome, MeterRequest } from './meter.js';
 import { buildUsageEvent, callerContext, type EventContext } from './usage-event.js';
 
@@ -21,11 +21,8 @@ export interface BudgetMeterOptions {
   clock?: () => number;
 }
 
-const describeBucket = (b: { scope: string; scopeId: string; metric: string; window: string }): string =>
-  `${b.scope} ${b.scopeId}: ${b.metric} per ${b.window.replace('_', ' ')}`;
-
 export function createBudgetMeter(options: BudgetMeterOptions): Meter {
-  const { counter, engine, logger, metrics } = options;
+  const { counter, engine, metrics } = options;
   const clock = options.clock ?? Date.now;
 
   return {
@@ -38,9 +35,9 @@ export function createBudgetMeter(options: BudgetMeterOptions): Meter {
       const choices = request.outputChoices;
       // Every choice may use the whole cap: n: 50 with max_tokens: 1000 can produce 50,000 tokens.
       const requestedMax = (request.maxOutputTokens ?? request.model.maxOutputTokens) * choices;
-      let outcome;
-      try {
-        outcome = await engine.reserve({
+      const outcome = await reserveOrRefuse(
+        engine,
+        {
           requestId: request.requestId,
           principal: request.principal,
           sessionId,
@@ -49,21 +46,9 @@ export function createBudgetMeter(options: BudgetMeterOptions): Meter {
           maxOutputTokens: requestedMax,
           serviceTier: request.body.service_tier,
           nowMs: clock(),
-        });
-      } catch (err) {
-        if (err instanceof BudgetStoreUnavailableError) {
-          logger.error({ requestId: request.requestId, err: err.message }, 'budget store unavailable; request refused (fail closed)');
-          throw new GatewayError('budget_unavailable');
-        }
-        throw err;
-      }
-      if (!outcome.ok) {
-        const { scope, metric, window } = outcome.bucket;
-        metrics.denials.inc({ code: outcome.code, scope, metric, window });
-        const when = outcome.retryAfterMs === null ? 'It does not reset by itself.' : `Retry in ${Math.ceil(outcome.retryAfterMs / 1000)} s.`;
-        const what = outcome.code === 'budget_exceeded' ? 'Budget exhausted' : 'Rate limit reached';
-        throw new GatewayError(outcome.code, `${what} for ${describeBucket(outcome.bucket)}. ${when}`, null, outcome.headers);
-      }
+        },
+        options,
+      );
       const { reservation } = outcome;
       const release = engine.holdLease(reservation);
       const ctx: EventContext = {
@@ -81,12 +66,7 @@ export function createBudgetMeter(options: BudgetMeterOptions): Meter {
         const event = await buildUsageEvent(result, ctx, counter, clock());
         const settled = await engine.settle(reservation, event, clock());
         if (event.costMicros > 0) metrics.costMicros.inc({ provider: event.provider, model: metricModelLabel(ctx.model) }, event.costMicros);
-        for (const crossing of settled.crossings) {
-          const { scope, metric, window } = crossing.bucket;
-          metrics.crossings.inc({ level: crossing.level, scope, metric, window });
-          logger.warn({ requestId: ctx.requestId, bucket: crossing.bucket, level: crossing.level, used: crossing.used, limit: crossing.limit }, 'budget threshold crossed');
-          options.onCrossing?.(crossing, ctx);
-        }
+        reportCrossings(settled.crossings, ctx, options);
       };
       // A metered request always carries an explicit output cap, so the provider can never produce
       // more than was reserved (the catalog's cap stands in when the client set none). The cap is

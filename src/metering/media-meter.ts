@@ -8,11 +8,10 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal.js';
 import type { BudgetEngine, Crossing } from '../budget/engine.js';
-import { BudgetStoreUnavailableError } from '../budget/store.js';
 import { metricModelLabel, type CatalogModel } from '../config/catalog.js';
-import { GatewayError } from '../errors/catalogue.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { UsageEvent } from '../usage/event.js';
+import { reportCrossings, reserveOrRefuse } from './budget-outcome.js';
 import type { MediaCharge, SettledCharge } from './media-price.js';
 import { callerContext, type EventContext } from './usage-event.js';
 
@@ -65,40 +64,19 @@ export function reservationModel(model: CatalogModel, charge: MediaCharge): { mo
   return { model: { ...model, price }, tokens };
 }
 
-const describeBucket = (b: { scope: string; scopeId: string; metric: string; window: string }): string =>
-  `${b.scope} ${b.scopeId}: ${b.metric} per ${b.window.replace('_', ' ')}`;
-
 export function createMediaMeter(options: MediaMeterOptions): MediaMeter {
-  const { engine, logger, metrics } = options;
+  const { engine, metrics } = options;
   const clock = options.clock ?? Date.now;
 
   return {
     async admit(request) {
       const { sessionId, tags } = callerContext(request.headers);
       const reserving = reservationModel(request.model, request.reserve);
-      let outcome;
-      try {
-        outcome = await engine.reserve({
-          requestId: request.requestId,
-          principal: request.principal,
-          sessionId,
-          model: reserving.model,
-          promptTokens: () => reserving.tokens,
-          maxOutputTokens: 0,
-          nowMs: clock(),
-        });
-      } catch (err) {
-        if (!(err instanceof BudgetStoreUnavailableError)) throw err;
-        logger.error({ requestId: request.requestId, err: err.message }, 'budget store unavailable; request refused (fail closed)');
-        throw new GatewayError('budget_unavailable');
-      }
-      if (!outcome.ok) {
-        const { scope, metric, window } = outcome.bucket;
-        metrics.denials.inc({ code: outcome.code, scope, metric, window });
-        const when = outcome.retryAfterMs === null ? 'It does not reset by itself.' : `Retry in ${Math.ceil(outcome.retryAfterMs / 1000)} s.`;
-        const what = outcome.code === 'budget_exceeded' ? 'Budget exhausted' : 'Rate limit reached';
-        throw new GatewayError(outcome.code, `${what} for ${describeBucket(outcome.bucket)}. ${when}`, null, outcome.headers);
-      }
+      const outcome = await reserveOrRefuse(
+        engine,
+        { requestId: request.requestId, principal: request.principal, sessionId, model: reserving.model, promptTokens: () => reserving.tokens, maxOutputTokens: 0, nowMs: clock() },
+        options,
+      );
       const { reservation } = outcome;
       const release = engine.holdLease(reservation);
       const ctx: EventContext = {
@@ -117,12 +95,7 @@ export function createMediaMeter(options: MediaMeterOptions): MediaMeter {
           const event = mediaUsageEvent(result, ctx, clock());
           const settled = await engine.settle(reservation, event, clock());
           if (event.costMicros > 0) metrics.costMicros.inc({ provider: event.provider, model: metricModelLabel(request.model) }, event.costMicros);
-          for (const crossing of settled.crossings) {
-            const { scope, metric, window } = crossing.bucket;
-            metrics.crossings.inc({ level: crossing.level, scope, metric, window });
-            logger.warn({ requestId: ctx.requestId, bucket: crossing.bucket, level: crossing.level, used: crossing.used, limit: crossing.limit }, 'budget threshold crossed');
-            options.onCrossing?.(crossing, ctx);
-          }
+          reportCrossings(settled.crossings, ctx, options);
         },
       };
     },

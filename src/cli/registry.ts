@@ -9,6 +9,9 @@ import { adminBootstrap } from './commands/admin.js';
 import { alertRulesList, alertRulesReset, alertRulesSet } from './commands/alert-rules.js';
 import { alertsAck, alertsHistory, alertsList, alertsResolve, alertsShow, channelsAdd, channelsEnable, channelsList, channelsRemove, channelsRotateSecret, channelsRoute, channelsRoutes, channelsTest } from './commands/alerts.js';
 import { analytics } from './commands/analytics.js';
+import { teamsMetadata, usersExportMetadata, usersImportMetadata, usersMetadata } from './commands/chargeback.js';
+import { digestsAdd, digestsList, digestsRemove, digestsSent } from './commands/digests.js';
+import { status } from './commands/status.js';
 import { auditExport, auditList } from './commands/audit.js';
 import { adminKeysCreate, adminKeysList, adminKeysRevoke } from './commands/admin-keys.js';
 import { budgetsApplyTemplate, budgetsDelete, budgetsList, budgetsSet, budgetsShow } from './commands/budgets.js';
@@ -33,6 +36,7 @@ export const commands: readonly Command[] = [
   backup, restore,
   adminBootstrap, adminKeysList, adminKeysCreate, adminKeysRevoke,
   usersList, usersShow, usersCreate, usersUpdate, usersDeactivate, usersActivate, usersImport, usersKeyPolicy, usersExport, usersErase,
+  usersMetadata, usersImportMetadata, usersExportMetadata,
   orgsList, orgsShow, orgsCreate,
   teamsList, teamsShow, teamsCreate, teamsUpdate, teamsMembersList, teamsMembersAdd, teamsMembersRemove,
   keysCreate, keysRevoke, keysList, keysShow, keysUpdate, keysRotate,
@@ -44,7 +48,8 @@ export const commands: readonly Command[] = [
   alertsList, alertsShow, alertsHistory, alertsAck, alertsResolve,
   channelsAdd, channelsList, channelsTest, channelsEnable, channelsRotateSecret, channelsRemove, channelsRoute, channelsRoutes,
   alertRulesList, alertRulesSet, alertRulesReset,
-  usage, report,
+  usage, status, report,
+  digestsList, digestsAdd, digestsRemove, digestsSent,
   analytics,
   dashboard, system,
   loadtest,

@@ -38,7 +38,7 @@ export const commands: readonly Command[] = [
   usersList, usersShow, usersCreate, usersUpdate, usersDeactivate, usersActivate, usersImport, usersKeyPolicy, usersExport, usersErase,
   usersMetadata, usersImportMetadata, usersExportMetadata,
   orgsList, orgsShow, orgsCreate,
-  teamsList, teamsShow, teamsCreate, teamsUpdate, teamsMembersList, teamsMembersAdd, teamsMembersRemove,
+  teamsList, teamsShow, teamsCreate, teamsUpdate, teamsMetadata, teamsMembersList, teamsMembersAdd, teamsMembersRemove,
   keysCreate, keysRevoke, keysList, keysShow, keysUpdate, keysRotate,
   budgetsSet, budgetsList, budgetsShow, budgetsDelete, budgetsApplyTemplate,
   templatesList, templatesShow, templatesCreate, templatesDelete,

@@ -14,6 +14,7 @@ import { queryUsage, type UsageQuery } from '../src/analytics/query.js';
 import { buildReport } from '../src/analytics/report-data.js';
 import { everything } from '../src/control/visibility.js';
 import { openDatabase } from '../src/db/database.js';
+import { rollupInsert } from '../src/usage/ledger.js';
 import { createPartitions, monthOf } from '../src/usage/partitions.js';
 import { rollupTables } from '../src/usage/rollup-tables.js';
 
@@ -72,20 +73,11 @@ try {
   for (const i of indexes) await run(sql.raw(i.indexdef));
   log(`indexes built (${seconds(seedStarted)} s)`);
   // A UTC day at a time: each statement's groups fit in memory (all 90 days at once spilled to
-  // disk for many minutes). The same sums the ledger's upserts make, from the same table list.
+  // disk for many minutes), with the ledger's own statement for each rollup table.
   for (let day = 0; day < days; day++) {
     const from = new Date(startMs + day * 86_400_000).toISOString();
     const to = new Date(startMs + (day + 1) * 86_400_000).toISOString();
-    for (const t of rollupTables) {
-      const dims = sql.raw(t.dimensions.join(', '));
-      await run(sql`
-        insert into ${sql.identifier(t.table)} (${sql.identifier(t.bucket)}, org_id, ${dims}, requests, error_requests, estimated_requests,
-          unmetered_requests, prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_micros, latency_ms_sum)
-        select date_bin(${sql.raw(`'${t.width}'`)}, time, timestamptz '2000-01-01T00:00:00Z'), org_id, ${dims}, count(*),
-          count(*) filter (where status >= 400 or error_code is not null), count(*) filter (where estimated), count(*) filter (where unmetered),
-          sum(prompt_tokens), sum(cached_tokens), sum(completion_tokens), sum(reasoning_tokens), sum(cost_micros), sum(latency_ms)
-        from usage_events where time >= ${from}::timestamptz and time < ${to}::timestamptz group by 1, org_id, ${dims}`);
-    }
+    for (const t of rollupTables) await run(rollupInsert(t, sql`usage_events where time >= ${from}::timestamptz and time < ${to}::timestamptz`));
     if (day % 30 === 29) log(`rollups of ${day + 1} days (${seconds(seedStarted)} s)`);
   }
   await run(sql`analyze`);

@@ -60,9 +60,10 @@ async function insertCreatingPartitions(db: Db, events: readonly UsageEvent[]): 
   }
 }
 
-// Adds the inserted rows to one rollup table, bucketed by its width from a UTC origin. Rows are
-// upserted in key order so concurrent flushers lock them in the same order and cannot deadlock.
-function rollupUpsert({ table, bucket, width, dimensions, constraint }: RollupTable): SQL {
+// One rollup table's sums of the rows `source` yields, bucketed by the table's width from a UTC
+// origin; `tail` follows the grouping (the ledger's ordering and upsert). Shared with the bench's
+// bulk load, so both make the same sums.
+export function rollupInsert({ table, bucket, width, dimensions }: RollupTable, source: SQL, tail: SQL = sql``): SQL {
   const dims = sql.raw(dimensions.join(', '));
   return sql`
       insert into ${sql.identifier(table)} as r (${sql.identifier(bucket)}, org_id, ${dims},
@@ -72,10 +73,18 @@ function rollupUpsert({ table, bucket, width, dimensions, constraint }: RollupTa
         count(*) filter (where status >= 400 or error_code is not null),
         count(*) filter (where estimated), count(*) filter (where unmetered), sum(prompt_tokens), sum(cached_tokens),
         sum(completion_tokens), sum(reasoning_tokens), sum(cost_micros), sum(latency_ms)
-      from inserted
-      group by 1, org_id, ${dims}
-      order by org_id, 1, ${dims}
-      on conflict on constraint ${sql.identifier(constraint)} do update set
+      from ${source}
+      group by 1, org_id, ${dims} ${tail}`;
+}
+
+// Adds the inserted rows to one rollup table. Rows are upserted in key order so concurrent
+// flushers lock them in the same order and cannot deadlock.
+const rollupUpsert = (t: RollupTable): SQL =>
+  rollupInsert(
+    t,
+    sql`inserted`,
+    sql`order by org_id, 1, ${sql.raw(t.dimensions.join(', '))}
+      on conflict on constraint ${sql.identifier(t.constraint)} do update set
         requests = r.requests + excluded.requests,
         error_requests = r.error_requests + excluded.error_requests,
         estimated_requests = r.estimated_requests + excluded.estimated_requests,
@@ -85,8 +94,8 @@ function rollupUpsert({ table, bucket, width, dimensions, constraint }: RollupTa
         completion_tokens = r.completion_tokens + excluded.completion_tokens,
         reasoning_tokens = r.reasoning_tokens + excluded.reasoning_tokens,
         cost_micros = r.cost_micros + excluded.cost_micros,
-        latency_ms_sum = r.latency_ms_sum + excluded.latency_ms_sum`;
-}
+        latency_ms_sum = r.latency_ms_sum + excluded.latency_ms_sum`,
+  );
 
 const rollupUpserts = sql.join(rollupTables.map((t, i) => sql`, ${sql.raw(`rollup${i}`)} as (${rollupUpsert(t)})`), sql``);
 

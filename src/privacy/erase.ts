@@ -18,7 +18,7 @@ import { newId } from '../auth/keys.js';
 import type { ChangeContext } from '../control/actor.js';
 import { recordAudit } from '../control/audit.js';
 import type { Db } from '../db/database.js';
-import { catalogTables, identifiers, isLedgerTable, loadPerson, mentionsAny, type Person, type TableInfo } from './person.js';
+import { aboutPerson, catalogTables, identifiers, isLedgerTable, loadPerson, mentionsAny, type Person, type TableInfo } from './person.js';
 import { createScrubber, erasedMark, type Scrubber } from './scrub.js';
 
 export interface Erasure {
@@ -70,7 +70,10 @@ export async function eraseUser(db: Db, bus: InvalidationBus, change: ChangeCont
     // What they wrote in their own words may name anyone or anything: it goes whole.
     count('quota_requests', affected(await t.update(quotaRequests).set({ justification: erasedMark }).where(eq(quotaRequests.userId, pseudonym))));
     for (const table of tables.filter((x) => isLedgerTable(x.name))) count(table.name, await scrubLedger(t, table, pseudonym, [...identifiers(person), user.name, ...labels]));
-    for (const table of tables.filter((x) => !isLedgerTable(x.name))) count(table.name, await scrubRows(t, table, person, scrubber));
+    // Every row to rewrite is found before any is: a rewritten alert would no longer lead to its events.
+    const found = [];
+    for (const table of tables.filter((x) => !isLedgerTable(x.name))) found.push({ table, rows: await rowsAbout(t, table, person) });
+    for (const { table, rows } of found) count(table.name, await scrubRows(t, table, rows, scrubber));
 
     const erasure = { pseudonym, keysRevoked: person.keyIds.length, rowsRewritten };
     // The entry names the pseudonym only: the audit log must not undo the erasure.
@@ -108,12 +111,16 @@ async function scrubLedger(db: Db, table: TableInfo, pseudonym: string, mentions
   return n;
 }
 
-// Any other row mentioning the person, rewritten column by column.
-async function scrubRows(db: Db, table: TableInfo, person: Person, scrubber: Scrubber): Promise<number> {
+type FoundRow = { ctid: string; row: Record<string, unknown> };
+
+const rowsAbout = async (db: Db, table: TableInfo, person: Person): Promise<FoundRow[]> =>
+  rowsOf<FoundRow>(await db.execute(sql`select t.ctid::text as ctid, row_to_json(t) as row from ${sql.identifier(table.name)} t where ${aboutPerson(table, person)}`));
+
+// Any other row about the person, rewritten column by column.
+async function scrubRows(db: Db, table: TableInfo, rows: readonly FoundRow[], scrubber: Scrubber): Promise<number> {
   const name = sql.identifier(table.name);
   const columns = table.columns.filter((c) => c.kind !== 'other');
   if (columns.length === 0) return 0;
-  const rows = rowsOf<{ ctid: string; row: Record<string, unknown> }>(await db.execute(sql`select t.ctid::text as ctid, row_to_json(t) as row from ${name} t where ${mentionsAny(identifiers(person))}`));
   for (const { ctid, row } of rows) {
     const sets = columns.flatMap((c) => {
       const value = row[c.name];

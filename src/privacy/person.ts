@@ -39,6 +39,8 @@ export interface ColumnInfo {
 export interface TableInfo {
   name: string;
   columns: ColumnInfo[];
+  // Single-column foreign keys: a row whose parent is about the person is too (an alert's events).
+  parents: Array<{ column: string; table: string; parentColumn: string }>;
 }
 
 // Every table of the public schema (partitioned tables once, not per partition) and its columns.
@@ -51,9 +53,20 @@ export async function catalogTables(db: Db): Promise<TableInfo[]> {
                            where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relispartition)
       order by table_name, ordinal_position`),
   );
+  const parents = rowsOf<{ child: string; column: string; parent: string; parent_column: string }>(
+    await db.execute(sql`
+      select c.relname as child, a.attname as column, p.relname as parent, pa.attname as parent_column
+      from pg_constraint k
+      join pg_class c on c.oid = k.conrelid
+      join pg_class p on p.oid = k.confrelid
+      join pg_namespace n on n.oid = c.relnamespace
+      join pg_attribute a on a.attrelid = k.conrelid and a.attnum = k.conkey[1]
+      join pg_attribute pa on pa.attrelid = k.confrelid and pa.attnum = k.confkey[1]
+      where k.contype = 'f' and n.nspname = 'public' and cardinality(k.conkey) = 1`),
+  );
   const tables = new Map<string, TableInfo>();
   for (const r of rows) {
-    const table = tables.get(r.table_name) ?? { name: r.table_name, columns: [] };
+    const table = tables.get(r.table_name) ?? { name: r.table_name, columns: [], parents: parents.filter((f) => f.child === r.table_name).map((f) => ({ column: f.column, table: f.parent, parentColumn: f.parent_column })) };
     const kind = r.data_type === 'text' || r.data_type === 'character varying' ? 'text' : r.data_type === 'jsonb' || r.data_type === 'json' ? 'json' : 'other';
     table.columns.push({ name: r.column_name, kind });
     tables.set(r.table_name, table);
@@ -67,10 +80,14 @@ const likePattern = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 export function aboutPerson(table: TableInfo, person: Person): SQL {
   // A ledger table without user_id (a team rollup) holds nothing per person.
   if (isLedgerTable(table.name)) return table.columns.some((c) => c.name === 'user_id') ? sql`t.user_id = ${person.user.id}` : sql`false`;
-  return mentionsAny(identifiers(person));
+  const ids = identifiers(person);
+  const viaParents = table.parents
+    .filter((f) => !isLedgerTable(f.table))
+    .map((f) => sql`t.${sql.identifier(f.column)} in (select p.${sql.identifier(f.parentColumn)} from ${sql.identifier(f.table)} p where ${mentionsAny(ids, 'p')})`);
+  return sql.join([mentionsAny(ids), ...viaParents], sql` or `);
 }
 
-// Some column of the row (alias `t`) contains one of the strings.
-export function mentionsAny(strings: readonly string[]): SQL {
-  return sql`row_to_json(t)::text ilike any (array[${sql.join(strings.map((s) => sql`${likePattern(s)}`), sql`, `)}]::text[])`;
+// Some column of the row (alias `t`, or `alias`) contains one of the strings.
+export function mentionsAny(strings: readonly string[], alias = 't'): SQL {
+  return sql`row_to_json(${sql.identifier(alias)})::text ilike any (array[${sql.join(strings.map((s) => sql`${likePattern(s)}`), sql`, `)}]::text[])`;
 }

@@ -93,11 +93,15 @@ export function createMediaHandler(deps: MediaRequestDeps) {
         const why = media ? `is a ${model.kind ?? 'text'} model, not served on` : 'is served by a provider that does not offer';
         throw new GatewayError('invalid_request', `The model "${modelName}" ${why} ${req.url}.`, 'model');
       }
+      // An upload goes up byte for byte (a rewritten part could be made to differ from what was
+      // parsed), so its model field must already be the provider's name.
+      if (!json && model.upstreamModel !== modelName) {
+        throw new GatewayError('invalid_request', `model: uploads are forwarded unchanged; name the provider's model "${model.upstreamModel}" instead of "${modelName}".`, 'model');
+      }
       const pricing = spec.price(model, input);
       admission = await mediaMeter.admit({ requestId, principal, model, reserve: pricing.reserve, headers: req.headers });
 
-      // A JSON body names the provider's model when the catalog maps the client's name to another;
-      // an upload goes up byte for byte.
+      // A JSON body names the provider's model when the catalog maps the client's name to another.
       const renamed = json && named !== undefined && model.upstreamModel !== named ? JSON.stringify({ ...json, model: model.upstreamModel }) : undefined;
       const target = media.target(upstream.config, endpoint, model.upstreamModel);
       const capture = capturingProvider(providers[upstream.config.kind]);

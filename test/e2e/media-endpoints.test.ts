@@ -204,6 +204,14 @@ describe('audio', () => {
     expect(rows[1]!.cost_micros).toBeLessThanOrEqual(4_501);
   });
 
+  it('refuses an upload that names an alias, since the upload is forwarded unchanged', async () => {
+    const { client } = await clientFor('media-alias');
+    const file = await toFile(silentWav(1), 'a.wav');
+    const refusal = await refusedWithoutUpstream(() => client.audio.transcriptions.create({ model: 'openai/whisper-1', file }), 'invalid_request');
+    expect(refusal.error).toMatchObject({ param: 'model' });
+    expect(refusal.message).toContain('"whisper-1"');
+  });
+
   it('refuses a transcription whose longest duration is over budget before it reaches the provider', async () => {
     const { client, userId } = await clientFor('media-whisper-over');
     // 3 hours at 1 kHz (10.8 MB): 180 minutes at $0.006 is more than the $1 budget.

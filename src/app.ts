@@ -13,6 +13,7 @@ import { redisReadiness } from './redis/readiness.js';
 import { createBudgetMeter } from './metering/budget-meter.js';
 import { createMediaMeter } from './metering/media-meter.js';
 import { watchBudgetRules } from './metering/budget-rules.js';
+import { watchIpAllowLists } from './auth/ip-allow-policy.js';
 import { startBudgets } from './metering/budgets.js';
 import { startUsagePipeline } from './metering/usage-pipeline.js';
 import { usageStatus } from './metering/usage-status.js';
@@ -132,6 +133,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   const usageMaintenance = startUsageMaintenance({ db: database.db, config: config.usage, logger });
   const budgets = startBudgets({ config, redis, usage, logger, listOrgIds: orgIdsFrom(database), ledger: ledgerTotals(database.db), metrics });
   const budgetRules = await watchBudgetRules({ db: database.db, bus, budgets, fromConfig: config.budget, refreshMs: config.auth.cacheRefreshMs, logger });
+  const ipAllow = await watchIpAllowLists({ db: database.db, bus, trustedProxies: config.network.trustedProxies, refreshMs: config.network.ipAllowRefreshMs, logger });
   const alerts = startAlerts({ db: database.db, config: config.alerts, logger, registry: metrics.registry });
   // Scheduled report digests go out through the alert channels and outbox, once per period fleet-wide.
   const digests = config.alerts.enabled ? startDigests({ db: database.db, config: config.reports, logger, analytics: { catalog: config.catalog, configRules: config.budget.budgets } }) : undefined;
@@ -180,6 +182,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
     // Any bucket at all, a session one included (hence a stand-in session id), counts as a budget.
     budgetApplies: (principal) => budgets.plan(principal, 'passthrough', Date.now()).length > 0,
     recordUnmetered: (call) => usage.push(unmeteredUsageEvent(call, Date.now())),
+    ipAllow,
   });
   await keyFilter;
   const port = await gateway.listen(config.server.port, config.server.host);
@@ -206,6 +209,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
       await alerts.stop();
       principals.close();
       budgetRules.stop();
+      ipAllow.stop();
       await lastUsed.close();
       await budgets.stop();
       await usage.stop();

@@ -7,6 +7,7 @@ import { alertRulesSchema } from '../alerts/rules-config.js';
 import { reportsSchema } from '../reports/config.js';
 import { budgetConfigSchema } from '../budget/rules.js';
 import { corsSchema } from '../http/cors.js';
+import { networkSchema } from '../auth/ip-allow-list.js';
 import { passthroughSchema } from '../proxy/passthrough-routes.js';
 import { usageSchema } from '../usage/config.js';
 
@@ -181,6 +182,7 @@ export const configSchema = z.object({
     .prefault({}),
   budget: budgetConfigSchema.prefault({}),
   cors: corsSchema,
+  network: networkSchema,
   usage: usageSchema,
   alerts: alertsSchema,
   alertRules: alertRulesSchema,

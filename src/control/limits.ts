@@ -61,16 +61,22 @@ export async function deleteLimit(db: Db, bus: InvalidationBus, change: ChangeCo
 // What a limit row is attached to, for the caller's reach.
 export const limitTarget = (db: Db, row: RateLimit): Promise<ScopeTarget> => resolveScope(db, row.scope as BudgetScope, row.scopeId, row.orgId);
 
-// Limits a caller may see. Rows are few (a handful per org), so a caller of limited reach has
-// each row's target resolved and kept when it falls within their teams or is their own.
+// Limits a caller may see.
 export async function listLimits(db: Db, visible: Visibility, q: { orgId?: string | undefined; scope?: BudgetScope | undefined; scopeId?: string | undefined }): Promise<RateLimit[]> {
   const where = [visible.orgId && eq(rateLimits.orgId, visible.orgId), q.orgId && eq(rateLimits.orgId, q.orgId), q.scope && eq(rateLimits.scope, q.scope), q.scopeId && eq(rateLimits.scopeId, q.scopeId)].filter((c) => !!c);
   const rows = await db.select().from(rateLimits).where(and(...where)).orderBy(asc(rateLimits.scope), asc(rateLimits.scopeId));
-  if (!visible.teamIds && !visible.userId) return rows;
-  const kept: RateLimit[] = [];
+  return keepWithinReach(db, visible, rows);
+}
+
+// Rows of access rules (limits, IP allow-lists) a caller of limited reach may see. Such rows are
+// few (a handful per org), so each row's target is resolved and kept when it falls within the
+// caller's teams or is their own; org-wide rows and wildcards are for callers of org-wide reach.
+export async function keepWithinReach<T extends { orgId: string; scope: string; scopeId: string }>(db: Db, visible: Visibility, rows: readonly T[]): Promise<T[]> {
+  if (!visible.teamIds && !visible.userId) return [...rows];
+  const kept: T[] = [];
   for (const row of rows) {
     if (row.scope === 'org' || row.scopeId === '*') continue;
-    const target = await limitTarget(db, row).catch(() => undefined);
+    const target = await resolveScope(db, row.scope as BudgetScope, row.scopeId, row.orgId).catch(() => undefined);
     if (!target) continue;
     const ownUser = visible.userId !== null && target.userId === visible.userId;
     const ofTeam = visible.teamIds !== null && visible.userId === null && target.teamId !== null && visible.teamIds.includes(target.teamId);

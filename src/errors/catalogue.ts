@@ -12,6 +12,7 @@ export const errorCatalogue = {
   expired_api_key: { status: 401, type: 'authentication_error', message: 'The API key has expired.' },
   admin_unauthorized: { status: 401, type: 'authentication_error', message: 'Send an admin key or a JWT from the configured issuer as "Authorization: Bearer ...".' },
   forbidden: { status: 403, type: 'permission_error', message: 'Your role does not allow this action.' },
+  ip_not_allowed: { status: 403, type: 'permission_error', message: 'This API key may not be used from this IP address.' },
   scope_not_allowed: { status: 403, type: 'permission_error', message: "This API key's scopes do not include this endpoint." },
   paid_endpoint_not_metered: { status: 403, type: 'permission_error', message: 'This endpoint costs money and Tollgate does not meter it; it is refused while a budget applies to your key.' },
   model_not_allowed: { status: 403, type: 'permission_error', message: 'This API key may not use the requested model.' },

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { authenticate, authorize } from '../auth/authenticate.js';
+import type { IpAllowGuard } from '../auth/ip-allow-policy.js';
 import type { Principal } from '../auth/principal.js';
 import { type ErrorCode, GatewayError } from '../errors/catalogue.js';
 import { createCors } from '../http/cors.js';
@@ -65,6 +66,8 @@ export interface GatewayDeps extends MeteredRequestDeps {
   // True when any budget or limit applies to the principal: paid pass-through routes are refused then.
   budgetApplies(principal: Principal): boolean;
   recordUnmetered(call: UnmeteredCall): void;
+  // IP allow-lists of keys and orgs (src/auth/ip-allow-policy.ts); none: every address is allowed.
+  ipAllow?: Pick<IpAllowGuard, 'check'>;
 }
 
 export interface Gateway {
@@ -207,6 +210,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   async function forward(req: IncomingMessage, res: ServerResponse, requestId: string, path: string, search: string): Promise<void> {
     const principal = await authenticate(req.headers, principals, Date.now());
+    deps.ipAllow?.check(req, principal);
     const match = passthroughRoutes.match(req.method ?? 'GET', path, false);
     const upstream = passthroughUpstream();
     if (!match || !upstream) throw new GatewayError('route_not_found', `No route for ${req.method} ${path}.`);
@@ -247,6 +251,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         if (row.auth === 'key') {
           const queryKey = row.keyInQuery ? (new URLSearchParams(search).get('key') ?? undefined) : undefined;
           principal = await authenticate(req.headers, principals, Date.now(), queryKey);
+          deps.ipAllow?.check(req, principal);
           authorize(principal, row.family!);
         }
         return await handlers[row.handler]({ req, res, requestId, row, principal, model: pathModel(row.path, path) });
@@ -317,6 +322,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const { path, search } = parseRequestTarget(req.url);
     const principal = await authenticate(req.headers, principals, Date.now());
+    deps.ipAllow?.check(req, principal);
     const match = req.method === 'GET' ? passthroughRoutes.match('GET', path, true) : null;
     const upstream = passthroughUpstream();
     if (!match || !upstream) throw new GatewayError('route_not_found', `No websocket route for ${path}.`);

@@ -10,10 +10,12 @@ import { roles, type Role } from '../../src/control/actor.js';
 import { createAdminKey } from '../../src/control/admin-keys.js';
 import { upsertBudget } from '../../src/control/budgets.js';
 import { upsertLimit } from '../../src/control/limits.js';
+import { putIpAllowList } from '../../src/control/ip-allow-lists.js';
 import { createApiKey } from '../../src/control/keys.js';
 import { submitQuotaRequest } from '../../src/control/quota-requests.js';
 import { putTemplate } from '../../src/control/templates.js';
 import { createUser } from '../../src/control/users.js';
+import { createSchedule } from '../../src/reports/schedules.js';
 import { type AdminFixture, setupChange, startAdminFixture } from './support.js';
 
 let mock: MockUpstream;
@@ -60,6 +62,7 @@ const freshChannel = async (type: 'console' | 'webhook' = 'console') =>
   (await createChannel(db(), f.orgId, type === 'console' ? { type, name: unique('ch') } : { type, name: unique('hook'), url: 'https://hooks.example.com/tollgate' }, false)).id;
 const freshRoute = async () => (await createRoute(db(), f.orgId, { channelId: await freshChannel(), teamId: null, source: null, minSeverity: 'low', step: 0 })).id;
 const freshDevKey = async () => (await createApiKey(db(), f.gw.app.bus, setupChange, f.users.dev, {})).id;
+const freshSchedule = async () => (await createSchedule(db(), setupChange, { orgId: f.orgId, teamId: null, name: unique('digest'), cadence: 'weekly', tz: 'UTC', channelIds: [routeChannelId], top: 10, enabled: false }, false)).id;
 
 const cases: Case[] = [
   { method: 'GET', path: '/orgs', allowed: readers },
@@ -153,6 +156,17 @@ const cases: Case[] = [
   { method: 'GET', path: '/limits', allowed: everyone },
   { method: 'PUT', path: '/limits', body: () => ({ scope: 'user', scopeId: f.users.dev, rpm: 600 }), allowed: managers },
   { method: 'DELETE', path: async () => `/limits/${(await upsertLimit(db(), f.gw.app.bus, setupChange, f.orgId, { scope: 'user', scopeId: f.users.dev, tpm: 100_000 })).id}`, allowed: managers },
+  { method: 'GET', path: '/ip-allow-lists', allowed: everyone },
+  { method: 'PUT', path: '/ip-allow-lists', body: () => ({ scope: 'key', scopeId: f.devKeyId, cidrs: ['10.0.0.0/8'] }), allowed: managers },
+  { method: 'DELETE', path: async () => `/ip-allow-lists/${(await putIpAllowList(db(), f.gw.app.bus, setupChange, f.orgId, { scope: 'key', scopeId: await freshDevKey(), cidrs: ['10.0.0.0/8'] })).id}`, allowed: managers },
+  { method: 'POST', path: '/chargeback/import', body: () => ({ orgId: f.orgId, csv: 'type,name,cost_center\nuser,dev,CC-1\n' }), allowed: managers },
+  { method: 'GET', path: () => Promise.resolve(`/chargeback/export?orgId=${f.orgId}`), allowed: everyone },
+  { method: 'GET', path: '/report-schedules', allowed: readers },
+  { method: 'POST', path: '/report-schedules', body: () => ({ orgId: f.orgId, name: unique('digest'), cadence: 'daily', channelIds: [routeChannelId], enabled: false }), allowed: ['admin'] },
+  { method: 'GET', path: async () => `/report-schedules/${await freshSchedule()}`, allowed: readers },
+  { method: 'PATCH', path: async () => `/report-schedules/${await freshSchedule()}`, body: () => ({ top: 5 }), allowed: ['admin'] },
+  { method: 'DELETE', path: async () => `/report-schedules/${await freshSchedule()}`, allowed: ['admin'] },
+  { method: 'GET', path: async () => `/report-schedules/${await freshSchedule()}/digests`, allowed: readers },
   { method: 'GET', path: '/alert-rules', allowed: readers },
   { method: 'PUT', path: '/alert-rules/health', body: () => ({ minRequests: 20 }), allowed: ['admin'] },
   { method: 'DELETE', path: '/alert-rules/health', allowed: ['admin'] },

@@ -8,6 +8,7 @@ import { analyticsRoutes } from './analytics.js';
 import { auditRoutes } from './audit.js';
 import { chargebackRoutes } from './chargeback.js';
 import { budgetRoutes } from './budgets.js';
+import { ipAllowListRoutes } from './ip-allow-lists.js';
 import { keyRoutes } from './keys.js';
 import { limitRoutes } from './limits.js';
 import { orgRoutes } from './orgs.js';
@@ -30,6 +31,7 @@ export const adminRoutes: readonly Route[] = [
   ...adminKeyRoutes,
   ...budgetRoutes,
   ...limitRoutes,
+  ...ipAllowListRoutes,
   ...templateRoutes,
   ...quotaRoutes,
   ...auditRoutes,

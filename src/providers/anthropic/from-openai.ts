@@ -6,14 +6,10 @@
 // instruction in the system prompt: Anthropic has no JSON mode) and streaming. Refused (400):
 // n > 1, logprobs. Ignored: fields Anthropic has no equivalent for (seed, penalties, logit_bias).
 import { GatewayError } from '../../errors/catalogue.js';
-import { chatMaxTokens, contentText, jsonInstruction, parseChatRequest, parseDataUrl, stopSequences, toolArguments, type ChatContent, type ChatRequest } from '../openai/chat-request.js';
+import { alternatingTurns, chatMaxTokens, contentText, jsonInstruction, parseChatRequest, parseDataUrl, stopSequences, toolArguments, type ChatContent, type ChatRequest } from '../openai/chat-request.js';
 import type { JsonObject, TranslationContext } from '../provider.js';
 
 type Block = JsonObject;
-interface Turn {
-  role: 'user' | 'assistant';
-  content: Block[];
-}
 
 function imageBlock(url: string): Block {
   const inline = parseDataUrl(url);
@@ -39,13 +35,7 @@ function toolChoice(choice: ChatRequest['tool_choice'], parallel: boolean | unde
 export function messagesFromChat(body: JsonObject, ctx: TranslationContext): JsonObject {
   const request = parseChatRequest(body);
   const system: string[] = [];
-  const turns: Turn[] = [];
-  // Anthropic wants user and assistant turns to alternate: same-role neighbours are merged.
-  const push = (role: Turn['role'], content: Block[]) => {
-    const last = turns.at(-1);
-    if (last?.role === role) last.content.push(...content);
-    else turns.push({ role, content });
-  };
+  const { turns, push } = alternatingTurns<'user' | 'assistant', Block>();
   for (const message of request.messages) {
     switch (message.role) {
       case 'system':
@@ -73,7 +63,7 @@ export function messagesFromChat(body: JsonObject, ctx: TranslationContext): Jso
     model: ctx.upstreamModel,
     // Anthropic requires a cap: the catalog's stands in when the client set none.
     max_tokens: chatMaxTokens(body) ?? ctx.maxOutputTokens,
-    messages: turns,
+    messages: turns.map(({ role, items }) => ({ role, content: items })),
     ...(system.length > 0 ? { system: system.join('\n\n') } : {}),
     ...(request.tools?.length
       ? { tools: request.tools.map((t) => ({ name: t.function.name, ...(t.function.description ? { description: t.function.description } : {}), input_schema: t.function.parameters ?? { type: 'object' } })) }

@@ -7,14 +7,10 @@
 // Refused (400): n > 1, logprobs, image URLs that are not data URLs (Gemini reads only its own
 // file URIs). Ignored: fields Gemini has no equivalent for (seed, logit_bias).
 import { GatewayError } from '../../errors/catalogue.js';
-import { chatMaxTokens, contentText, parseChatRequest, parseDataUrl, stopSequences, toolArguments, type ChatContent, type ChatRequest } from '../openai/chat-request.js';
+import { alternatingTurns, chatMaxTokens, contentText, parseChatRequest, parseDataUrl, stopSequences, toolArguments, type ChatContent, type ChatRequest } from '../openai/chat-request.js';
 import type { JsonObject } from '../provider.js';
 
 type Part = JsonObject;
-interface Content {
-  role: 'user' | 'model';
-  parts: Part[];
-}
 
 function userParts(content: ChatContent): Part[] {
   if (typeof content === 'string') return [{ text: content }];
@@ -41,14 +37,9 @@ function responseFormat(format: ChatRequest['response_format']): JsonObject {
 export function generateContentFromChat(body: JsonObject): JsonObject {
   const request = parseChatRequest(body);
   const system: Part[] = [];
-  const contents: Content[] = [];
+  const { turns, push } = alternatingTurns<'user' | 'model', Part>();
   // A function response names its function; OpenAI's tool message only names the call's id.
   const functionByCallId = new Map<string, string>();
-  const push = (role: Content['role'], parts: Part[]) => {
-    const last = contents.at(-1);
-    if (last?.role === role) last.parts.push(...parts);
-    else contents.push({ role, parts });
-  };
   for (const message of request.messages) {
     switch (message.role) {
       case 'system':
@@ -86,7 +77,7 @@ export function generateContentFromChat(body: JsonObject): JsonObject {
   };
   const config = request.tools?.length ? toolConfig(request.tool_choice) : undefined;
   return {
-    contents,
+    contents: turns.map(({ role, items }) => ({ role, parts: items })),
     ...(system.length > 0 ? { systemInstruction: { parts: system } } : {}),
     ...(request.tools?.length
       ? { tools: [{ functionDeclarations: request.tools.map((t) => ({ name: t.function.name, ...(t.function.description ? { description: t.function.description } : {}), ...(t.function.parameters ? { parametersJsonSchema: t.function.parameters } : {}) })) }] }

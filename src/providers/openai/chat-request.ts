@@ -86,6 +86,21 @@ export function jsonInstruction(format: ChatRequest['response_format']): string 
   return `Respond with a single valid JSON object and nothing else, matching this JSON schema: ${JSON.stringify(schema)}`;
 }
 
+// Turns for a provider that wants roles to alternate (Anthropic, Gemini): an OpenAI conversation
+// may hold neighbours of one role (a tool message after each call, a user message after them),
+// which are merged into one turn.
+export function alternatingTurns<R extends string, T>() {
+  const turns: Array<{ role: R; items: T[] }> = [];
+  return {
+    turns,
+    push(role: R, items: T[]): void {
+      const last = turns.at(-1);
+      if (last?.role === role) last.items.push(...items);
+      else turns.push({ role, items });
+    },
+  };
+}
+
 // The chat.completion envelope every translated answer shares.
 export const completionId = (id: string): string => (id.startsWith('chatcmpl-') ? id : `chatcmpl-${id}`);
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);

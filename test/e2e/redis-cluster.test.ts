@@ -2,13 +2,16 @@
 // files): six orgs spread over the masters, every org's budget admits exactly its limit, the
 // flusher moves every org's stream to the ledger, and a master killed under load fails its orgs
 // closed (503 budget_unavailable) while the others keep serving, then serves again by itself;
-// the reaper returns the reservations of a replica killed mid-stream.
+// the reaper returns the reservations of a replica killed mid-stream; and a replica with
+// budget.failureMode open serves a killed master's orgs unmetered, every request in the ledger,
+// and meters them again once it returns, without a restart.
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usageStreamKey } from '../../src/budget/keys.js';
 import { driveUntilRefused, ledgerCount, type Outcome, readiness, sendInSession as send, tally } from '../helpers/budget-load.js';
 import { type Cluster as Deployment, startCluster } from '../helpers/cluster.js';
 import { openControlPlane } from '../helpers/control-plane.js';
+import { spawnGateway } from '../helpers/processes.js';
 import { type RedisClusterFixture, type RedisServer, redisServerProblem, startRedisCluster } from '../helpers/redis-cluster.js';
 import { postgresAvailable } from '../helpers/services.js';
 
@@ -187,4 +190,93 @@ describe.skipIf(!ready)('gateway replicas on a 3-master Redis Cluster', () => {
     expect(performance.now() - killedAtMs).toBeLessThan(leaseMs + reaperIntervalMs + 3_000);
     await Promise.all(streams);
   });
+
+  it('serves the orgs of a killed master unmetered with failureMode open, records every request, and meters them again once it returns', async () => {
+    const open = await spawnGateway({ ...deployment.env, TOLLGATE_BUDGET__FAILURE_MODE: 'open' }, 60_000);
+    try {
+      const orgsOn = (node: RedisServer) => orgs.filter((o) => o.node === node).length;
+      const victim = [...new Set(orgs.map((o) => o.node))].sort((a, b) => orgsOn(b) - orgsOn(a))[0]!;
+      const onVictim = (org: Org) => org.node === victim;
+      const session = 'open';
+      // A metered answer carries the budget's x-ratelimit headers; a fail-open one has none.
+      interface Answer extends Outcome {
+        metered: boolean;
+      }
+      const sendOpen = async (org: Org): Promise<Answer> => {
+        const startedAtMs = performance.now();
+        const res = await request(`${open.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${org.key}`, 'content-type': 'application/json', 'x-session-id': session },
+          body: JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }),
+        });
+        const body = (await res.body.json()) as { error?: { code?: string } };
+        const result = res.statusCode === 200 ? '200' : `${res.statusCode} ${body.error?.code}`;
+        return { result, metered: res.headers['x-ratelimit-limit-requests'] !== undefined, startedAtMs, durationMs: performance.now() - startedAtMs };
+      };
+
+      // A fresh replica's first requests are slow (scripts loaded, connections opened): before the kill.
+      const warmUps = new Map(orgs.map((o) => [o.name, 0]));
+      for (const org of orgs) {
+        await expect.poll(async () => {
+          warmUps.set(org.name, warmUps.get(org.name)! + 1);
+          return (await sendOpen(org)).metered;
+        }, { timeout: 30_000, interval: 100 }).toBe(true);
+      }
+      // Four requests a second per org, one at a time, until stopped: well under the session's limit.
+      const answers = new Map<string, Answer[]>(orgs.map((o) => [o.name, []]));
+      let driving = true;
+      const load = Promise.all(orgs.map(async (org) => {
+        while (driving) {
+          answers.get(org.name)!.push(await sendOpen(org));
+          await sleep(250);
+        }
+      }));
+      await sleep(1_000);
+      await victim.kill();
+      const killedAtMs = performance.now();
+      await sleep(5_000);
+      await victim.start();
+      const restartedAtMs = performance.now();
+      // Back to metered by itself: every org on the returned master gets x-ratelimit headers again.
+      await expect.poll(() => orgs.filter(onVictim).every((o) => answers.get(o.name)!.some((a) => a.startedAtMs > restartedAtMs && a.metered)), { timeout: 15_000, interval: 100 }).toBe(true);
+      const meteredAgainMs = performance.now() - restartedAtMs;
+      await sleep(500);
+      driving = false;
+      await load;
+
+      const during = (a: Answer) => a.startedAtMs >= killedAtMs && a.startedAtMs + a.durationMs <= restartedAtMs;
+      const startedDuring = (a: Answer) => a.startedAtMs >= killedAtMs && a.startedAtMs < restartedAtMs;
+      for (const org of orgs) {
+        const mine = answers.get(org.name)!;
+        // Never refused: open means served.
+        expect({ org: org.name, tally: tally(mine) }).toEqual({ org: org.name, tally: { 200: mine.length } });
+        const away = mine.filter(during);
+        // Each answer as [start after the kill, duration, metered], for a failure's message.
+        const timeline = JSON.stringify({ org: org.name, victim: onVictim(org), restartedAfterMs: Math.round(restartedAtMs - killedAtMs), answers: mine.map((a) => [Math.round(a.startedAtMs - killedAtMs), Math.round(a.durationMs), a.metered]) });
+        if (onVictim(org)) {
+          // Served without the budget (no headers) while the node was away, so without waiting for
+          // it to return. How long failing open takes (the command timeout plus a served request)
+          // is printed, not bounded: on a loaded two-core box a served request alone took seconds.
+          expect(away.length, timeline).toBeGreaterThan(0);
+          expect(away.every((a) => !a.metered), timeline).toBe(true);
+        } else {
+          // Metered throughout: their masters never left.
+          expect(mine.some(startedDuring), timeline).toBe(true);
+          expect(mine.every((a) => a.metered), timeline).toBe(true);
+        }
+        // Every answered request, the warm-up's included, reached the ledger once: the fail-open
+        // ones through the in-process queue.
+        await expect.poll(() => ledgerCount(deployment.databaseUrl, org.orgId, session), { timeout: 15_000, interval: 250 }).toBe(mine.length + warmUps.get(org.name)!);
+      }
+      // The absorbed store failures are in the log, as for a standalone Redis.
+      expect(open.output()).toMatch(/"context":"reserve"[^\n]*budget store failure absorbed/);
+      const servedOpen = orgs.filter(onVictim).flatMap((o) => answers.get(o.name)!.filter((a) => !a.metered));
+      process.stdout.write(
+        `redis-cluster (open): ${servedOpen.length} requests of ${orgs.filter(onVictim).length} orgs served unmetered while their master was away ` +
+          `(slowest ${Math.round(Math.max(...servedOpen.map((a) => a.durationMs)))} ms); metered again within ${Math.round(meteredAgainMs)} ms of its restart\n`,
+      );
+    } finally {
+      await open.stop();
+    }
+  }, 90_000);
 });

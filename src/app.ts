@@ -14,6 +14,8 @@ import { createBudgetMeter } from './metering/budget-meter.js';
 import { createMediaMeter } from './metering/media-meter.js';
 import { watchBudgetRules } from './metering/budget-rules.js';
 import { watchIpAllowLists } from './auth/ip-allow-policy.js';
+import { traceBudgetEngine, tracePromptCounter } from './tracing/instrument.js';
+import { createTracer } from './tracing/tracer.js';
 import { startBudgets } from './metering/budgets.js';
 import { startUsagePipeline } from './metering/usage-pipeline.js';
 import { usageStatus } from './metering/usage-status.js';
@@ -128,7 +130,9 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
     taskTimeoutMs: config.tokens.poolTaskTimeoutMs,
   });
   registerPoolMetrics(metrics.registry, pool, config.tokens.poolMaxQueue);
-  const counter = createPromptCounter({ inlineMaxChars: config.tokens.inlineMaxChars, pool });
+  const tracer = createTracer(config.tracing, (err) => logger.warn({ err: err.message }, 'sending spans to the OTLP collector failed; they were dropped'));
+  const untracedCounter = createPromptCounter({ inlineMaxChars: config.tokens.inlineMaxChars, pool });
+  const counter = tracer ? tracePromptCounter(untracedCounter) : untracedCounter;
   const usage = startUsagePipeline({ config, database, redis, registry: metrics.registry, logger });
   const usageMaintenance = startUsageMaintenance({ db: database.db, config: config.usage, logger });
   const budgets = startBudgets({ config, redis, usage, logger, listOrgIds: orgIdsFrom(database), ledger: ledgerTotals(database.db), metrics });
@@ -137,8 +141,9 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   const alerts = startAlerts({ db: database.db, config: config.alerts, logger, registry: metrics.registry });
   // Scheduled report digests go out through the alert channels and outbox, once per period fleet-wide.
   const digests = config.alerts.enabled ? startDigests({ db: database.db, config: config.reports, logger, analytics: { catalog: config.catalog, configRules: config.budget.budgets } }) : undefined;
-  const meter = createBudgetMeter({ counter, engine: budgets.engine, logger, metrics, ...(config.alerts.enabled ? { onCrossing: alerts.budget.onCrossing } : {}) });
-  const mediaMeter = createMediaMeter({ engine: budgets.engine, logger, metrics, ...(config.alerts.enabled ? { onCrossing: alerts.budget.onCrossing } : {}) });
+  const meteringEngine = tracer ? traceBudgetEngine(budgets.engine) : budgets.engine;
+  const meter = createBudgetMeter({ counter, engine: meteringEngine, logger, metrics, ...(config.alerts.enabled ? { onCrossing: alerts.budget.onCrossing } : {}) });
+  const mediaMeter = createMediaMeter({ engine: meteringEngine, logger, metrics, ...(config.alerts.enabled ? { onCrossing: alerts.budget.onCrossing } : {}) });
 
   // A shared Postgres being down only degrades: the request path never touches it (usage waits in
   // the Redis streams), and failing readiness would pull every replica out of rotation at once.
@@ -183,6 +188,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
     budgetApplies: (principal) => budgets.plan(principal, 'passthrough', Date.now()).length > 0,
     recordUnmetered: (call) => usage.push(unmeteredUsageEvent(call, Date.now())),
     ipAllow,
+    ...(tracer ? { tracer } : {}),
   });
   await keyFilter;
   const port = await gateway.listen(config.server.port, config.server.host);
@@ -210,6 +216,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
       principals.close();
       budgetRules.stop();
       ipAllow.stop();
+      await tracer?.close();
       await lastUsed.close();
       await budgets.stop();
       await usage.stop();

@@ -8,6 +8,7 @@ import { reportsSchema } from '../reports/config.js';
 import { budgetConfigSchema } from '../budget/rules.js';
 import { corsSchema } from '../http/cors.js';
 import { networkSchema } from '../auth/ip-allow-list.js';
+import { tracingSchema } from '../tracing/config.js';
 import { passthroughSchema } from '../proxy/passthrough-routes.js';
 import { usageSchema } from '../usage/config.js';
 
@@ -183,6 +184,7 @@ export const configSchema = z.object({
   budget: budgetConfigSchema.prefault({}),
   cors: corsSchema,
   network: networkSchema,
+  tracing: tracingSchema,
   usage: usageSchema,
   alerts: alertsSchema,
   alertRules: alertRulesSchema,

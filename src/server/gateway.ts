@@ -6,6 +6,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { Duplex } from 'node:stream';
 import { authenticate, authorize } from '../auth/authenticate.js';
 import type { IpAllowGuard } from '../auth/ip-allow-policy.js';
+import type { Tracer } from '../tracing/tracer.js';
 import type { Principal } from '../auth/principal.js';
 import { type ErrorCode, GatewayError } from '../errors/catalogue.js';
 import { createCors } from '../http/cors.js';
@@ -68,6 +69,8 @@ export interface GatewayDeps extends MeteredRequestDeps {
   recordUnmetered(call: UnmeteredCall): void;
   // IP allow-lists of keys and orgs (src/auth/ip-allow-policy.ts); none: every address is allowed.
   ipAllow?: Pick<IpAllowGuard, 'check'>;
+  // OpenTelemetry request spans (src/tracing/); none when tracing is off.
+  tracer?: Pick<Tracer, 'request'>;
 }
 
 export interface Gateway {
@@ -282,7 +285,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       res.once('close', () => {
         if (--inFlight === 0 && drained) drained();
       });
-      void route(req, res, requestId, ops);
+      if (deps.tracer && !ops) void deps.tracer.request(req, res, (req.url ?? '/').split('?')[0]!, () => route(req, res, requestId, ops));
+      else void route(req, res, requestId, ops);
     };
   }
 

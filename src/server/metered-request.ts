@@ -23,6 +23,8 @@ import { parseRequestTarget } from './request-path.js';
 import { parseRequestBody } from './request-schema.js';
 import type { MeteredRoute } from './routes.js';
 import { sendError, toGatewayError } from './send.js';
+import { spanKind } from '../tracing/span.js';
+import { annotate, traced } from '../tracing/tracer.js';
 
 export interface MeteredRequestDeps {
   config: RuntimeConfig;
@@ -131,7 +133,11 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
       metrics.overheadSeconds.observe((forwardedMs - startedMs) / 1000);
       // The gateway's own time before forwarding, so a load test can tell it from the upstream's.
       const responseHeaders = { ...admission.headers, 'x-request-id': requestId, 'x-tollgate-overhead-ms': (forwardedMs - startedMs).toFixed(2) };
-      const outcome = await relay(
+      annotate({ 'gen_ai.system': upstream.name, 'gen_ai.request.model': model.name, 'tollgate.request_id': requestId });
+      const outcome = await traced(
+        'upstream',
+        () =>
+          relay(
         {
           pool: upstream.pool,
           path: target.path,
@@ -150,6 +156,8 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
           redact,
         },
       res,
+          ),
+        spanKind.client,
       );
       const doneMs = performance.now();
       metrics.upstreamSeconds.observe({ provider: upstream.name }, (doneMs - forwardedMs) / 1000);

@@ -27,17 +27,29 @@ export interface TableShape {
   partitions: Partition[];
 }
 
-export async function publicTables(db: Db): Promise<TableShape[]> {
-  // Tables and partitioned tables, not their partitions (whose rows the parent reads and routes).
-  const columns = rowsOf<{ table_name: string; column_name: string; serial: boolean }>(
+export interface PublicColumn {
+  table_name: string;
+  column_name: string;
+  data_type: string;
+  serial: boolean;
+}
+
+// Every column of the public schema's tables and partitioned tables, not of their partitions
+// (whose rows the parent reads and routes), in table and column order.
+export async function publicColumns(db: Db): Promise<PublicColumn[]> {
+  return rowsOf<PublicColumn>(
     await db.execute(sql`
-      select table_name, column_name, coalesce(column_default like 'nextval(%', false) as serial
+      select table_name, column_name, data_type, coalesce(column_default like 'nextval(%', false) as serial
       from information_schema.columns
       where table_schema = 'public' and is_generated = 'NEVER'
         and table_name in (select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
                            where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relispartition)
       order by table_name, ordinal_position`),
   );
+}
+
+export async function publicTables(db: Db): Promise<TableShape[]> {
+  const columns = await publicColumns(db);
   const partitions = rowsOf<{ parent: string; name: string; bound: string }>(
     await db.execute(sql`
       select p.relname as parent, c.relname as name, pg_get_expr(c.relpartbound, c.oid) as bound

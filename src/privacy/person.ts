@@ -8,6 +8,7 @@ import { adminKeys, apiKeys } from '../../drizzle/schema/index.js';
 import { rowsOf } from '../auth/principal-loader.js';
 import { getUser, type User } from '../control/users.js';
 import type { Db } from '../db/database.js';
+import { publicColumns } from '../backup/tables.js';
 
 export interface Person {
   user: User;
@@ -43,16 +44,9 @@ export interface TableInfo {
   parents: Array<{ column: string; table: string; parentColumn: string }>;
 }
 
-// Every table of the public schema (partitioned tables once, not per partition) and its columns.
+// Every table of the public schema (partitioned tables once, not per partition), its columns and parents.
 export async function catalogTables(db: Db): Promise<TableInfo[]> {
-  const rows = rowsOf<{ table_name: string; column_name: string; data_type: string }>(
-    await db.execute(sql`
-      select table_name, column_name, data_type from information_schema.columns
-      where table_schema = 'public'
-        and table_name in (select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
-                           where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relispartition)
-      order by table_name, ordinal_position`),
-  );
+  const rows = await publicColumns(db);
   const parents = rowsOf<{ child: string; column: string; parent: string; parent_column: string }>(
     await db.execute(sql`
       select c.relname as child, a.attname as column, p.relname as parent, pa.attname as parent_column

@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { loadIpAllowLists, type IpAllowList } from '../control/ip-allow-lists.js';
+import { watchReloads } from '../control/reload-watch.js';
 import type { Db } from '../db/database.js';
 import { GatewayError } from '../errors/catalogue.js';
 import type { InvalidationBus } from './invalidation.js';
@@ -39,28 +40,22 @@ export async function watchIpAllowLists(options: { db: Db; bus: InvalidationBus;
   const { db, bus, refreshMs, logger } = options;
   const trusted = compileAddressSet(options.trustedProxies);
   let policy = compileIpAllowPolicy([]);
-  let queue: Promise<void> = Promise.resolve();
-  const load = async () => {
-    policy = compileIpAllowPolicy(await loadIpAllowLists(db));
-  };
-  // Serialised so an older, slower load never overwrites a newer one; a failed load keeps the
-  // lists in force (failing open would drop every list while Postgres is away).
-  const reload = (): Promise<void> => {
-    queue = queue.then(load).catch((err: unknown) => logger.error({ err }, 'IP allow-list reload failed; keeping the previous lists'));
-    return queue;
-  };
-  await load();
-  await bus.subscribe((message) => {
-    if (message.kind === 'budgets' || message.kind === 'all') void reload();
+  const watch = await watchReloads({
+    // A failed load keeps the lists in force: failing open would drop every list while Postgres is away.
+    load: async () => {
+      policy = compileIpAllowPolicy(await loadIpAllowLists(db));
+    },
+    bus,
+    refreshMs,
+    logger,
+    what: 'IP allow-lists',
   });
-  const timer = setInterval(() => void reload(), refreshMs);
-  timer.unref();
   return {
     check(req, principal) {
       if (policy.empty) return;
       if (!policy.admits(principal, requestAddress(req, trusted))) throw new GatewayError('ip_not_allowed');
     },
-    reload,
-    stop: () => clearInterval(timer),
+    reload: watch.reload,
+    stop: watch.stop,
   };
 }

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { InvalidationBus } from '../auth/invalidation.js';
 import type { BudgetConfig } from '../budget/rules.js';
 import { loadBudgetRules } from '../control/budgets.js';
+import { type ReloadWatch, watchReloads } from '../control/reload-watch.js';
 import type { Db } from '../db/database.js';
 import type { Budgets } from './budgets.js';
 
@@ -18,26 +19,9 @@ export const mergeRules = (fromConfig: Rules, fromDb: Rules): Rules => ({
   limits: [...fromDb.limits, ...fromConfig.limits],
 });
 
-export interface BudgetRulesWatch {
-  // Resolves once the latest rules are in force in this process.
-  reload(): Promise<void>;
-  stop(): void;
-}
+export type BudgetRulesWatch = ReloadWatch;
 
 export async function watchBudgetRules(options: { db: Db; bus: InvalidationBus; budgets: Budgets; fromConfig: Rules; refreshMs: number; logger: Logger }): Promise<BudgetRulesWatch> {
   const { db, bus, budgets, fromConfig, refreshMs, logger } = options;
-  let queue: Promise<void> = Promise.resolve();
-  const load = async () => budgets.setRules(mergeRules(fromConfig, await loadBudgetRules(db)));
-  // Serialised so an older, slower load never overwrites a newer one.
-  const reload = (): Promise<void> => {
-    queue = queue.then(load).catch((err: unknown) => logger.error({ err }, 'budget rules reload failed; keeping the previous rules'));
-    return queue;
-  };
-  await load();
-  await bus.subscribe((message) => {
-    if (message.kind === 'budgets' || message.kind === 'all') void reload();
-  });
-  const timer = setInterval(() => void reload(), refreshMs);
-  timer.unref();
-  return { reload, stop: () => clearInterval(timer) };
+  return watchReloads({ load: async () => budgets.setRules(mergeRules(fromConfig, await loadBudgetRules(db))), bus, refreshMs, logger, what: 'budget rules' });
 }

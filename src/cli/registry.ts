@@ -20,6 +20,7 @@ import { templatesCreate, templatesDelete, templatesList, templatesShow } from '
 import { catalogImport, catalogList, catalogShow } from './commands/catalog.js';
 import { dashboard } from './commands/dashboard.js';
 import { keysList, keysRotate, keysShow, keysUpdate } from './commands/keys-manage.js';
+import { ipAllowDelete, ipAllowList, ipAllowSet } from './commands/ip-allow.js';
 import { limitsDelete, limitsList, limitsSet } from './commands/limits.js';
 import { quotaApprove, quotaDeny, quotaList, quotaRequest, quotaShow } from './commands/quota.js';
 import { orgsCreate, orgsList, orgsShow } from './commands/orgs.js';
@@ -43,6 +44,7 @@ export const commands: readonly Command[] = [
   budgetsSet, budgetsList, budgetsShow, budgetsDelete, budgetsApplyTemplate,
   templatesList, templatesShow, templatesCreate, templatesDelete,
   limitsList, limitsSet, limitsDelete,
+  ipAllowList, ipAllowSet, ipAllowDelete,
   quotaList, quotaShow, quotaRequest, quotaApprove, quotaDeny,
   auditList, auditExport,
   alertsList, alertsShow, alertsHistory, alertsAck, alertsResolve,

@@ -9,6 +9,7 @@ import { type MockUpstream, startMockUpstream } from '../../bench/mock-upstream.
 import { createAdminKey } from '../../src/control/admin-keys.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { setupChange } from '../admin/support.js';
+import { runCli } from '../helpers/processes.js';
 
 describe('IP allow-lists', () => {
   let mock: MockUpstream;
@@ -112,4 +113,24 @@ describe('IP allow-lists', () => {
     expect((await admin('PUT', '/ip-allow-lists', { scope: 'key', scopeId: gw.created.id, cidrs: ['10.0.0.0/33'] })).status).toBe(400);
     expect((await admin('PUT', '/ip-allow-lists', { scope: 'key', scopeId: gw.created.id, cidrs: [] })).status).toBe(400);
   });
+
+  it('tollgate ip-allow set, list and delete work through the admin API', async () => {
+    const key = await gw.newKey({ user: 'cli' });
+    const online = { TOLLGATE_URL: `http://127.0.0.1:${port}`, TOLLGATE_ADMIN_KEY: adminToken };
+    const set = await runCli(['ip-allow', 'set', '--org', gw.created.orgId, '--key', key.id, '203.0.113.0/24', '2001:db8::1', '--json'], online);
+    expect(set.code, set.stderr).toBe(0);
+    const stored = JSON.parse(set.stdout) as { id: string; cidrs: string[] };
+    expect(stored).toMatchObject({ scope: 'key', scopeId: key.id, cidrs: ['203.0.113.0/24', '2001:db8::1/128'] });
+    expect(await chat(key.key, 'proxy', '198.51.100.9')).toMatchObject(refused);
+    const list = await runCli(['ip-allow', 'list', '--org', gw.created.orgId], online);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/^id\s+scope\s+scopeId\s+cidrs/);
+    expect(list.stdout).toContain(stored.id);
+    const bad = await runCli(['ip-allow', 'set', '--org', gw.created.orgId, '--key', key.id, '10.0.0.0/33'], online);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('CIDR');
+    const deleted = await runCli(['ip-allow', 'delete', stored.id], online);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    await expect.poll(async () => (await chat(key.key, 'proxy', '198.51.100.9')).status, { timeout: 5_000 }).toBe(200);
+  }, 180_000);
 });

@@ -85,6 +85,7 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
     let sse: { splitter: SseSplitter; reader: StreamUsageReader } | undefined;
     // An error answer's head waits for its whole (redacted) body.
     let errorHead: Record<string, string | string[]> | undefined;
+    let translatedHead: Record<string, string | string[]> = {};
     let ttfbMs: number | null = null;
     let finished = false;
     let reachedUpstream = false;
@@ -223,6 +224,11 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
           return;
         }
         if (clientGone) return;
+        // A whole answer is translated at its end, so its status waits too: it may not be keepable.
+        if (req.translate && !stream) {
+          translatedHead = headers;
+          return;
+        }
         res.writeHead(statusCode, headers);
         // Headers go out at once so a client sees the stream open before the first token.
         if (stream) res.flushHeaders();
@@ -268,10 +274,14 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
         if (errorHead) {
           sendErrorBody(errorHead);
         } else if (req.translate) {
-          // A body past the retention caps was not kept, so it cannot be translated: the client
-          // gets the end of a stream, or the translated whole answer.
+          // A whole body past the retention caps was not kept, so it cannot be translated: the
+          // client gets an error instead of a truncated answer (its usage is still charged).
           if (sse) res.end(req.translate.end());
-          else res.end(scanner ? '' : JSON.stringify(req.translate.body(parsedBody())));
+          else if (scanner) req.sendError(new GatewayError('upstream_error', "The provider's answer was too large to translate; ask for it streamed."));
+          else {
+            res.writeHead(status, translatedHead);
+            res.end(JSON.stringify(req.translate.body(parsedBody())));
+          }
         } else {
           if (req.hideUsageEvent && sse && sse.splitter.pending().length > 0) res.write(sse.splitter.pending());
           res.end();

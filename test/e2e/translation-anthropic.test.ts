@@ -81,4 +81,13 @@ describe('the Anthropic SDK calling an OpenAI model', () => {
       ],
     });
   });
+
+  it('answers a provider-shaped 502 when the whole answer is too large to translate, and still charges its usage', async () => {
+    const { created, client } = await userClient('tr-anthropic-huge');
+    const refused = await client.messages.create({ model: 'gpt-4o-mini', max_tokens: 100, messages: [{ role: 'user', content: 'hi [mock chunks=3 prompt_tokens=7 pad_bytes=17000000]' }] }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(Anthropic.APIError);
+    expect((refused as InstanceType<typeof Anthropic.APIError>).status).toBe(502);
+    expect((refused as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: 'error', error: { type: 'api_error' } });
+    await expect.poll(() => ledgerRows(created.userId), { timeout: 10_000 }).toEqual([expect.objectContaining({ provider: 'openai', model: 'gpt-4o-mini', prompt_tokens: 7, completion_tokens: 3 })]);
+  }, 60_000);
 });

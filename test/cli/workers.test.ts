@@ -85,11 +85,13 @@ describe.skipIf(!ready)('serve --workers 2 on an unmigrated database', () => {
       const result = await runCli(['serve', '--workers', '2'], { DATABASE_URL: database.url, REDIS_URL: redisUrl, PORT: '0', HOST: '127.0.0.1' });
       expect(result.code).toBe(1);
       expect(result.stdout + result.stderr).toMatch(/tollgate migrate/);
-      expect(performance.now() - startedAt).toBeLessThan(15_000);
+      // A restart loop never ends; a generous bound tells it apart from a slow start on a busy box.
+      expect(result.stdout + result.stderr).toMatch(/a worker failed to start; stopping/);
+      expect(performance.now() - startedAt).toBeLessThan(60_000);
     } finally {
       await database.drop();
     }
-  }, 30_000);
+  }, 90_000);
 });
 
 describe.skipIf(!ready)('serve --workers 2 on Redis and Postgres', () => {

@@ -114,7 +114,9 @@ describe('planImport', () => {
         { name: 'gpt-4o', reason: 'already in the catalog (--replace overrides it)' },
         { name: 'gpt-4o-2024-08-06', reason: 'already an alias of gpt-4o' },
         { name: 'claude-sonnet-4-5-20250929', reason: 'already an alias of claude-sonnet-4-5' },
-        { name: 'gemini-2.5-pro', reason: 'provider gemini is not configured' },
+        // Gemini is a built-in provider with its own catalog entries; Ollama is not configured here.
+        { name: 'gemini-2.5-pro', reason: 'already in the catalog (--replace overrides it)' },
+        { name: 'llama3.1', reason: 'provider ollama is not configured' },
       ]),
     );
   });

@@ -17,6 +17,7 @@ import {
   createPostgresDatabase, createTestRedis, deleteKeys, expectedTotals, ledgerTotals, makeEvent, postgresAvailable,
   redisAvailable, redisUrl, serviceAvailable, waitFor, type TestDatabase,
 } from './support.js';
+import { createPartitions, monthOf } from '../../src/usage/partitions.js';
 
 const redisDb = 8;
 const group = 'flusher';
@@ -136,6 +137,9 @@ describe.skipIf(!hasServices)('usage flusher killed between commit and XACK', ()
 
   it('leaves no duplicate rows and exact rollups after another replica claims the batch', async () => {
     const sent = Array.from({ length: 500 }, (_, n) => makeEvent(n));
+    // The doomed replica dies after its first statement: that must be the batch's insert, not the
+    // creation of the (old) month the events fall in.
+    await createPartitions(testDb.database.db, sent.map((e) => monthOf(e.timeMs)));
     await harness.send(sent);
     const child = spawn(process.execPath, ['--import', fileURLToPath(new URL('../../bin/typescript.js', import.meta.url)), fileURLToPath(new URL('./fixtures/crashing-flusher.ts', import.meta.url))], {
       env: { ...process.env, REDIS_URL: redisUrl, REDIS_DB: String(redisDb), KEY_PREFIX: harness.prefix, DATABASE_URL: testDb.url, ORG_IDS: 'org-a', BATCH_SIZE: '200' },

@@ -35,7 +35,7 @@ describe('tollgate catalog', () => {
   it('imports LiteLLM prices for configured providers into the overrides file and reports what it skipped', async () => {
     const said = await cli(['catalog', 'import', fixture('litellm.json')]);
     expect(said).toMatch(/^imported 4 litellm models into .*overrides\/catalog\.yaml; skipped 8 \(/);
-    expect(said).toContain('provider gemini is not configured: 1');
+    expect(said).toContain('provider ollama is not configured: 1');
     const written = parse(readFileSync(overridesPath, 'utf8')) as { models: Record<string, { provider: string }> };
     expect(Object.keys(written.models).sort()).toEqual(['ft:gpt-4o-mini-2024-07-18', 'gpt-5.2', 'llama-3.1-8b-instant', 'whisper-large-v3']);
     expect(written.models['llama-3.1-8b-instant']?.provider).toBe('groq');

@@ -62,5 +62,5 @@ describe.skipIf(!ready)('budget changes across replicas', () => {
     expect(JSON.parse(status.stdout).budgets).toEqual([expect.objectContaining({ scope: 'user', metric: 'requests', window: 'day', limit: 5, used: 5, remaining: 0, percent: 100 })]);
     const table = await runCli(['usage'], { ...cluster.env, TOLLGATE_URL: b.url, TOLLGATE_KEY: created.key });
     expect(table.stdout).toMatch(/^scope\s+scope_id\s+metric/);
-  });
+  }, 90_000);
 });

@@ -12,11 +12,11 @@ function withFile(yaml: string): string {
 }
 
 describe('loading config', () => {
-  it('loads the shipped defaults with both providers and the catalog', () => {
+  it('loads the shipped defaults with the built-in providers and the catalog', () => {
     const config = loadConfig({ env: {} });
     expect(config.server.port).toBe(8080);
     expect(config.dataDir).toBe('./data');
-    expect([...config.providers.keys()].sort()).toEqual(['anthropic', 'openai']);
+    expect([...config.providers.keys()].sort()).toEqual(['anthropic', 'gemini', 'openai']);
     expect(config.catalog.resolve('gpt-4o-mini')?.provider).toBe('openai');
     expect(Object.isFrozen(config)).toBe(true);
   });

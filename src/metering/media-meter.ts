@@ -13,7 +13,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { UsageEvent } from '../usage/event.js';
 import { reportCrossings, reserveOrRefuse } from './budget-outcome.js';
 import type { MediaCharge, SettledCharge } from './media-price.js';
-import { callerContext, type EventContext } from './usage-event.js';
+import { callerContext, eventSubject, type EventContext } from './usage-event.js';
 
 export interface MediaMeterRequest {
   readonly requestId: string;
@@ -105,14 +105,7 @@ export function createMediaMeter(options: MediaMeterOptions): MediaMeter {
 function mediaUsageEvent(result: MediaOutcome, ctx: EventContext, nowMs: number): UsageEvent {
   const charge = result.settled?.charge;
   return {
-    requestId: ctx.requestId,
-    timeMs: nowMs,
-    orgId: ctx.principal.orgId,
-    teamId: ctx.principal.teamIds[0] ?? null,
-    userId: ctx.principal.userId,
-    keyId: ctx.principal.keyId,
-    provider: ctx.model.provider,
-    model: ctx.model.name,
+    ...eventSubject(ctx, nowMs),
     promptTokens: charge?.promptTokens ?? 0,
     cachedTokens: 0,
     completionTokens: charge?.completionTokens ?? 0,

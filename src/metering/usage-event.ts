@@ -67,8 +67,8 @@ async function promptTokensOf(ctx: EventContext): Promise<number> {
   }
 }
 
-export async function buildUsageEvent(outcome: MeterOutcome, ctx: EventContext, counter: PromptCounter, nowMs: number): Promise<UsageEvent> {
-  const { usage, estimated } = await usageOf(outcome, ctx, counter);
+// Who and what an event is about, the same for every kind of metered request.
+export function eventSubject(ctx: EventContext, nowMs: number) {
   return {
     requestId: ctx.requestId,
     timeMs: nowMs,
@@ -78,6 +78,13 @@ export async function buildUsageEvent(outcome: MeterOutcome, ctx: EventContext, 
     keyId: ctx.principal.keyId,
     provider: ctx.model.provider,
     model: ctx.model.name,
+  };
+}
+
+export async function buildUsageEvent(outcome: MeterOutcome, ctx: EventContext, counter: PromptCounter, nowMs: number): Promise<UsageEvent> {
+  const { usage, estimated } = await usageOf(outcome, ctx, counter);
+  return {
+    ...eventSubject(ctx, nowMs),
     promptTokens: usage.promptTokens,
     cachedTokens: usage.cachedTokens,
     completionTokens: usage.completionTokens,

@@ -34,6 +34,7 @@ describe.skipIf(!ready)('tollgate CLI against running gateways', () => {
     return result.stdout;
   };
 
+  // Each step starts the CLI as its own process (seconds of start-up on a busy two-core box).
   it('bootstraps offline, then manages users and budgets through the admin API', async () => {
     await cli(['orgs', 'create', 'default'], env);
     await cli(['teams', 'create', '--name', 'research'], env);
@@ -48,7 +49,7 @@ describe.skipIf(!ready)('tollgate CLI against running gateways', () => {
     ]);
     const table = await cli(['budgets', 'list', '--team', 'research']);
     expect(table.split('\n')[0]).toMatch(/^id\s+scope\s+scopeId\s+metric\s+window\s+limit/);
-  });
+  }, 120_000);
 
   it('stops every key of a user deactivated through one replica on both replicas within a second', async () => {
     const { key } = JSON.parse(await cli(['keys', 'create', '--user', 'alice', '--json'], env)) as { key: string };
@@ -57,7 +58,7 @@ describe.skipIf(!ready)('tollgate CLI against running gateways', () => {
     const deactivatedAt = performance.now();
     for (const g of gateways) await expect.poll(() => chat(g.url, key), { timeout: 1_000, interval: 25 }).toBe(401);
     expect(performance.now() - deactivatedAt).toBeLessThan(1_000);
-  });
+  }, 120_000);
 
   it('records who changed what in the audit log, attributing API changes to the admin key', async () => {
     const page = JSON.parse(await cli(['audit', 'list', '--action', 'user.deactivate', '--json'])) as { data: Array<Record<string, any>> };
@@ -65,13 +66,13 @@ describe.skipIf(!ready)('tollgate CLI against running gateways', () => {
     const csv = await cli(['audit', 'export']);
     expect(csv.split('\n')[0]).toBe('id,at,requestId,actorType,actorId,actorRole,action,resourceType,resourceId,orgId,before,after');
     expect(csv).not.toMatch(/tg-[A-Za-z0-9_-]{43}/);
-  });
+  }, 120_000);
 
   it('reports a wrong admin token with exit code 1 and the error code', async () => {
     const result = await runCli(['users', 'list'], { ...online, TOLLGATE_ADMIN_KEY: 'tga-wrong' });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('admin_unauthorized');
-  });
+  }, 120_000);
 
   it('imports users from CSV, reporting each bad row while creating the good ones', async () => {
     const { writeFileSync, mkdtempSync } = await import('node:fs');
@@ -91,5 +92,5 @@ describe.skipIf(!ready)('tollgate CLI against running gateways', () => {
         { row: 5, name: 'dora', status: 'failed', error: expect.stringContaining('role') },
       ],
     });
-  });
+  }, 120_000);
 });

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { gemini } from '../../src/providers/gemini/index.js';
 import { usageFromMetadata } from '../../src/providers/gemini/usage.js';
 import { createSseSplitter, parseSseEvent } from '../../src/proxy/sse.js';
+import { bytewise, randomSlices, whole } from './byte-slices.js';
 
 // Shapes as recorded from generativelanguage.googleapis.com (gemini-2.5-flash, thinking on, a
 // cached prefix): every chunk carries usageMetadata so far; only the last has a finishReason.
@@ -18,21 +19,6 @@ const finalUsage = { promptTokens: 1210, cachedTokens: 1024, cacheWriteTokens: 0
 const sseStream = chunks.map((c) => `data: ${JSON.stringify(c)}\r\n\r\n`).join('');
 const arrayStream = `[${chunks.map((c) => JSON.stringify(c, null, 2)).join('\n,\r\n')}\n]`;
 
-const whole = (n: number) => [n];
-const bytewise = (n: number) => Array.from({ length: n }, () => 1);
-function randomSlices(seed: number) {
-  return (n: number) => {
-    const sizes: number[] = [];
-    let s = seed;
-    for (let left = n; left > 0; ) {
-      s = (s * 1103515245 + 12345) % 2 ** 31;
-      const size = Math.min(left, 1 + (s % 37));
-      sizes.push(size);
-      left -= size;
-    }
-    return sizes;
-  };
-}
 const cuts = [
   ['whole', whole],
   ['one byte at a time', bytewise],

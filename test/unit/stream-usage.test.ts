@@ -7,6 +7,7 @@ import type { Provider } from '../../src/providers/provider.js';
 import type { Endpoint } from '../../src/providers/types.js';
 import { createSseSplitter, parseSseEvent } from '../../src/proxy/sse.js';
 import { anthropicMessages, openaiChatWithUsage, openaiResponses } from '../fixtures/streams.js';
+import { bytewise, randomSlices, whole } from './byte-slices.js';
 
 function readUsage(provider: Provider, endpoint: Endpoint, bytes: Buffer, cut: (n: number) => number[]) {
   const splitter = createSseSplitter();
@@ -23,21 +24,6 @@ function readUsage(provider: Provider, endpoint: Endpoint, bytes: Buffer, cut: (
   return { usage: reader.usage(), final: reader.final(), events, rest: splitter.pending().length };
 }
 
-const whole = (n: number) => [n];
-const bytewise = (n: number) => Array.from({ length: n }, () => 1);
-function randomSlices(seed: number) {
-  return (n: number) => {
-    const sizes: number[] = [];
-    let s = seed;
-    for (let left = n; left > 0; ) {
-      s = (s * 1103515245 + 12345) % 2 ** 31;
-      const size = Math.min(left, 1 + (s % 37));
-      sizes.push(size);
-      left -= size;
-    }
-    return sizes;
-  };
-}
 
 const cases = [
   { name: 'OpenAI chat with include_usage', provider: openai, endpoint: 'chat' as const, stream: openaiChatWithUsage, events: 5, usage: { promptTokens: 19, cachedTokens: 2, cacheWriteTokens: 0, completionTokens: 4, reasoningTokens: 1 } },

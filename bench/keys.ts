@@ -10,12 +10,18 @@
 // the gateway's GC pauses, how long a revocation and a creation take to reach the gateway, its RSS,
 // and Postgres transactions per 10,000 requests with made-up keys, against the same idle interval
 // as the baseline (pg_stat_database, so every query of every component counts).
-// Run: node --import ./bin/typescript.js bench/keys.ts [--keys 1000000] [--duration 60]
-import { type ChildProcess, spawn } from 'node:child_process';
+// The gateway runs as the image runs it: compiled by scripts/build.mjs into a temporary folder.
+// --loader runs the sources through the TypeScript loader instead, which costs ~75 MB of RSS more
+// (the module hooks' own thread and the transpiled sources). The gateway inherits this process's
+// environment: TOLLGATE_SERVER__HEAP_GROWING_PERCENT=0 shows the RSS at V8's own heap growth.
+// Run: node --import ./bin/typescript.js bench/keys.ts [--keys 1000000] [--duration 60] [--loader]
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { Pool } from 'undici';
@@ -24,7 +30,7 @@ import type { ChangeContext } from '../src/control/actor.js';
 import { createApiKey, revokeApiKey } from '../src/control/keys.js';
 import { openDatabase } from '../src/db/database.js';
 
-const { values } = parseArgs({ options: { keys: { type: 'string', default: '1000000' }, duration: { type: 'string', default: '60' } } });
+const { values } = parseArgs({ options: { keys: { type: 'string', default: '1000000' }, duration: { type: 'string', default: '60' }, loader: { type: 'boolean', default: false } } });
 const keyCount = Number(values.keys);
 const userCount = Math.max(1, Math.floor(keyCount / 10));
 const durationS = Number(values.duration);
@@ -89,6 +95,15 @@ function start(args: string[], extraEnv: Record<string, string>, readyText: RegE
   });
 }
 
+// scripts/build.mjs into a temporary folder with the production dependencies beside it, as in the image.
+async function compiledGateway(): Promise<string> {
+  const outDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-build-'));
+  cleanups.push(() => rmSync(outDir, { recursive: true, force: true }));
+  await promisify(execFile)(process.execPath, [join(root, 'scripts/build.mjs'), outDir]);
+  symlinkSync(join(root, 'node_modules'), join(outDir, 'node_modules'), 'dir');
+  return join(outDir, 'bin/tollgate.js');
+}
+
 async function sqlOn(url: string, statement: string): Promise<pg.QueryResult> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -113,6 +128,15 @@ const gateway = new Pool(`http://127.0.0.1:${ports.gateway}`, { connections: 1 }
 
 const scrape = async (): Promise<string> => (await (await probe.request({ method: 'GET', path: '/metrics' })).body.text());
 const lagMaxMsOf = (text: string): number => Number(/^nodejs_eventloop_lag_max_seconds (\S+)/m.exec(text)?.[1] ?? Number.NaN) * 1000;
+// Where the RSS is: V8's heap (used of allocated, and the largest spaces), memory outside it.
+function memoryOf(text: string): string {
+  const mb = (name: string): number => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN) / 2 ** 20;
+  const spaces = [...text.matchAll(/^nodejs_heap_space_size_used_bytes\{space="([^"]+)"\} (\S+)/gm)]
+    .map(([, space, bytes]) => ({ space: space!, usedMb: Number(bytes) / 2 ** 20 }))
+    .sort((a, b) => b.usedMb - a.usedMb)
+    .slice(0, 3);
+  return `heap used ${mb('nodejs_heap_size_used_bytes').toFixed(0)} of ${mb('nodejs_heap_size_total_bytes').toFixed(0)} MB (${spaces.map((x) => `${x.space} ${x.usedMb.toFixed(0)}`).join(', ')}), external ${mb('nodejs_external_memory_bytes').toFixed(0)} MB`;
+}
 // GC pauses by kind: how many in all, and how many longer than 10 ms and 100 ms (the histogram's buckets).
 function gcPausesOf(text: string): Record<string, { all: number; over10ms: number; over100ms: number }> {
   const out: Record<string, { all: number; over10ms: number; over100ms: number }> = {};
@@ -158,6 +182,7 @@ async function until(key: string, status: number, sinceMs: number): Promise<numb
 }
 
 const children: ChildProcess[] = [];
+const cleanups: (() => void)[] = [];
 try {
   await sqlOn(postgresUrl, `create database ${benchDb}`);
   const database = await openDatabase({ databaseUrl: dbUrl, dataDir: '' });
@@ -179,8 +204,10 @@ try {
   process.stdout.write(`seeded ${keyCount} keys for ${userCount} users in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s\n`);
 
   children.push((await start(['--import', './bin/typescript.js', 'bench/mock-upstream.ts', String(ports.mock)], {}, /mock upstream on/)).child);
+  const entry = values.loader ? 'bin/tollgate.js' : await compiledGateway();
+  process.stdout.write(`gateway                             ${values.loader ? 'sources through the TypeScript loader' : 'compiled build, as the image runs it'}\n`);
   const startedAt = performance.now();
-  const { child: server, captured } = await start(['bin/tollgate.js', 'serve'], env, /tollgate listening/, /filter of valid key hashes built/);
+  const { child: server, captured } = await start([entry, 'serve'], env, /tollgate listening/, /filter of valid key hashes built/);
   children.push(server);
   const startupMs = performance.now() - startedAt;
   const filterBuilt = captured.then((line) => (JSON.parse(line) as { ms: number }).ms);
@@ -203,7 +230,8 @@ try {
   await warm.close();
   const warmedMs = performance.now() - startedAt - readyMs;
   // The gateway's event loop delay histogram restarts at each scrape: this one opens the run.
-  const gcAtStart = gcPausesOf(await scrape());
+  const atStart = await scrape();
+  const gcAtStart = gcPausesOf(atStart);
   const benchLag = monitorEventLoopDelay({ resolution: 10 });
   benchLag.enable();
   const pid = server.pid!;
@@ -293,7 +321,7 @@ try {
   const fmt = (xs: number[]) => (xs.length === 0 ? '-' : `max ${Math.max(...xs).toFixed(0)} ms, mean ${(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(0)} ms over ${xs.length}`);
 
   process.stdout.write(`\nprincipal cache, ${keyCount} keys, ${durationS} s on one connection, Node ${process.version}\n`);
-  process.stdout.write(`startup (spawn to listening)        ${(startupMs / 1000).toFixed(2)} s (ready ${(readyMs / 1000).toFixed(2)} s, ${hotKeys} hot keys cached ${(warmedMs / 1000).toFixed(1)} s later), RSS ${rssAtStart.toFixed(0)} MB\n`);
+  process.stdout.write(`startup (spawn to listening)        ${(startupMs / 1000).toFixed(2)} s (ready ${(readyMs / 1000).toFixed(2)} s, ${hotKeys} hot keys cached ${(warmedMs / 1000).toFixed(1)} s later), RSS ${rssAtStart.toFixed(0)} MB, ${memoryOf(atStart)}\n`);
   process.stdout.write(`requests                            ${samples.length} (${(samples.length / durationS).toFixed(0)}/s), statuses ${JSON.stringify(statuses)}\n`);
   process.stdout.write(`latency ms, gateway                 ${quantiles(samples.map((x) => x.ms))}\n`);
   process.stdout.write(`latency ms, mock upstream directly  ${quantiles(baseline)}  (baseline, taking turns)\n`);
@@ -309,7 +337,7 @@ try {
   process.stdout.write(`slowest                             ${slowest.map((s) => `${s.ms.toFixed(1)} ms at ${s.atS.toFixed(1)} s (overhead ${s.overheadMs.toFixed(1)}, ${s.firstUse ? 'first use' : 'hit'}, mock directly next ${s.baselineMs.toFixed(1)})`).join('; ')}\n`);
   process.stdout.write(`revocation reaches the gateway      ${fmt(revocationMs)}\n`);
   process.stdout.write(`a new key reaches the gateway       ${fmt(creationMs)}\n`);
-  process.stdout.write(`RSS                                 max ${Math.max(...rssSamples).toFixed(0)} MB during the run, ${rssAfterRun.toFixed(0)} MB after, peak (VmHWM) ${rssMb(pid, 'VmHWM').toFixed(0)} MB\n`);
+  process.stdout.write(`RSS                                 max ${Math.max(...rssSamples).toFixed(0)} MB during the run, ${rssAfterRun.toFixed(0)} MB after, peak (VmHWM) ${rssMb(pid, 'VmHWM').toFixed(0)} MB; at the end ${memoryOf(atEnd)}\n`);
   process.stdout.write(`10,000 made-up keys                 statuses ${JSON.stringify(refused)}; ${(floodMs / 1000).toFixed(1)} s; Postgres transactions ${floodEnd - floodStart} in the ${(windowMs / 1000).toFixed(0)} s from its start, against ${idle} at the idle rate measured just before: ${floodEnd - floodStart - idle} attributable\n`);
   await bus.close();
   redis.disconnect();
@@ -321,4 +349,5 @@ try {
   for (const child of children) child.kill('SIGTERM');
   await sleep(1_000);
   await sqlOn(postgresUrl, `drop database if exists ${benchDb} with (force)`).catch(() => {});
+  for (const cleanup of cleanups) cleanup();
 }

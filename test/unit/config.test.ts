@@ -40,6 +40,12 @@ describe('loading config', () => {
     expect(config.server.passthrough).toMatchObject({ mode: 'deny' });
   });
 
+  it('bounds the old generation to 50% growth past its live size unless told otherwise', () => {
+    expect(loadConfig({ env: {} }).server.heapGrowingPercent).toBe(50);
+    expect(loadConfig({ env: { TOLLGATE_SERVER__HEAP_GROWING_PERCENT: '0' } }).server.heapGrowingPercent).toBe(0);
+    expect(() => loadConfig({ env: { TOLLGATE_SERVER__HEAP_GROWING_PERCENT: '-5' } })).toThrow(/server\.heapGrowingPercent/);
+  });
+
   it('reads the file named by TOLLGATE_CONFIG and interpolates ${VARS}', () => {
     const path = withFile('providers:\n  local:\n    kind: openai\n    baseUrl: ${LOCAL_URL}\n    apiKey: ${LOCAL_KEY:-none}\nmodels:\n  llama3:\n    provider: local\n    encoding: cl100k_base\naliases:\n  fast: llama3\n');
     const config = loadConfig({ env: { TOLLGATE_CONFIG: path, LOCAL_URL: 'http://127.0.0.1:11434/v1' } });

@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { startApp } from '../../app.js';
 import { usableCores } from '../../cluster/cores.js';
+import { limitHeapGrowth } from '../../cluster/heap-growth.js';
 import { runWorkers } from '../../cluster/workers.js';
 import { loadConfig, type RuntimeConfig } from '../../config/load.js';
 import { createLogger } from '../../log/logger.js';
@@ -34,6 +35,7 @@ export const serve: Command = {
       logger.flush();
       return code;
     }
+    limitHeapGrowth(config.server.heapGrowingPercent);
     try {
       // Workers say which of them logged a line (which pid answered a request, which one crashed).
       const logger = cluster.isWorker ? createLogger(config.log.level).child({ worker: cluster.worker!.id, pid: process.pid }) : undefined;

@@ -8,6 +8,7 @@ import { addDays, daysBetween } from '../../src/analytics/days.js';
 import { analyticsFindings } from '../../src/analytics/findings.js';
 import { visibleAnalysis } from '../../src/analytics/visible.js';
 import { amountsBySubject, type FactsView, loadBudgetRules, loadBudgetSubjects, loadFactsView, loadRecommendationInput, loadTeamAncestors, scopeSeries } from '../../src/analytics/inputs.js';
+import type { SeriesMetric } from '../../src/analytics/scope-series.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { UsageEvent } from '../../src/usage/event.js';
 import { writeUsageEvents } from '../../src/usage/ledger.js';
@@ -73,8 +74,8 @@ for (const { name, available, open } of backends) describe.skipIf(!available)(`a
     await db?.drop();
   });
 
-  const view = async (timeZone = 'UTC'): Promise<FactsView> =>
-    loadFactsView(db.database.db, 'org_a', { ...window, timeZone }, await loadTeamAncestors(db.database.db, 'org_a'));
+  const view = async (timeZone = 'UTC', metric: SeriesMetric = 'costMicros'): Promise<FactsView> =>
+    loadFactsView(db.database.db, 'org_a', { ...window, timeZone }, await loadTeamAncestors(db.database.db, 'org_a'), metric);
 
   it('gives each scope one amount per complete day, a team counting the teams below it', async () => {
     const series = scopeSeries(await view(), ['team', 'user', 'model']);
@@ -92,10 +93,10 @@ for (const { name, available, open } of backends) describe.skipIf(!available)(`a
   });
 
   it('puts an hour on the local day it starts in: 20:00 UTC is the next day in Kolkata', async () => {
-    const by = amountsBySubject(await view('Asia/Kolkata'), 'key', 'requests');
+    const by = amountsBySubject(await view('Asia/Kolkata', 'requests'), 'key');
     const kolkataDays = by.get('k_top')!.filter((p) => p.day === '2026-11-18' || p.day === '2026-11-19');
     expect(kolkataDays.sort((a, b) => a.day.localeCompare(b.day))).toEqual([{ day: '2026-11-18', amount: 1 }, { day: '2026-11-19', amount: 2 }]);
-    const utcDays = amountsBySubject(await view(), 'key', 'requests').get('k_top')!.filter((p) => p.day === '2026-11-18' || p.day === '2026-11-19');
+    const utcDays = amountsBySubject(await view('UTC', 'requests'), 'key').get('k_top')!.filter((p) => p.day === '2026-11-18' || p.day === '2026-11-19');
     expect(utcDays.sort((a, b) => a.day.localeCompare(b.day))).toEqual([{ day: '2026-11-18', amount: 2 }, { day: '2026-11-19', amount: 1 }]);
   });
 

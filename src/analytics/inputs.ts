@@ -16,6 +16,7 @@ import { apiKeys, budgets as budgetsTable, teams as teamsTable, users as usersTa
 import type { BudgetRule } from '../budget/rules.js';
 import { windowSpan, zoneOffsetMs } from '../budget/windows.js';
 import type { Db } from '../db/database.js';
+import { readRows } from './read.js';
 import { addDays, type DayAmount, dayInZone, daysBetween } from './days.js';
 import type { BudgetFacts, ModelUsageFacts, RecommendationInput } from './recommendations.js';
 import type { ScopeSeries, SeriesMetric, SeriesScope } from './scope-series.js';
@@ -79,7 +80,6 @@ export interface PairDays {
 }
 
 const at = (ms: number) => sql`${new Date(ms).toISOString()}::timestamptz`;
-const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows;
 
 const alwaysUtc = new Set(['UTC', 'Etc/UTC', 'GMT', 'Etc/GMT', 'Etc/Universal', 'Etc/Zulu']);
 
@@ -137,21 +137,11 @@ export function localDayRows(level: RollupLevel, span: DaySpan, columns: SQL): S
   return dailyUntilMs > dailyFromMs ? sql`${daily(dailyFromMs, dailyUntilMs)} union all ${hourly(dailyUntilMs)}` : hourly(fromMs);
 }
 
-// Grouping by a date (not its text) and with room to hash in memory: with the default work_mem,
-// 860k hourly rows were sorted on disk by text keys (3.4 s on the bench box instead of well under one).
-export async function withWorkMem<T>(db: Db, query: SQL): Promise<T[]> {
-  const result = await db.transaction(async (tx) => {
-    await tx.execute(sql`set local work_mem = '64MB'`);
-    return tx.execute(query);
-  });
-  return rowsOf<T>(result);
-}
-
 // One dense series per pair (a, b) of the span's days, firstDay at index 0 and `length` days long;
 // days before firstDay (an old UTC day labelled before it) are left out.
 async function loadPairDays(db: Db, level: RollupLevel, span: DaySpan, metric: SeriesMetric, firstDay: string, length: number): Promise<PairDays[]> {
   const pair = level === 'wide' ? sql`user_id as a, key_id as b` : sql`team_id as a, model as b`;
-  const rows = await withWorkMem<{ a: string | null; b: string; days: string }>(
+  const rows = await readRows<{ a: string | null; b: string; days: string }>(
     db,
     sql`select a, b, string_agg((day - ${firstDay}::date) || ':' || amount, ',') as days
       from (select day, a, b, sum(amount)::bigint as amount from (${localDayRows(level, span, sql`${pair}, ${metricSql[metric]} as amount`)}) r group by day, a, b) d
@@ -363,7 +353,7 @@ async function allTimeTotals(db: Db, view: FactsView, rule: BudgetRuleRef): Prom
   const todayStartUtcMs = windowSpan('day', 'UTC', view.untilMs - 1).startMs;
   const { level, column } = subjectColumn[rule.scope];
   const span: DaySpan = { orgId: view.orgId, timeZone: 'UTC', fromMs: 0, splitMs: todayStartUtcMs, untilMs: view.untilMs };
-  const rows = await withWorkMem<{ s: string | null; amount: string }>(
+  const rows = await readRows<{ s: string | null; amount: string }>(
     db,
     sql`select s, sum(amount)::bigint as amount from (${localDayRows(level, span, sql`${column} as s, ${metricSql[rule.metric]} as amount`)}) r group by s`,
   );
@@ -378,15 +368,19 @@ async function allTimeTotals(db: Db, view: FactsView, rule: BudgetRuleRef): Prom
 
 // Use per model over the view's days from `since` on (today included), summed in Postgres.
 async function modelUsage(db: Db, view: FactsView, since: string): Promise<ModelUsageFacts[]> {
-  const rows = await withWorkMem<Record<'model' | 'requests' | 'prompt' | 'cached' | 'completion' | 'cost', string>>(
+  const rows = await readRows<Record<'model' | 'requests' | 'prompt' | 'cached' | 'completion' | 'cost' | 'unstated' | 'unstated_output', string>>(
     db,
     sql`select model, sum(requests)::bigint as requests, sum(prompt)::bigint as prompt, sum(cached)::bigint as cached,
-        sum(completion)::bigint as completion, sum(cost)::bigint as cost
-      from (${localDayRows('team', view.span, sql`model, requests - unmetered_requests as requests, prompt_tokens as prompt, cached_tokens as cached, completion_tokens as completion, cost_micros as cost`)}) r
+        sum(completion)::bigint as completion, sum(cost)::bigint as cost, sum(unstated)::bigint as unstated, sum(unstated_output)::bigint as unstated_output
+      from (${localDayRows('team', view.span, sql`model, requests - unmetered_requests as requests, prompt_tokens as prompt, cached_tokens as cached, completion_tokens as completion,
+        cost_micros as cost, max_tokens_unstated_requests as unstated, max_tokens_unstated_output_tokens as unstated_output`)}) r
       where day >= ${since}::date group by model`,
   );
   return rows
-    .map((r) => ({ model: r.model, requests: Number(r.requests), promptTokens: Number(r.prompt), cachedTokens: Number(r.cached), completionTokens: Number(r.completion), costMicros: Number(r.cost) }))
+    .map((r) => ({
+      model: r.model, requests: Number(r.requests), promptTokens: Number(r.prompt), cachedTokens: Number(r.cached), completionTokens: Number(r.completion), costMicros: Number(r.cost),
+      uncappedRequests: Number(r.unstated), uncappedCompletionTokens: Number(r.unstated_output),
+    }))
     .filter((m) => m.requests > 0);
 }
 

@@ -11,6 +11,7 @@ import type { Visibility } from '../control/visibility.js';
 import type { Db } from '../db/database.js';
 import { GatewayError } from '../errors/catalogue.js';
 import { type ColumnDimension, type Dimension, type Filters, type Grouping, isTagDimension, type TimeBucket } from './dimensions.js';
+import { readRows } from './read.js';
 import { dayMs, hourFactsSql, planSources, type QueryPlan, type RollupLevel, type Span } from './query-plan.js';
 
 export interface UsageQuery extends Grouping {
@@ -110,7 +111,6 @@ const sources = {
   },
 } as const;
 
-const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;
 
 const dayStart = (day: string, tz: string) => sql`(${day}::date)::timestamp at time zone ${tz}`;
 const rangeStart = (v: string, tz: string) => (isDay(v) ? dayStart(v, tz) : sql`${v}::timestamptz`);
@@ -119,7 +119,7 @@ const rangeEnd = (v: string, tz: string) => (isDay(v) ? sql`(${v}::date + 1)::ti
 // Postgres refuses a zone it does not know with SQLSTATE 22023; that is the caller's mistake.
 async function run<T>(db: Db, query: SQL, tz: string): Promise<T[]> {
   try {
-    return rowsOf<T>(await db.execute(query));
+    return await readRows<T>(db, query);
   } catch (error) {
     const text = String((error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message);
     if (/time zone .* not recognized/i.test(text)) throw new GatewayError('invalid_request', `tz: ${tz} is not a time zone the database knows.`, 'tz');

@@ -35,6 +35,8 @@ export const usageEvents = pgTable(
     // An allowed pass-through call (no model, no tokens, no cost; model holds its endpoint family).
     // Budget rebuilds skip these rows: live counters never charged them.
     unmetered: boolean('unmetered').notNull().default(false),
+    // The request stated no max_tokens, so metering reserved the catalog's output cap (migration 0019).
+    maxTokensUnstated: boolean('max_tokens_unstated').notNull().default(false),
     sessionId: text('session_id'),
     tags: jsonb('tags').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
   },
@@ -76,6 +78,10 @@ const rollupColumns = () => ({
   costMicros: counter('cost_micros'),
   // Sum, not average, so rollups add up exactly; divide by requests to report the mean.
   latencyMsSum: counter('latency_ms_sum'),
+  // Requests that stated no max_tokens (migration 0019).
+  maxTokensUnstatedRequests: counter('max_tokens_unstated_requests').default(0),
+  // The output tokens those requests used.
+  maxTokensUnstatedOutputTokens: counter('max_tokens_unstated_output_tokens').default(0),
 });
 
 export const usageRollupsHourly = pgTable(

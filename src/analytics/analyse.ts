@@ -7,7 +7,7 @@ import type { Db } from '../db/database.js';
 import { type AnomalyOptions, defaultAnomalyOptions, detectAnomalies, type ScopeAnomaly } from './anomalies.js';
 import { addDays } from './days.js';
 import { type BudgetForecast, forecastBudget } from './forecast.js';
-import { type BudgetRuleRef, type FactsView, loadBudgetRules, loadBudgetSubjects, loadFactsView, loadRecommendationInput, loadTeamAncestors, scopeSeries } from './inputs.js';
+import { type BudgetRuleRef, type FactsView, loadBudgetRules, loadBudgetSubjects, loadFactsView, loadRecommendationInput, loadTeamAncestors, scopeSeries, type ViewFor } from './inputs.js';
 import { defaultRecommendationOptions, recommend, type Recommendation, type RecommendationOptions } from './recommendations.js';
 import type { SeriesScope } from './scope-series.js';
 
@@ -58,12 +58,13 @@ export async function analyse(db: Db, orgId: string, options: AnalyseOptions = {
   const lookbackDays = options.lookbackDays ?? 90;
   const all = options.forecast === undefined && options.anomalies === undefined && options.recommendations === undefined;
   const want = { forecast: all || options.forecast === true, anomalies: all || options.anomalies === true, recommendations: all || options.recommendations === true };
-  // The rollups are read once per time zone (the analysis' own and each budget's) and shared.
+  // The rollups are read once per time zone and metric (the analysis' own and each budget's) and shared.
   const ancestors = await loadTeamAncestors(db, orgId);
   const views = new Map<string, Promise<FactsView>>();
-  const viewFor = (zone: string) => {
-    if (!views.has(zone)) views.set(zone, loadFactsView(db, orgId, { asOfMs, timeZone: zone, lookbackDays }, ancestors));
-    return views.get(zone)!;
+  const viewFor: ViewFor = (zone, metric) => {
+    const key = `${zone} ${metric}`;
+    if (!views.has(key)) views.set(key, loadFactsView(db, orgId, { asOfMs, timeZone: zone, lookbackDays }, ancestors, metric));
+    return views.get(key)!;
   };
 
   const rules = want.forecast || want.recommendations ? await loadBudgetRules(db, orgId, options.configRules) : [];
@@ -78,12 +79,12 @@ export async function analyse(db: Db, orgId: string, options: AnalyseOptions = {
     }));
   }
   if (want.anomalies) {
-    const view = await viewFor(timeZone);
+    const view = await viewFor(timeZone, 'costMicros');
     const since = addDays(view.range.today, -(options.anomalyDays ?? 7));
     analysis.anomalies = detectAnomalies(scopeSeries(view, anomalyScopes), options.anomalyOptions ?? defaultAnomalyOptions, since);
   }
   if (want.recommendations) {
-    const input = await loadRecommendationInput(db, await viewFor(timeZone), asOfMs, Math.min(options.usageDays ?? 30, lookbackDays), rules, subjects);
+    const input = await loadRecommendationInput(db, await viewFor(timeZone, 'costMicros'), asOfMs, Math.min(options.usageDays ?? 30, lookbackDays), rules, subjects);
     analysis.recommendations = recommend(input, options.catalog, options.recommendationOptions ?? defaultRecommendationOptions);
   }
   return analysis;

@@ -6,7 +6,7 @@
 import { weekdayFactors } from './damped-trend.js';
 import { addDays } from './days.js';
 import type { ScopeSeries } from './scope-series.js';
-import { madScale, mean, median } from './stats.js';
+import { createSortedWindow, mean } from './stats.js';
 
 export interface AnomalyOptions {
   // Days of history before the first day that may be flagged.
@@ -57,7 +57,8 @@ export function dailyAnomalies(firstDay: string, amounts: readonly number[], opt
   const factors = amounts.length >= seasonalDays ? weekdayFactors(amounts) : new Array<number>(week).fill(1);
   const factorAt = (t: number) => Math.max(factors[t % week]!, closedFactor);
   const found: DayAnomaly[] = [];
-  const residuals: number[] = [];
+  // The last residualWindowDays residuals, kept sorted (the median and MAD of every day's window).
+  const recent = createSortedWindow(options.residualWindowDays);
   let level = mean(amounts.slice(0, Math.min(week, amounts.length)).map((v, t) => v / factorAt(t)));
   for (let t = 0; t < amounts.length; t++) {
     const actual = amounts[t]!;
@@ -65,9 +66,8 @@ export function dailyAnomalies(firstDay: string, amounts: readonly number[], opt
     const residual = actual - baseline;
     let bound = Infinity;
     if (t >= options.minHistoryDays) {
-      const recent = residuals.slice(-options.residualWindowDays);
-      const scale = Math.max(madScale(recent), minScaleShare * baseline, 1);
-      const z = (residual - median(recent)) / scale;
+      const scale = Math.max(recent.madScale(), minScaleShare * baseline, 1);
+      const z = (residual - recent.median()) / scale;
       const excess = actual - baseline;
       if (z >= options.minZScore && excess >= options.minExcessAmount && excess * 100 >= options.minExcessPct * baseline) {
         found.push({ day: addDays(firstDay, t), actualAmount: actual, baselineAmount: Math.round(baseline), excessAmount: Math.round(excess), zScore: Math.round(z * 100) / 100 });
@@ -75,7 +75,7 @@ export function dailyAnomalies(firstDay: string, amounts: readonly number[], opt
       // The level follows a flagged day only as far as a large ordinary day would move it.
       bound = 3 * scale;
     }
-    residuals.push(residual);
+    recent.push(residual);
     const clipped = Math.min(bound, Math.max(-bound, residual));
     level = Math.max(0, level + (options.alpha * clipped) / factorAt(t));
   }

@@ -1,7 +1,9 @@
 // What the analyses read, loaded from the ledger's daily and hourly rollups and the control plane.
-// One query per time zone reads the org's rollups for the look-back as daily facts (a row per day,
-// team, user, key and model); every series, budget subject and spend figure is then summed from
-// those facts in memory, so a full analysis scans the rollups once instead of once per scope and rule.
+// Postgres sums the org's rollups for the look-back per local day and per (user, key) and (team,
+// model) pair, one query each per time zone and metric, and returns each pair's days as one row;
+// every series, budget subject and spend figure is then added up from those thousand-odd series
+// in memory (loading every day, team, user, key and model row, 270k at ten million events, was
+// most of a month report's nine seconds). Per-model use and all-time totals are grouped in SQL.
 // Days are local days of the zone. In a zone whose days are UTC days the daily rollups answer;
 // elsewhere the recent days (today and the exactDays before it) come from hourly rollups, an hour
 // counting toward the local day it starts in (exact for whole-hour offsets; in +05:30 or +05:45
@@ -9,12 +11,13 @@
 // labelled by their UTC date: each amount is counted once, but an old day is the UTC day nearest
 // its local one (a 90-day look-back in hourly rows was most of a month report's time). That is
 // noise for trends, and totals never come from here.
-import { eq, sql } from 'drizzle-orm';
+import { eq, sql, type SQL } from 'drizzle-orm';
 import { apiKeys, budgets as budgetsTable, teams as teamsTable, users as usersTable } from '../../drizzle/schema/index.js';
 import type { BudgetRule } from '../budget/rules.js';
 import { windowSpan, zoneOffsetMs } from '../budget/windows.js';
 import type { Db } from '../db/database.js';
-import { addDays, type DayAmount, dayInZone, daysBetween, denseAmounts } from './days.js';
+import { readRows } from './read.js';
+import { addDays, type DayAmount, dayInZone, daysBetween } from './days.js';
 import type { BudgetFacts, ModelUsageFacts, RecommendationInput } from './recommendations.js';
 import type { ScopeSeries, SeriesMetric, SeriesScope } from './scope-series.js';
 
@@ -50,35 +53,33 @@ export function dayRange({ asOfMs, timeZone, lookbackDays }: AnalysisWindow): Da
   };
 }
 
-// One day of one (team, user, key, model); pass-through calls are left out of `requests`, as no
-// budget counts them.
-export interface DailyFact {
-  readonly day: string;
-  readonly teamId: string | null;
-  readonly userId: string;
-  readonly keyId: string;
-  readonly model: string;
-  readonly requests: number;
-  readonly promptTokens: number;
-  readonly cachedTokens: number;
-  readonly completionTokens: number;
-  readonly costMicros: number;
-}
-
-// The org's rollups from the window's first day up to asOfMs (today's partial day included).
+// The org's rollups from the window's first day up to asOfMs (today's partial day included), in
+// one metric, summed per local day in Postgres: one row per (user, key) pair from the wide rollups
+// and one per (team, model) pair from the team level ones, each a dense series from firstDay to
+// today. Every scope's series is a sum of one kind of pair (a team also counts the teams below
+// it), so Node adds up about a thousand series instead of every rollup row.
 export interface FactsView {
   readonly orgId: string;
   readonly timeZone: string;
+  readonly metric: SeriesMetric;
   readonly range: DayRange;
   // Rollup hours from here on are left out (the analysis instant).
   readonly untilMs: number;
-  readonly facts: readonly DailyFact[];
+  readonly span: DaySpan;
+  // Amounts per day, index 0 the first day and the last index today (so far).
+  readonly userKeys: readonly PairDays[];
+  readonly teamModels: readonly PairDays[];
   // Each team and every team above it, for team budgets and series that count the teams below.
   readonly ancestors: ReadonlyMap<string, readonly string[]>;
 }
 
+export interface PairDays {
+  readonly a: string | null;
+  readonly b: string;
+  readonly amounts: readonly number[];
+}
+
 const at = (ms: number) => sql`${new Date(ms).toISOString()}::timestamptz`;
-const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows;
 
 const alwaysUtc = new Set(['UTC', 'Etc/UTC', 'GMT', 'Etc/GMT', 'Etc/Universal', 'Etc/Zulu']);
 
@@ -95,34 +96,67 @@ const exactDays = 3;
 
 const utcDayStartMs = (ms: number) => ms - (((ms % dayMs) + dayMs) % dayMs);
 
-// Days before splitMs (a local midnight) come from the daily rollups (by UTC date where the
-// zone's days are not UTC days, up to exactDays before splitMs), the rest from the hourly ones,
-// so today counts only what happened before the analysis instant.
-export async function loadDailyFacts(db: Db, orgId: string, timeZone: string, fromMs: number, splitMs: number, untilMs: number): Promise<DailyFact[]> {
-  const sums = sql`sum(requests - unmetered_requests)::bigint as requests, sum(prompt_tokens)::bigint as prompt,
-    sum(cached_tokens)::bigint as cached, sum(completion_tokens)::bigint as completion, sum(cost_micros)::bigint as cost`;
+export type RollupLevel = 'wide' | 'team';
+
+const rollupTablesOf: Record<RollupLevel, { daily: SQL; hourly: SQL }> = {
+  wide: { daily: sql`usage_rollups_daily`, hourly: sql`usage_rollups_hourly` },
+  team: { daily: sql`usage_rollups_team_daily`, hourly: sql`usage_rollups_team_hourly` },
+};
+
+// Pass-through calls are left out of `requests`, as no budget counts them.
+export const metricSql: Record<SeriesMetric, SQL> = {
+  costMicros: sql`cost_micros`,
+  tokens: sql`prompt_tokens + completion_tokens`,
+  requests: sql`requests - unmetered_requests`,
+};
+
+export interface DaySpan {
+  readonly orgId: string;
+  readonly timeZone: string;
+  readonly fromMs: number;
+  // A local midnight: days before it may come from the daily rollups.
+  readonly splitMs: number;
+  readonly untilMs: number;
+}
+
+// `columns` of every rollup row of the span with its local day as `day` (a date). Days before
+// splitMs come from the daily rollups (by UTC date where the zone's days are not UTC days, up to
+// exactDays before splitMs), the rest from the hourly ones, so today counts only what happened
+// before the analysis instant.
+export function localDayRows(level: RollupLevel, span: DaySpan, columns: SQL): SQL {
+  const { orgId, timeZone, fromMs, splitMs, untilMs } = span;
+  const tables = rollupTablesOf[level];
   const hourly = (from: number) => sql`
-    select (hour at time zone ${timeZone})::date as day, team_id, user_id, key_id, model, ${sums}
-    from usage_rollups_hourly where org_id = ${orgId} and hour >= ${at(from)} and hour < ${at(untilMs)}
-    group by 1, 2, 3, 4, 5`;
-  const daily = (from: number, until: number) => sql`select (day at time zone 'UTC')::date as day, team_id, user_id, key_id, model, ${sums}
-        from usage_rollups_daily where org_id = ${orgId} and day >= ${at(from)} and day < ${at(until)}
-        group by 1, 2, 3, 4, 5`;
+    select (hour at time zone ${timeZone})::date as day, ${columns}
+    from ${tables.hourly} where org_id = ${orgId} and hour >= ${at(from)} and hour < ${at(untilMs)}`;
+  const daily = (from: number, until: number) => sql`select (day at time zone 'UTC')::date as day, ${columns}
+        from ${tables.daily} where org_id = ${orgId} and day >= ${at(from)} and day < ${at(until)}`;
   const aligned = utcAligned(timeZone, fromMs, splitMs);
   const dailyFromMs = aligned ? fromMs : utcDayStartMs(fromMs);
   const dailyUntilMs = aligned ? splitMs : Math.max(dailyFromMs, utcDayStartMs(splitMs - exactDays * dayMs));
-  const query = dailyUntilMs > dailyFromMs ? sql`${daily(dailyFromMs, dailyUntilMs)} union all ${hourly(dailyUntilMs)}` : hourly(fromMs);
-  // Grouping by a date (not its text) and with room to hash in memory: with the default work_mem,
-  // 860k hourly rows were sorted on disk by text keys (3.4 s on the bench box instead of well
-  // under one).
-  const result = await db.transaction(async (tx) => {
-    await tx.execute(sql`set local work_mem = '64MB'`);
-    return tx.execute(sql`select day::text as day, team_id, user_id, key_id, model, requests, prompt, cached, completion, cost from (${query}) daily`);
+  return dailyUntilMs > dailyFromMs ? sql`${daily(dailyFromMs, dailyUntilMs)} union all ${hourly(dailyUntilMs)}` : hourly(fromMs);
+}
+
+// One dense series per pair (a, b) of the span's days, firstDay at index 0 and `length` days long;
+// days before firstDay (an old UTC day labelled before it) are left out.
+async function loadPairDays(db: Db, level: RollupLevel, span: DaySpan, metric: SeriesMetric, firstDay: string, length: number): Promise<PairDays[]> {
+  const pair = level === 'wide' ? sql`user_id as a, key_id as b` : sql`team_id as a, model as b`;
+  const rows = await readRows<{ a: string | null; b: string; days: string }>(
+    db,
+    sql`select a, b, string_agg((day - ${firstDay}::date) || ':' || amount, ',') as days
+      from (select day, a, b, sum(amount)::bigint as amount from (${localDayRows(level, span, sql`${pair}, ${metricSql[metric]} as amount`)}) r group by day, a, b) d
+      where amount <> 0 and day >= ${firstDay}::date
+      group by a, b`,
+  );
+  return rows.map((r) => {
+    const amounts = new Array<number>(length).fill(0);
+    for (const point of r.days.split(',')) {
+      const colon = point.indexOf(':');
+      const i = Number(point.slice(0, colon));
+      if (i < length) amounts[i]! += Number(point.slice(colon + 1));
+    }
+    return { a: r.a ?? null, b: r.b, amounts };
   });
-  return rowsOf<Record<string, string | null>>(result).map((r) => ({
-    day: r.day!, teamId: r.team_id ?? null, userId: r.user_id!, keyId: r.key_id!, model: r.model!,
-    requests: Number(r.requests), promptTokens: Number(r.prompt), cachedTokens: Number(r.cached), completionTokens: Number(r.completion), costMicros: Number(r.cost),
-  }));
 }
 
 export async function loadTeamAncestors(db: Db, orgId: string): Promise<Map<string, string[]>> {
@@ -138,55 +172,62 @@ export async function loadTeamAncestors(db: Db, orgId: string): Promise<Map<stri
   return ancestors;
 }
 
-export async function loadFactsView(db: Db, orgId: string, window: AnalysisWindow, ancestors: ReadonlyMap<string, readonly string[]>): Promise<FactsView> {
+export async function loadFactsView(db: Db, orgId: string, window: AnalysisWindow, ancestors: ReadonlyMap<string, readonly string[]>, metric: SeriesMetric = 'costMicros'): Promise<FactsView> {
   const range = dayRange(window);
   const untilMs = window.asOfMs + 1;
-  return { orgId, timeZone: window.timeZone, range, untilMs, facts: await loadDailyFacts(db, orgId, window.timeZone, range.fromMs, range.todayStartMs, untilMs), ancestors };
+  const span: DaySpan = { orgId, timeZone: window.timeZone, fromMs: range.fromMs, splitMs: range.todayStartMs, untilMs };
+  const length = daysBetween(range.firstDay, range.today) + 1;
+  const [userKeys, teamModels] = await Promise.all([
+    loadPairDays(db, 'wide', span, metric, range.firstDay, length),
+    loadPairDays(db, 'team', span, metric, range.firstDay, length),
+  ]);
+  return { orgId, timeZone: window.timeZone, metric, range, untilMs, span, userKeys, teamModels, ancestors };
 }
 
-const amountOf: Record<SeriesMetric, (f: DailyFact) => number> = {
-  costMicros: (f) => f.costMicros,
-  tokens: (f) => f.promptTokens + f.completionTokens,
-  requests: (f) => f.requests,
-};
-
-function subjectsOf(view: FactsView, scope: SeriesScope, f: DailyFact): readonly string[] {
+// Which pairs a scope sums and the subjects each pair counts toward.
+function subjectsOf(view: FactsView, scope: SeriesScope): { pairs: readonly PairDays[]; of: (p: PairDays) => readonly string[] } {
   switch (scope) {
     case 'org':
-      return [view.orgId];
+      return { pairs: view.teamModels, of: () => [view.orgId] };
     case 'team':
-      return f.teamId === null ? [] : (view.ancestors.get(f.teamId) ?? [f.teamId]);
+      return { pairs: view.teamModels, of: (p) => (p.a === null ? [] : (view.ancestors.get(p.a) ?? [p.a])) };
     case 'user':
-      return [f.userId];
+      return { pairs: view.userKeys, of: (p) => (p.a === null ? [] : [p.a]) };
     case 'key':
-      return [f.keyId];
+      return { pairs: view.userKeys, of: (p) => [p.b] };
     case 'model':
-      return [f.model];
+      return { pairs: view.teamModels, of: (p) => [p.b] };
   }
 }
 
-// Amount per subject and local day (today's partial day included); subjects with none left out.
-export function amountsBySubject(view: FactsView, scope: SeriesScope, metric: SeriesMetric, subjectId?: string): Map<string, DayAmount[]> {
-  const totals = new Map<string, Map<string, number>>();
-  for (const f of view.facts) {
-    const amount = amountOf[metric](f);
-    if (amount === 0) continue;
-    for (const subject of subjectsOf(view, scope, f)) {
+// Dense amounts per subject from the first day to today (its partial day last); subjects that
+// used nothing are left out.
+export function seriesBySubject(view: FactsView, scope: SeriesScope, subjectId?: string): Map<string, number[]> {
+  const totals = new Map<string, number[]>();
+  const { pairs, of } = subjectsOf(view, scope);
+  for (const p of pairs) {
+    for (const subject of of(p)) {
       if (subjectId !== undefined && subject !== subjectId) continue;
-      const days = totals.get(subject) ?? new Map<string, number>();
-      days.set(f.day, (days.get(f.day) ?? 0) + amount);
-      totals.set(subject, days);
+      const sum = totals.get(subject);
+      if (sum) p.amounts.forEach((a, i) => (sum[i]! += a));
+      else totals.set(subject, [...p.amounts]);
     }
   }
-  return new Map([...totals].map(([subject, days]) => [subject, [...days].map(([day, amount]) => ({ day, amount }))]));
+  for (const [subject, amounts] of totals) if (amounts.every((a) => a === 0)) totals.delete(subject);
+  return totals;
+}
+
+// Amount per subject and local day with usage (today's partial day included).
+export function amountsBySubject(view: FactsView, scope: SeriesScope, subjectId?: string): Map<string, DayAmount[]> {
+  const toPoints = (amounts: readonly number[]) => amounts.flatMap((amount, i) => (amount === 0 ? [] : [{ day: addDays(view.range.firstDay, i), amount }]));
+  return new Map([...seriesBySubject(view, scope, subjectId)].map(([subject, amounts]) => [subject, toPoints(amounts)]));
 }
 
 // One dense series per subject that used anything, over the complete days of the view.
-export function scopeSeries(view: FactsView, scopes: readonly SeriesScope[], metric: SeriesMetric = 'costMicros'): ScopeSeries[] {
-  const lastDay = addDays(view.range.today, -1);
+export function scopeSeries(view: FactsView, scopes: readonly SeriesScope[]): ScopeSeries[] {
   return scopes.flatMap((scope) =>
-    [...amountsBySubject(view, scope, metric)]
-      .map(([scopeId, points]) => ({ scope, scopeId, metric, firstDay: view.range.firstDay, amounts: denseAmounts(points, view.range.firstDay, lastDay) }))
+    [...seriesBySubject(view, scope)]
+      .map(([scopeId, amounts]) => ({ scope, scopeId, metric: view.metric, firstDay: view.range.firstDay, amounts: amounts.slice(0, -1) }))
       .filter((s) => s.amounts.some((a) => a !== 0)),
   );
 }
@@ -257,18 +298,17 @@ export interface SubjectOptions {
   readonly maxSubjectsPerRule: number;
 }
 
-// One rule's subjects with what they used, from a view in the rule's zone; a '*' rule yields the
-// members that used anything, the busiest of the last week first, at most maxSubjectsPerRule.
-// `allTime` holds each subject's all-time amount for a total-window rule.
+// One rule's subjects with what they used, from a view in the rule's zone and metric; a '*' rule
+// yields the members that used anything, the busiest of the last week first, at most
+// maxSubjectsPerRule. `allTime` holds each subject's all-time amount for a total-window rule.
 export function ruleSubjects(view: FactsView, rule: BudgetRuleRef, options: SubjectOptions, allTime?: ReadonlyMap<string, number>): BudgetSubject[] {
   const { range } = view;
-  const lastDay = addDays(range.today, -1);
   const subjectId = rule.scopeId === '*' ? undefined : rule.scopeId;
-  const by = amountsBySubject(view, rule.scope, rule.metric, subjectId);
-  if (subjectId !== undefined && !by.has(subjectId)) by.set(subjectId, []);
-  const subjects = [...by].map(([id, points]) => {
-    const history = denseAmounts(points, range.firstDay, lastDay);
-    const todayAmount = points.filter((p) => p.day === range.today).reduce((s, p) => s + p.amount, 0);
+  const by = seriesBySubject(view, rule.scope, subjectId);
+  if (subjectId !== undefined && !by.has(subjectId)) by.set(subjectId, new Array<number>(daysBetween(range.firstDay, range.today) + 1).fill(0));
+  const subjects = [...by].map(([id, amounts]) => {
+    const history = amounts.slice(0, -1);
+    const todayAmount = amounts.at(-1)!;
     return { id, history, todayAmount, recent: history.slice(-7).reduce((s, a) => s + a, 0) + todayAmount };
   });
   subjects.sort((a, b) => b.recent - a.recent);
@@ -284,12 +324,15 @@ export function ruleSubjects(view: FactsView, rule: BudgetRuleRef, options: Subj
   });
 }
 
-// Every day/month/total rule's subjects; `viewFor` gives (and may share) the view of a zone.
-export async function loadBudgetSubjects(db: Db, rules: readonly BudgetRuleRef[], viewFor: (timeZone: string) => Promise<FactsView>, options: SubjectOptions): Promise<BudgetSubject[]> {
+// Gives (and may share) the view of a zone in a metric.
+export type ViewFor = (timeZone: string, metric: SeriesMetric) => Promise<FactsView>;
+
+// Every day/month/total rule's subjects.
+export async function loadBudgetSubjects(db: Db, rules: readonly BudgetRuleRef[], viewFor: ViewFor, options: SubjectOptions): Promise<BudgetSubject[]> {
   const followed = rules.filter((r) => dailyWindows.has(r.window));
   const perRule = await Promise.all(
     followed.map(async (rule) => {
-      const view = await viewFor(rule.timezone);
+      const view = await viewFor(rule.timezone, rule.metric);
       const allTime = rule.window === 'total' ? await allTimeTotals(db, view, rule) : undefined;
       return ruleSubjects(view, rule, options, allTime);
     }),
@@ -297,39 +340,66 @@ export async function loadBudgetSubjects(db: Db, rules: readonly BudgetRuleRef[]
   return perRule.flat();
 }
 
+const subjectColumn: Record<BudgetRuleRef['scope'], { level: RollupLevel; column: SQL }> = {
+  org: { level: 'team', column: sql`org_id` },
+  team: { level: 'team', column: sql`team_id` },
+  user: { level: 'wide', column: sql`user_id` },
+  key: { level: 'wide', column: sql`key_id` },
+};
+
+// Each subject's amount over all time up to the analysis instant, summed in Postgres per scope
+// member (a team's then added to the teams above it).
 async function allTimeTotals(db: Db, view: FactsView, rule: BudgetRuleRef): Promise<Map<string, number>> {
   const todayStartUtcMs = windowSpan('day', 'UTC', view.untilMs - 1).startMs;
-  const all: FactsView = { ...view, facts: await loadDailyFacts(db, view.orgId, 'UTC', 0, todayStartUtcMs, view.untilMs) };
-  const by = amountsBySubject(all, rule.scope, rule.metric, rule.scopeId === '*' ? undefined : rule.scopeId);
-  return new Map([...by].map(([id, points]) => [id, points.reduce((s, p) => s + p.amount, 0)]));
+  const { level, column } = subjectColumn[rule.scope];
+  const span: DaySpan = { orgId: view.orgId, timeZone: 'UTC', fromMs: 0, splitMs: todayStartUtcMs, untilMs: view.untilMs };
+  const rows = await readRows<{ s: string | null; amount: string }>(
+    db,
+    sql`select s, sum(amount)::bigint as amount from (${localDayRows(level, span, sql`${column} as s, ${metricSql[rule.metric]} as amount`)}) r group by s`,
+  );
+  const totals = new Map<string, number>();
+  for (const r of rows) {
+    if (r.s === null) continue;
+    const subjects = rule.scope === 'team' ? (view.ancestors.get(r.s) ?? [r.s]) : [r.s];
+    for (const subject of subjects) totals.set(subject, (totals.get(subject) ?? 0) + Number(r.amount));
+  }
+  return totals;
 }
 
-// Spend per key, per user and use per model over the last usageDays complete days and today.
-function recentUsage(view: FactsView, usageDays: number) {
-  const since = addDays(view.range.today, -usageDays);
-  const keyCost = new Map<string, number>();
-  const userCost = new Map<string, number>();
-  const models = new Map<string, { model: string; requests: number; promptTokens: number; cachedTokens: number; completionTokens: number; costMicros: number }>();
-  for (const f of view.facts) {
-    if (f.day < since) continue;
-    keyCost.set(f.keyId, (keyCost.get(f.keyId) ?? 0) + f.costMicros);
-    userCost.set(f.userId, (userCost.get(f.userId) ?? 0) + f.costMicros);
-    const m = models.get(f.model) ?? { model: f.model, requests: 0, promptTokens: 0, cachedTokens: 0, completionTokens: 0, costMicros: 0 };
-    models.set(f.model, { model: f.model, requests: m.requests + f.requests, promptTokens: m.promptTokens + f.promptTokens, cachedTokens: m.cachedTokens + f.cachedTokens, completionTokens: m.completionTokens + f.completionTokens, costMicros: m.costMicros + f.costMicros });
-  }
-  const modelUsage: ModelUsageFacts[] = [...models.values()].filter((m) => m.requests > 0);
-  return { keyCost, userCost, models: modelUsage };
+// Use per model over the view's days from `since` on (today included), summed in Postgres.
+async function modelUsage(db: Db, view: FactsView, since: string): Promise<ModelUsageFacts[]> {
+  const rows = await readRows<Record<'model' | 'requests' | 'prompt' | 'cached' | 'completion' | 'cost' | 'unstated' | 'unstated_output', string>>(
+    db,
+    sql`select model, sum(requests)::bigint as requests, sum(prompt)::bigint as prompt, sum(cached)::bigint as cached,
+        sum(completion)::bigint as completion, sum(cost)::bigint as cost, sum(unstated)::bigint as unstated, sum(unstated_output)::bigint as unstated_output
+      from (${localDayRows('team', view.span, sql`model, requests - unmetered_requests as requests, prompt_tokens as prompt, cached_tokens as cached, completion_tokens as completion,
+        cost_micros as cost, max_tokens_unstated_requests as unstated, max_tokens_unstated_output_tokens as unstated_output`)}) r
+      where day >= ${since}::date group by model`,
+  );
+  return rows
+    .map((r) => ({
+      model: r.model, requests: Number(r.requests), promptTokens: Number(r.prompt), cachedTokens: Number(r.cached), completionTokens: Number(r.completion), costMicros: Number(r.cost),
+      uncappedRequests: Number(r.unstated), uncappedCompletionTokens: Number(r.unstated_output),
+    }))
+    .filter((m) => m.requests > 0);
+}
+
+// What each subject of a scope used over the last `days` complete days and today.
+function recentTotals(view: FactsView, scope: SeriesScope, days: number): Map<string, number> {
+  return new Map([...seriesBySubject(view, scope)].map(([id, amounts]) => [id, amounts.slice(-(days + 1)).reduce((s, a) => s + a, 0)]));
 }
 
 // The recommendations' facts: keys, users and teams of the org with their spend over the last
 // usageDays days of the view, every budget rule (with the periods of those the ledger can
 // follow), and per-model use.
+// `view` is in micro-USD.
 export async function loadRecommendationInput(db: Db, view: FactsView, asOfMs: number, usageDays: number, rules: readonly BudgetRuleRef[], subjects: readonly BudgetSubject[]): Promise<RecommendationInput> {
   const [keyRows, userRows] = await Promise.all([
     db.select().from(apiKeys).where(eq(apiKeys.orgId, view.orgId)),
     db.select().from(usersTable).where(eq(usersTable.orgId, view.orgId)),
   ]);
-  const usage = recentUsage(view, usageDays);
+  const since = addDays(view.range.today, -usageDays);
+  const usage = { keyCost: recentTotals(view, 'key', usageDays), userCost: recentTotals(view, 'user', usageDays), models: await modelUsage(db, view, since) };
   const budgets: BudgetFacts[] = rules.map((rule) => ({
     id: rule.id, scope: rule.scope, scopeId: rule.scopeId, metric: rule.metric, window: rule.window, limit: rule.limit, warnPct: rule.warnPct,
     periods: subjects.filter((s) => s.rule === rule).flatMap((s) => s.periods.map((usedAmount) => ({ subjectId: s.subjectId, usedAmount }))),

@@ -51,8 +51,10 @@ export interface ModelUsageFacts {
   readonly cachedTokens: number;
   readonly completionTokens: number;
   readonly costMicros: number;
-  // Requests sent without max_tokens (so they reserved the catalog's cap); undefined when unknown.
+  // Requests sent without max_tokens (so they reserved the catalog's cap) and the output tokens
+  // they used; undefined when unknown.
   readonly uncappedRequests?: number | undefined;
+  readonly uncappedCompletionTokens?: number | undefined;
 }
 
 export interface RecommendationInput {
@@ -287,15 +289,22 @@ export function uncappedRequests(input: RecommendationInput, catalog: Catalog, o
     const model = catalog.resolve(u.model);
     const uncapped = u.uncappedRequests;
     if (!model || uncapped === undefined || u.requests === 0 || uncapped * 100 < options.uncappedSharePct * u.requests) return [];
-    const meanCompletionTokens = Math.round(u.completionTokens / u.requests);
+    // What those requests used: their own output when the ledger has it, else the model's mean.
+    const usedOutputTokens = u.uncappedCompletionTokens ?? Math.round((u.completionTokens * uncapped) / u.requests);
+    const reservedOutputTokens = uncapped * model.maxOutputTokens;
+    const meanCompletionTokens = Math.round(usedOutputTokens / uncapped);
     // What each such request holds back from its budgets until it settles.
     const excessTokens = Math.max(0, model.maxOutputTokens - meanCompletionTokens);
     const heldMicrosPerRequest = Math.ceil((excessTokens * model.price.outputPerMTok) / 1_000_000);
     return [{
       kind: 'uncapped_requests' as const,
       subject: { type: 'model' as const, id: model.name },
-      message: `${uncapped} of ${u.requests} ${model.name} requests (${pct(uncapped, u.requests)}%) sent no max_tokens, so each reserved the catalog cap of ${model.maxOutputTokens} output tokens (about ${dollars(heldMicrosPerRequest)}) against budgets while the mean answer used ${meanCompletionTokens}: set max_tokens to free that headroom.`,
-      figures: { model: model.name, requests: u.requests, uncappedRequests: uncapped, catalogMaxOutputTokens: model.maxOutputTokens, meanCompletionTokens, heldMicrosPerRequest },
+      message: `${uncapped} of ${u.requests} ${model.name} requests (${pct(uncapped, u.requests)}%) sent no max_tokens, so each reserved the catalog cap of ${model.maxOutputTokens} output tokens (about ${dollars(heldMicrosPerRequest)} more than it used) against budgets: ${reservedOutputTokens} reserved, ${usedOutputTokens} used (${pct(usedOutputTokens, reservedOutputTokens)}%). Set max_tokens to free that headroom.`,
+      figures: {
+        model: model.name, requests: u.requests, uncappedRequests: uncapped, uncappedSharePct: pct(uncapped, u.requests), catalogMaxOutputTokens: model.maxOutputTokens,
+        reservedOutputTokens, usedOutputTokens, usedSharePct: pct(usedOutputTokens, reservedOutputTokens), meanCompletionTokens, heldMicrosPerRequest,
+      },
+      assumption: 'one choice per request, each reserving the whole catalog cap (a budget that clamped the reservation held less)',
     }];
   });
 }

@@ -163,8 +163,16 @@ export async function buildReport(db: Db, visible: Visibility, r: ReportRequest)
   const filters: Filters = { org: [r.orgId], ...(scope.kind === 'org' ? {} : { [scope.kind]: [scope.id] }) };
   const base: Omit<UsageQuery, 'dimensions' | 'bucket' | 'limit'> = { from: r.from, to: r.to, tz: r.tz, filters, source: 'auto' };
   const ranked = (dimension: ColumnDimension) => queryUsage(db, visible, { ...base, dimensions: [dimension], bucket: null, limit: r.top });
+  const byDay = queryUsage(db, visible, { ...base, dimensions: [], bucket: 'day', limit: maxDays });
+  // The analysis needs only the range's end, so it runs beside the other queries.
+  const analysed = byDay.then(async (daily) => {
+    const asOfMs = Math.min(r.nowMs, daily.toMs - 1);
+    return { asOfMs, analysis: await analyse(db, r.orgId, { asOfMs, timeZone: r.tz, catalog: r.analytics?.catalog, configRules: r.analytics?.configRules ?? [] }) };
+  });
+  // Awaited below; a query failing first must not leave its rejection unhandled.
+  analysed.catch(() => undefined);
   const [daily, models, byTeam, byUser, byKey, payers, ...tagged] = await Promise.all([
-    queryUsage(db, visible, { ...base, dimensions: [], bucket: 'day', limit: maxDays }),
+    byDay,
     queryUsage(db, visible, { ...base, dimensions: ['provider', 'model'], bucket: null, limit: 10_000 }),
     ranked('team'),
     ranked('user'),
@@ -205,8 +213,7 @@ export async function buildReport(db: Db, visible: Visibility, r: ReportRequest)
   });
 
   const orgName = (await namesOf(db, 'org', [r.orgId])).get(r.orgId) ?? r.orgId;
-  const asOfMs = Math.min(r.nowMs, daily.toMs - 1);
-  const analysis = await analyse(db, r.orgId, { asOfMs, timeZone: r.tz, catalog: r.analytics?.catalog, configRules: r.analytics?.configRules ?? [] });
+  const { asOfMs, analysis } = await analysed;
   const applies = await applicableSubjects(db, r.orgId, scope);
   const forecasts = (analysis.forecasts ?? []).filter((b) => applies?.(b) ?? true);
   const subjectNames = {

@@ -60,6 +60,7 @@ export function createBudgetMeter(options: BudgetMeterOptions): Meter {
         sessionId,
         tags,
         reservedOutputTokens: reservation.maxOutputTokens,
+        maxTokensUnstated: request.maxTokensUnstated ?? request.maxOutputTokens === undefined,
       };
       const settle = async (result: MeterOutcome) => {
         release();

@@ -15,6 +15,9 @@ export interface MeterRequest {
   readonly body: JsonObject;
   // From max_tokens and friends, per choice; undefined when the client left it to the provider.
   readonly maxOutputTokens: number | undefined;
+  // The client stated no output cap, so the catalog's is reserved; for a translated request the
+  // body above carries the cap the translation filled in. Absent: maxOutputTokens is undefined.
+  readonly maxTokensUnstated?: boolean;
   // Choices generated (n, best_of): each may use the whole output cap.
   readonly outputChoices: number;
   // The output is fetched later through another route, where settle cannot see it.

@@ -22,6 +22,8 @@ export interface EventContext {
   readonly tags: Readonly<Record<string, string>>;
   // The output tokens the reservation allowed, all choices together.
   readonly reservedOutputTokens: number;
+  // The request stated no max_tokens: the reservation took the catalog's output cap.
+  readonly maxTokensUnstated?: boolean;
 }
 
 const zero: Usage = { promptTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 0, reasoningTokens: 0 };
@@ -98,6 +100,7 @@ export async function buildUsageEvent(outcome: MeterOutcome, ctx: EventContext, 
     // A model priced at its provider's default for unlisted models is an estimate too.
     estimated: estimated || ctx.model.priceEstimated === true,
     unmetered: false,
+    maxTokensUnstated: ctx.maxTokensUnstated ?? false,
     sessionId: ctx.sessionId,
     tags: ctx.tags,
   };

@@ -109,6 +109,8 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
         endpoint,
         body,
         maxOutputTokens: requestedMax,
+        // The client's own body: a translation states the catalog's cap for it (Anthropic requires one).
+        maxTokensUnstated: (translation ? providers[route.dialect].maxOutputTokens(route.endpoint, clientBody) : requestedMax) === undefined,
         outputChoices: provider.outputChoices(endpoint, body),
         defersOutput: provider.defersOutput(endpoint, body),
         headers: req.headers,

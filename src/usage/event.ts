@@ -29,6 +29,9 @@ export const usageEventSchema = z.object({
   // True for an allowed pass-through call: recorded for the audit trail, never charged to a
   // budget. Absent means metered, so entries written before the flag existed still parse.
   unmetered: z.boolean().default(false),
+  // True when the request stated no max_tokens (or its equivalents), so metering reserved the
+  // catalog's output cap. Absent means false, so older entries still parse.
+  maxTokensUnstated: z.boolean().default(false),
   sessionId: z.string().nullable(),
   tags: z.record(z.string(), z.string()),
 });

@@ -68,11 +68,12 @@ export function rollupInsert({ table, bucket, width, dimensions }: RollupTable, 
   return sql`
       insert into ${sql.identifier(table)} as r (${sql.identifier(bucket)}, org_id, ${dims},
         requests, error_requests, estimated_requests, unmetered_requests, prompt_tokens, cached_tokens,
-        completion_tokens, reasoning_tokens, cost_micros, latency_ms_sum)
+        completion_tokens, reasoning_tokens, cost_micros, latency_ms_sum, max_tokens_unstated_requests, max_tokens_unstated_output_tokens)
       select date_bin(${sql.raw(`'${width}'`)}, time, timestamptz '2000-01-01T00:00:00Z') as bucket, org_id, ${dims}, count(*),
         count(*) filter (where status >= 400 or error_code is not null),
         count(*) filter (where estimated), count(*) filter (where unmetered), sum(prompt_tokens), sum(cached_tokens),
-        sum(completion_tokens), sum(reasoning_tokens), sum(cost_micros), sum(latency_ms)
+        sum(completion_tokens), sum(reasoning_tokens), sum(cost_micros), sum(latency_ms), count(*) filter (where max_tokens_unstated),
+        coalesce(sum(completion_tokens) filter (where max_tokens_unstated), 0)
       from ${source}
       group by 1, org_id, ${dims} ${tail}`;
 }
@@ -94,7 +95,9 @@ const rollupUpsert = (t: RollupTable): SQL =>
         completion_tokens = r.completion_tokens + excluded.completion_tokens,
         reasoning_tokens = r.reasoning_tokens + excluded.reasoning_tokens,
         cost_micros = r.cost_micros + excluded.cost_micros,
-        latency_ms_sum = r.latency_ms_sum + excluded.latency_ms_sum`,
+        latency_ms_sum = r.latency_ms_sum + excluded.latency_ms_sum,
+        max_tokens_unstated_requests = r.max_tokens_unstated_requests + excluded.max_tokens_unstated_requests,
+        max_tokens_unstated_output_tokens = r.max_tokens_unstated_output_tokens + excluded.max_tokens_unstated_output_tokens`,
   );
 
 const rollupUpserts = sql.join(rollupTables.map((t, i) => sql`, ${sql.raw(`rollup${i}`)} as (${rollupUpsert(t)})`), sql``);
@@ -108,15 +111,15 @@ async function insertBatch(db: Db, events: readonly UsageEvent[]): Promise<numbe
         provider text, model text, "promptTokens" bigint, "cachedTokens" bigint,
         "completionTokens" bigint, "reasoningTokens" bigint, "costMicros" bigint, status integer,
         "errorCode" text, stream boolean, "latencyMs" bigint, "ttfbMs" bigint, estimated boolean,
-        unmetered boolean, "sessionId" text, tags jsonb)
+        unmetered boolean, "sessionId" text, tags jsonb, "maxTokensUnstated" boolean)
     ), inserted as (
       insert into usage_events (request_id, time, org_id, team_id, user_id, key_id, provider, model,
         prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_micros, status,
-        error_code, stream, latency_ms, ttfb_ms, estimated, unmetered, session_id, tags)
+        error_code, stream, latency_ms, ttfb_ms, estimated, unmetered, session_id, tags, max_tokens_unstated)
       select "requestId", timestamptz 'epoch' + "timeMs" * interval '1 millisecond', "orgId",
         "teamId", "userId", "keyId", provider, model, "promptTokens", "cachedTokens",
         "completionTokens", "reasoningTokens", "costMicros", status, "errorCode", stream,
-        "latencyMs", "ttfbMs", estimated, coalesce(unmetered, false), "sessionId", tags
+        "latencyMs", "ttfbMs", estimated, coalesce(unmetered, false), "sessionId", tags, coalesce("maxTokensUnstated", false)
       from input
       on conflict (request_id, time) do nothing
       returning *

@@ -8,6 +8,7 @@ import { addDays, daysBetween } from '../../src/analytics/days.js';
 import { analyticsFindings } from '../../src/analytics/findings.js';
 import { visibleAnalysis } from '../../src/analytics/visible.js';
 import { amountsBySubject, type FactsView, loadBudgetRules, loadBudgetSubjects, loadFactsView, loadRecommendationInput, loadTeamAncestors, scopeSeries } from '../../src/analytics/inputs.js';
+import type { SeriesMetric } from '../../src/analytics/scope-series.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { UsageEvent } from '../../src/usage/event.js';
 import { writeUsageEvents } from '../../src/usage/ledger.js';
@@ -26,6 +27,7 @@ const backends = [
 
 for (const { name, available, open } of backends) describe.skipIf(!available)(`analytics inputs on ${name}`, () => {
   let db: TestDatabase;
+  let uncapped: UsageEvent[] = [];
 
   beforeAll(async () => {
     db = await open();
@@ -50,14 +52,14 @@ for (const { name, available, open } of backends) describe.skipIf(!available)(`a
       { id: 'bud_ist', orgId: 'org_a', scope: 'key', scopeId: 'k_top', metric: 'requests', window: 'day', limit: 1000, timezone: 'Asia/Kolkata' },
       { id: 'bud_all', orgId: 'org_a', scope: 'key', scopeId: 'k_sub', metric: 'requests', window: 'total', limit: 40 },
     ]);
-    // Every day from 2026-10-21 to today: sam $1 at 10:00, tess $0.50 at 09:00; sam $20 more on the
+    // Every day from 2026-10-21 to today: sam $1 at 10:00 (with no max_tokens), tess $0.50 at 09:00; sam $20 more on the
     // spike day; nia $0.30 once; tess one request at 20:00 UTC, 01:30 the next day in Kolkata.
     const events: UsageEvent[] = [];
     let n = 0;
     const event = (day: string, hour: number, over: Partial<UsageEvent>) =>
       events.push(makeEvent(++n, { requestId: `r${n}`, timeMs: Date.parse(`${day}T00:00:00Z`) + hour * 3_600_000, orgId: 'org_a', tags: {}, unmetered: false, cachedTokens: 0, ...over }));
     for (let day = '2026-10-21'; day <= '2026-11-20'; day = addDays(day, 1)) {
-      event(day, 10, { teamId: 'sub', userId: 'u_sub', keyId: 'k_sub', model: 'gpt-4o', costMicros: 1_000_000 });
+      event(day, 10, { teamId: 'sub', userId: 'u_sub', keyId: 'k_sub', model: 'gpt-4o', costMicros: 1_000_000, maxTokensUnstated: true });
       event(day, 9, { teamId: 'top', userId: 'u_top', keyId: 'k_top', model: 'gpt-4o-mini', costMicros: 500_000 });
     }
     event(spikeDay, 11, { teamId: 'sub', userId: 'u_sub', keyId: 'k_sub', model: 'gpt-4o', costMicros: 20_000_000 });
@@ -65,6 +67,7 @@ for (const { name, available, open } of backends) describe.skipIf(!available)(`a
     event('2026-11-18', 20, { teamId: 'top', userId: 'u_top', keyId: 'k_top', model: 'gpt-4o-mini', costMicros: 1 });
     // After the analysis instant: never counted.
     event('2026-11-20', 13, { teamId: 'sub', userId: 'u_sub', keyId: 'k_sub', model: 'gpt-4o', costMicros: 7_000_000 });
+    uncapped = events.filter((e) => e.maxTokensUnstated === true && e.timeMs <= asOfMs);
     const written = await writeUsageEvents(d, events);
     expect(written.rejected).toEqual([]);
   });
@@ -73,8 +76,8 @@ for (const { name, available, open } of backends) describe.skipIf(!available)(`a
     await db?.drop();
   });
 
-  const view = async (timeZone = 'UTC'): Promise<FactsView> =>
-    loadFactsView(db.database.db, 'org_a', { ...window, timeZone }, await loadTeamAncestors(db.database.db, 'org_a'));
+  const view = async (timeZone = 'UTC', metric: SeriesMetric = 'costMicros'): Promise<FactsView> =>
+    loadFactsView(db.database.db, 'org_a', { ...window, timeZone }, await loadTeamAncestors(db.database.db, 'org_a'), metric);
 
   it('gives each scope one amount per complete day, a team counting the teams below it', async () => {
     const series = scopeSeries(await view(), ['team', 'user', 'model']);
@@ -92,10 +95,10 @@ for (const { name, available, open } of backends) describe.skipIf(!available)(`a
   });
 
   it('puts an hour on the local day it starts in: 20:00 UTC is the next day in Kolkata', async () => {
-    const by = amountsBySubject(await view('Asia/Kolkata'), 'key', 'requests');
+    const by = amountsBySubject(await view('Asia/Kolkata', 'requests'), 'key');
     const kolkataDays = by.get('k_top')!.filter((p) => p.day === '2026-11-18' || p.day === '2026-11-19');
     expect(kolkataDays.sort((a, b) => a.day.localeCompare(b.day))).toEqual([{ day: '2026-11-18', amount: 1 }, { day: '2026-11-19', amount: 2 }]);
-    const utcDays = amountsBySubject(await view(), 'key', 'requests').get('k_top')!.filter((p) => p.day === '2026-11-18' || p.day === '2026-11-19');
+    const utcDays = amountsBySubject(await view('UTC', 'requests'), 'key').get('k_top')!.filter((p) => p.day === '2026-11-18' || p.day === '2026-11-19');
     expect(utcDays.sort((a, b) => a.day.localeCompare(b.day))).toEqual([{ day: '2026-11-18', amount: 2 }, { day: '2026-11-19', amount: 1 }]);
   });
 
@@ -145,6 +148,23 @@ for (const { name, available, open } of backends) describe.skipIf(!available)(`a
     expect(findings.find((f) => f.fingerprint === `analytics:anomaly:user:u_sub:costMicros:${spikeDay}`)).toMatchObject({ name: 'usage.anomaly', severity: 'high', firing: true });
     // The same analysis gives the same fingerprints: re-evaluating never duplicates an alert.
     expect(analyticsFindings(await analyse(db.database.db, 'org_a', { asOfMs, lookbackDays: 30 })).map((f) => f.fingerprint).sort()).toEqual(findings.map((f) => f.fingerprint).sort());
+  });
+
+  it('recommends max_tokens where most requests stated none, with the count, the share and the output reserved against what they used', async () => {
+    const catalog = loadConfig({ env: {} }).catalog;
+    const analysis = await analyse(db.database.db, 'org_a', { asOfMs, lookbackDays: 30, catalog, recommendations: true });
+    const found = analysis.recommendations!.filter((r) => r.kind === 'uncapped_requests');
+    const cap = catalog.resolve('gpt-4o')!.maxOutputTokens;
+    // sam's 31 requests of the 30 days and today so far; the spike and nia's stated max_tokens.
+    expect(uncapped).toHaveLength(31);
+    const used = uncapped.reduce((s, e) => s + e.completionTokens, 0);
+    expect(found).toEqual([
+      expect.objectContaining({
+        subject: { type: 'model', id: 'gpt-4o' },
+        figures: expect.objectContaining({ requests: 33, uncappedRequests: 31, uncappedSharePct: 93.9, catalogMaxOutputTokens: cap, reservedOutputTokens: 31 * cap, usedOutputTokens: used }),
+      }),
+    ]);
+    expect(found[0]!.message).toContain(`31 of 33 gpt-4o requests (93.9%) sent no max_tokens`);
   });
 
   it('cuts the analysis to what a manager or a developer may see', async () => {

@@ -148,6 +148,22 @@ describe('streaming timing', () => {
   });
 });
 
+describe('max_tokens in the ledger', () => {
+  it('records a request that stated no max_tokens (or max_completion_tokens) as reserving the catalog cap', async () => {
+    const erin = await gw.newKey({ user: 'cap-erin' });
+    const client = new OpenAI({ apiKey: erin.key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'one' }] });
+    await client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 20, messages: [{ role: 'user', content: 'two' }] });
+    await client.chat.completions.create({ model: 'gpt-4o-mini', max_completion_tokens: 20, messages: [{ role: 'user', content: 'three' }] });
+    const flags = async () => {
+      const result = await gw.app.database.db.execute(sql`select max_tokens_unstated from usage_events where user_id = ${erin.userId} order by time`);
+      return (result as unknown as { rows: Array<{ max_tokens_unstated: boolean }> }).rows.map((r) => r.max_tokens_unstated);
+    };
+    await expect.poll(async () => (await flags()).length, { timeout: 3_000 }).toBe(3);
+    expect(await flags()).toEqual([true, false, false]);
+  });
+});
+
 describe('usage of requests no budget applies to', () => {
   // Nothing reserves here, so the prompt is first counted at settle, and only because the answer
   // carried no usage.

@@ -138,6 +138,18 @@ describe.each([
     }
   });
 
+  it('records whether the client stated max_tokens, though the translation states a cap for it', async () => {
+    const { client, created } = await userClient(`tr-cap-${provider}`);
+    await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'no cap' }] });
+    await client.chat.completions.create({ model, max_tokens: 64, messages: [{ role: 'user', content: 'capped' }] });
+    const flags = async () => {
+      const result = await gw.app.database.db.execute(sql`select max_tokens_unstated from usage_events where user_id = ${created.userId} order by time`);
+      return (result as unknown as { rows: Array<{ max_tokens_unstated: boolean }> }).rows.map((r) => r.max_tokens_unstated);
+    };
+    await expect.poll(async () => (await flags()).length, { timeout: 3_000 }).toBe(2);
+    expect(await flags()).toEqual([true, false]);
+  });
+
   it('refuses what cannot be translated before it reaches the upstream', async () => {
     const { client } = await userClient(`tr-refuse-${provider}`);
     const before = mock.requests.length;

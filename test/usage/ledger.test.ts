@@ -36,7 +36,7 @@ for (const backend of backends) {
     });
 
     it('stores every field of an event', async () => {
-      const event = makeEvent(6, { sessionId: 'sess-x', ttfbMs: 42, estimated: true, unmetered: true, errorCode: 'upstream_error', status: 502 });
+      const event = makeEvent(6, { sessionId: 'sess-x', ttfbMs: 42, estimated: true, unmetered: true, maxTokensUnstated: true, errorCode: 'upstream_error', status: 502 });
       await writeUsageEvents(database.db, [event]);
       const [row] = await database.db.select().from(usageEvents);
       const { timeMs, ...fields } = event;
@@ -48,6 +48,22 @@ for (const backend of backends) {
       await writeUsageEvents(database.db, [makeEvent(1, { unmetered: true, model: 'files', promptTokens: 0, completionTokens: 0, costMicros: 0 }), legacy]);
       const flags = await database.db.select({ requestId: usageEvents.requestId, unmetered: usageEvents.unmetered }).from(usageEvents).orderBy(usageEvents.requestId);
       expect(flags).toEqual([{ requestId: 'req-1', unmetered: true }, { requestId: 'req-2', unmetered: false }]);
+    });
+
+    it('counts requests that stated no max_tokens, and the output they used, in every rollup table; an event without the flag stores false', async () => {
+      const { maxTokensUnstated: _omitted, ...legacy } = makeEvent(3, { orgId: 'org-cap', completionTokens: 1_000 });
+      await writeUsageEvents(database.db, [
+        makeEvent(1, { orgId: 'org-cap', maxTokensUnstated: true, completionTokens: 70 }),
+        makeEvent(2, { orgId: 'org-cap', maxTokensUnstated: true, completionTokens: 30 }),
+        legacy,
+      ]);
+      const flags = await database.db.select({ requestId: usageEvents.requestId, flag: usageEvents.maxTokensUnstated }).from(usageEvents).where(eq(usageEvents.orgId, 'org-cap')).orderBy(usageEvents.requestId);
+      expect(flags).toEqual([{ requestId: 'req-1', flag: true }, { requestId: 'req-2', flag: true }, { requestId: 'req-3', flag: false }]);
+      for (const table of ['usage_rollups_hourly', 'usage_rollups_daily', 'usage_rollups_team_15m', 'usage_rollups_team_hourly', 'usage_rollups_team_daily']) {
+        const [sums] = await rows(database, sql`select sum(requests)::int as requests, sum(max_tokens_unstated_requests)::int as unstated, sum(max_tokens_unstated_output_tokens)::int as output
+          from ${sql.identifier(table)} where org_id = 'org-cap'`);
+        expect({ table, ...sums }).toEqual({ table, requests: 3, unstated: 2, output: 100 });
+      }
     });
 
     it('adds a redelivered batch neither to the events nor to the rollups', async () => {

@@ -115,6 +115,7 @@ export function makeEvent(n: number, overrides: Partial<UsageEvent> = {}): Usage
     ttfbMs: n % 2 === 1 ? 80 : null,
     estimated: n % 13 === 0,
     unmetered: false,
+    maxTokensUnstated: false,
     sessionId: n % 5 === 0 ? `sess-${n}` : null,
     tags: n % 6 === 0 ? { feature: 'chat' } : {},
     ...overrides,

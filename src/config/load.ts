@@ -94,6 +94,7 @@ function applyEnv(raw: Record<string, unknown>, env: Env): void {
     ['ANTHROPIC_BASE_URL', ['providers', 'anthropic', 'baseUrl'], String],
     ['GEMINI_API_KEY', ['providers', 'gemini', 'apiKey'], String],
     ['GEMINI_BASE_URL', ['providers', 'gemini', 'baseUrl'], String],
+    ['BEDROCK_BASE_URL', ['providers', 'bedrock', 'baseUrl'], String],
   ];
   for (const [name, path, convert] of named) {
     const value = env[name];
@@ -115,12 +116,13 @@ function describe(error: z.ZodError, prefix = ''): string {
     .join('\n');
 }
 
-// OpenAI, Anthropic and Gemini always exist (the shipped catalog routes to them); a config file's entries
+// OpenAI, Anthropic, Gemini and Bedrock always exist (the shipped catalog routes to them); a config file's entries
 // for them are merged over these defaults rather than replacing them.
 const builtinProviders: Record<string, Record<string, unknown>> = {
   openai: { kind: 'openai', baseUrl: 'https://api.openai.com/v1' },
   anthropic: { kind: 'anthropic', baseUrl: 'https://api.anthropic.com' },
   gemini: { kind: 'gemini', baseUrl: 'https://generativelanguage.googleapis.com' },
+  bedrock: { kind: 'bedrock', baseUrl: 'https://bedrock-runtime.us-east-1.amazonaws.com' },
 };
 
 function withBuiltinProviders(fromFile: unknown): Record<string, unknown> {

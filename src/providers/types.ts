@@ -1,10 +1,13 @@
 // What every provider folder produces and consumes; the rest of the gateway sees only these.
 
 // The metered routes. Each provider serves some of them.
-export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'responses' | 'messages' | GeminiEndpoint;
+export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'responses' | 'messages' | GeminiEndpoint | BedrockEndpoint;
 
 // Gemini's methods, named as in its paths (/v1beta/models/{model}:generateContent).
 export type GeminiEndpoint = 'generateContent' | 'streamGenerateContent';
+
+// Bedrock's runtime operations (POST /model/{modelId}/converse and /converse-stream).
+export type BedrockEndpoint = 'converse' | 'converseStream';
 
 // Usage normalised across providers. promptTokens includes cached reads and cache writes
 // (OpenAI's prompt_tokens already does; Anthropic's input_tokens does not and is summed up);

@@ -6,7 +6,8 @@
 // usage last, or a huge first stream event), fill (one token per allowed output token, per choice) and echo_credentials (an
 // error body that quotes the credential headers it received). `n` and `best_of` give that many
 // choices on non-streamed chat and completions; `background: true` answers a queued response.
-// Media endpoints (images, audio, moderations) answer from bench/mock-upstream-media.ts.
+// Media endpoints (images, audio, moderations) answer from bench/mock-upstream-media.ts; Azure OpenAI
+// deployment paths (/openai/deployments/{deployment}/chat/completions?api-version=…) as the OpenAI ones.
 // Run standalone: node --import ./bin/typescript.js bench/mock-upstream.ts [port]
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
@@ -124,6 +125,19 @@ const shapes: Record<string, Shape> = {
   '/v1/responses': 'responses',
   '/v1/messages': 'messages',
 };
+
+// Azure OpenAI's data-plane paths: /openai/deployments/{deployment}/chat/completions?api-version=…
+// (also completions and embeddings). As Azure does, a request without api-version is a 404 and one
+// without the api-key header a 401; the answer names the deployment's model.
+const azurePath = /^\/openai\/deployments\/([^/]+)(\/chat\/completions|\/completions|\/embeddings)$/;
+
+function azureRoute(req: IncomingMessage, path: string): { shape: Shape; deployment: string } | { status: number; message: string } | undefined {
+  const match = azurePath.exec(path);
+  if (!match) return undefined;
+  if (!new URL(req.url ?? '/', 'http://mock').searchParams.get('api-version')) return { status: 404, message: 'Resource not found' };
+  if (typeof req.headers['api-key'] !== 'string') return { status: 401, message: 'Access denied due to invalid subscription key or wrong API endpoint.' };
+  return { shape: shapes[`/v1${match[2]!}`]!, deployment: decodeURIComponent(match[1]!) };
+}
 
 function errorBody(shape: Shape, status: number, echoed: string): unknown {
   const message = `mock upstream error ${status}${echoed}`;
@@ -261,7 +275,13 @@ async function answer(req: IncomingMessage, res: ServerResponse, mock: MockUpstr
   // Gemini's routes (bench/mock-gemini.ts) name the model in the path.
   const gemini = req.method === 'POST' ? geminiRoute(path) : undefined;
   if (gemini) return answerGemini(req, res, gemini, recorded.body ?? {}, behaviourFor(bodyText, mock.defaults));
-  const shape = shapes[path];
+  const azure = req.method === 'POST' ? azureRoute(req, path) : undefined;
+  if (azure && 'status' in azure) {
+    res.writeHead(azure.status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: { code: String(azure.status), message: azure.message } }));
+    return;
+  }
+  const shape = azure?.shape ?? shapes[path];
   if (!shape || req.method !== 'POST') {
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: { message: `mock has no route ${req.method} ${path}`, type: 'invalid_request_error', param: null, code: 'unknown_url' } }));
@@ -271,7 +291,7 @@ async function answer(req: IncomingMessage, res: ServerResponse, mock: MockUpstr
   const asked = behaviourFor(bodyText, mock.defaults);
   const cap = body.max_completion_tokens ?? body.max_tokens ?? body.max_output_tokens;
   const b = asked.fill && typeof cap === 'number' ? { ...asked, chunks: cap } : asked;
-  const model = String(body.model ?? 'unknown');
+  const model = azure ? `azure:${azure.deployment}` : String(body.model ?? 'unknown');
   if (b.hang) return;
   await sleep(b.firstDelayMs);
   if (b.status >= 400) {

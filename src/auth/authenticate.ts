@@ -8,9 +8,9 @@ import type { PrincipalCache } from './principal-cache.js';
 import type { Principal } from './principal.js';
 
 // OpenAI clients send `Authorization: Bearer`, Anthropic clients `x-api-key`, Google clients
-// `x-goog-api-key`.
+// `x-goog-api-key`, Azure OpenAI clients `api-key`.
 export function credentialFrom(headers: IncomingHttpHeaders): string | undefined {
-  for (const name of ['x-api-key', 'x-goog-api-key']) {
+  for (const name of ['x-api-key', 'x-goog-api-key', 'api-key']) {
     const apiKey = headers[name];
     if (typeof apiKey === 'string' && apiKey !== '') return apiKey.trim();
   }

@@ -86,7 +86,7 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
     try {
       const raw = await readBody(req, config.server.maxBodyBytes);
       const clientBody = route.parseBody ? route.parseBody(raw) : parseRequestBody(raw);
-      const modelName = route.parseBody ? requirePathModel(pathModel) : String(clientBody.model);
+      const modelName = route.modelInPath ? requirePathModel(pathModel) : String(clientBody.model);
       const { model, upstream, provider } = routeModel(modelName, principal, config, upstreams);
       modelLabel = metricModelLabel(model);
       // A provider without the client's API may translate it (src/providers/index.ts).

@@ -10,12 +10,15 @@ import type { MediaEndpoint } from '../providers/media.js';
 import type { JsonObject } from '../providers/provider.js';
 import type { Endpoint } from '../providers/types.js';
 import type { EndpointFamily } from './families.js';
+import { parseDeploymentRequestBody } from './request-schema.js';
 
 export interface MeteredRoute {
   readonly endpoint: Endpoint;
   readonly dialect: DialectName;
-  // For a route that names the model in its path ({model}): validates the body, which does not.
+  // Validates the body (absent: an OpenAI-style body with its `model`).
   readonly parseBody?: (raw: Buffer) => JsonObject;
+  // The model is the {model} path segment, not the body's.
+  readonly modelInPath?: true;
 }
 
 export type RouteHandler = 'metered' | 'media' | 'tokenCount' | 'anthropicTokenCount' | 'geminiTokenCount' | 'models' | 'usage' | 'usageHistory' | 'alertPreferences' | 'health' | 'ready' | 'metrics';
@@ -60,7 +63,7 @@ const gemini = (method: 'generateContent' | 'streamGenerateContent'): RouteRow =
   family: 'generate_content',
   dialect: 'gemini',
   handler: 'metered',
-  metered: { endpoint: method, dialect: 'gemini', parseBody: parseGenerateContent },
+  metered: { endpoint: method, dialect: 'gemini', parseBody: parseGenerateContent, modelInPath: true },
 });
 
 // Bedrock's runtime API: the model ID is a path segment, the operation follows it.
@@ -71,8 +74,23 @@ const bedrock = (operation: 'converse' | 'converse-stream', endpoint: 'converse'
   family: 'converse',
   dialect: 'bedrock',
   handler: 'metered',
-  metered: { endpoint, dialect: 'bedrock', parseBody: parseConverse },
+  metered: { endpoint, dialect: 'bedrock', parseBody: parseConverse, modelInPath: true },
   modelSegment: bedrockModelId,
+});
+
+// Azure OpenAI's data-plane paths, for clients built for Azure (openai's AzureOpenAI): the
+// deployment is the model, resolved through the catalog (a deployment named like a catalog model,
+// or an alias), and the key may come as `api-key`. The client's api-version is not forwarded.
+const deploymentName = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const azure = (path: string, endpoint: 'chat' | 'completions' | 'embeddings'): RouteRow => ({
+  method: 'POST',
+  path: `/openai/deployments/{model}${path}`,
+  auth: 'key',
+  family: endpoint,
+  dialect: 'openai',
+  handler: 'metered',
+  metered: { endpoint, dialect: 'openai', parseBody: parseDeploymentRequestBody, modelInPath: true },
+  modelSegment: (segment) => (deploymentName.test(segment) ? segment : undefined),
 });
 
 const media = (path: string, endpoint: MediaEndpoint, family: EndpointFamily): RouteRow => ({
@@ -102,6 +120,9 @@ export const routeTable: readonly RouteRow[] = [
   gemini('streamGenerateContent'),
   bedrock('converse', 'converse'),
   bedrock('converse-stream', 'converseStream'),
+  azure('/chat/completions', 'chat'),
+  azure('/completions', 'completions'),
+  azure('/embeddings', 'embeddings'),
   { method: 'POST', path: '/v1beta/models/{model}:countTokens', auth: 'key', keyInQuery: true, family: 'token_count', dialect: 'gemini', handler: 'geminiTokenCount' },
   { method: 'POST', path: '/v1/token_count', auth: 'key', family: 'token_count', dialect: null, handler: 'tokenCount' },
   { method: 'POST', path: '/v1/messages/count_tokens', auth: 'key', family: 'token_count', dialect: 'anthropic', handler: 'anthropicTokenCount' },

@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { presetNames, withPreset } from '../providers/presets.js';
 import { buildCatalog, type Catalog } from './catalog.js';
 import { configSchema, modelSchema, type ModelConfig, type ParsedConfig, type ProviderConfig } from './schema.js';
 
@@ -160,6 +161,7 @@ export function loadConfig(options: LoadOptions = {}): RuntimeConfig {
   raw.providers = withBuiltinProviders(raw.providers);
   applyEnv(raw, env);
   for (const [key, value] of Object.entries(options.overrides ?? {})) setPath(raw, key.split('.'), value);
+  raw.providers = Object.fromEntries(Object.entries(raw.providers as Record<string, unknown>).map(([name, p]) => [name, withPreset(p, env)]));
 
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(`invalid config (${path}):\n${describe(parsed.error)}`);
@@ -169,7 +171,10 @@ export function loadConfig(options: LoadOptions = {}): RuntimeConfig {
   const catalogRaw = catalogFileSchema.safeParse(readYaml(catalogPath));
   if (!catalogRaw.success) throw new ConfigError(`invalid model catalog (${catalogPath}):\n${describe(catalogRaw.error)}`);
 
-  const models: Record<string, ModelConfig> = { ...catalogRaw.data.models };
+  // The shipped prices of a preset's models apply once a provider of that name is configured.
+  const models: Record<string, ModelConfig> = Object.fromEntries(
+    Object.entries(catalogRaw.data.models).filter(([, m]) => config.providers[m.provider] !== undefined || !(presetNames as readonly string[]).includes(m.provider)),
+  );
   const overridesPath = catalogOverridesPath(config, path);
   const merge = (overrides: Record<string, Record<string, unknown>>, source: string): void => {
     for (const [name, override] of Object.entries(overrides)) {

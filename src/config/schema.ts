@@ -12,12 +12,16 @@ import { tracingSchema } from '../tracing/config.js';
 import { passthroughSchema } from '../proxy/passthrough-routes.js';
 import { usageSchema } from '../usage/config.js';
 import { bedrockRegion } from '../providers/bedrock/request.js';
+import { presetNames } from '../providers/presets.js';
 
 const positiveInt = z.number().int().positive();
 
 export const providerSchema = z.object({
   // Which wire protocol the upstream speaks; OpenAI-compatible servers (vLLM, Ollama, Azure) are 'openai'.
   kind: z.enum(['openai', 'anthropic', 'gemini', 'bedrock']),
+  // An OpenAI-compatible service whose base URL, key variable and unknown-model policy are filled
+  // in (src/providers/presets.ts); the provider's own fields win.
+  preset: z.enum(presetNames).optional(),
   baseUrl: z.url(),
   apiKey: z.string().optional(),
   // Azure-style differences: the credential header and its scheme, extra query parameters,

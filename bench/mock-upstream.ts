@@ -41,6 +41,8 @@ export interface MockBehaviour {
   fill: boolean;
   // Quote the received credential headers in the error body.
   echoCredentials: boolean;
+  // The service_tier the answer reports; '' = the requested flex or priority, else default.
+  servedTier: string;
 }
 
 export interface RecordedRequest {
@@ -79,6 +81,7 @@ export const defaultBehaviour: MockBehaviour = {
   padBytes: 0,
   fill: false,
   echoCredentials: false,
+  servedTier: '',
 };
 
 const directive = /\[mock([^\]]*)\]/;
@@ -107,6 +110,7 @@ export function behaviourFor(bodyText: string, defaults: MockBehaviour): MockBeh
       case 'pad_bytes': b.padBytes = n; break;
       case 'fill': b.fill = true; break;
       case 'echo_credentials': b.echoCredentials = true; break;
+      case 'served_tier': b.servedTier = value ?? ''; break;
     }
   }
   return b;
@@ -144,6 +148,10 @@ function errorBody(shape: Shape, status: number, echoed: string): unknown {
   if (shape === 'messages') return { type: 'error', error: { type: status === 429 ? 'rate_limit_error' : 'api_error', message } };
   return { error: { message, type: status === 429 ? 'rate_limit_error' : 'server_error', param: null, code: `mock_${status}` } };
 }
+
+// What OpenAI reports in service_tier: the tier asked for when it has capacity, default otherwise.
+const servedTier = (b: MockBehaviour, body: Record<string, unknown>): string =>
+  b.servedTier || (body.service_tier === 'flex' || body.service_tier === 'priority' ? body.service_tier : 'default');
 
 const reported = (b: MockBehaviour, completion: number) => (b.completionTokens >= 0 ? b.completionTokens : completion);
 
@@ -186,7 +194,7 @@ function fullBody(shape: Shape, model: string, b: MockBehaviour, body: Record<st
   switch (shape) {
     case 'chat':
       return {
-        id: 'chatcmpl-mock', object: 'chat.completion', created, model,
+        id: 'chatcmpl-mock', object: 'chat.completion', created, model, service_tier: servedTier(b, body),
         choices: Array.from({ length: choices }, (_, index) => ({ index, message: { role: 'assistant', content: text, refusal: null }, finish_reason: 'stop', logprobs: null })),
         ...(b.noUsage ? {} : { usage: openaiUsage(b, b.chunks * choices) }),
       };
@@ -199,8 +207,8 @@ function fullBody(shape: Shape, model: string, b: MockBehaviour, body: Record<st
     case 'embeddings':
       return { object: 'list', model, data: [{ object: 'embedding', index: 0, embedding: embedding(body.encoding_format) }], usage: { prompt_tokens: b.promptTokens, total_tokens: b.promptTokens } };
     case 'responses':
-      if (body.background === true) return responseObject(model, '', 'queued', null);
-      return responseObject(model, text, 'completed', b.noUsage ? null : responsesUsage(b, b.chunks));
+      if (body.background === true) return responseObject(model, '', 'queued', null, servedTier(b, body));
+      return responseObject(model, text, 'completed', b.noUsage ? null : responsesUsage(b, b.chunks), servedTier(b, body));
     case 'messages': {
       // Declared tools are called (bench/mock-tool-calls.ts).
       const call = anthropicToolToCall(body);
@@ -213,9 +221,9 @@ function fullBody(shape: Shape, model: string, b: MockBehaviour, body: Record<st
   }
 }
 
-function responseObject(model: string, text: string, status: string, usage: unknown) {
+function responseObject(model: string, text: string, status: string, usage: unknown, serviceTier: string) {
   return {
-    id: 'resp_mock', object: 'response', created_at: 1_700_000_000, status, model,
+    id: 'resp_mock', object: 'response', created_at: 1_700_000_000, status, model, service_tier: serviceTier,
     output: status === 'completed' ? [{ type: 'message', id: 'msg_1', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }] : [],
     usage,
   };
@@ -227,8 +235,9 @@ const sse = (data: unknown, event?: string) => `${event ? `event: ${event}\n` : 
 function* streamEvents(shape: Shape, model: string, b: MockBehaviour, body: Record<string, unknown>): Generator<{ text: string; content: boolean; usage?: true }> {
   const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
   const created = 1_700_000_000;
+  const tier = servedTier(b, body);
   if (shape === 'chat' || shape === 'completions') {
-    const usageField = includeUsage ? { usage: null } : {};
+    const usageField = { ...(shape === 'chat' ? { service_tier: tier } : {}), ...(includeUsage ? { usage: null } : {}) };
     for (let i = 0; i < b.chunks; i++) {
       // pad_bytes makes the first chunk one huge event.
       const content = i === 0 ? token(i) + 'x'.repeat(b.padBytes) : token(i);
@@ -238,16 +247,16 @@ function* streamEvents(shape: Shape, model: string, b: MockBehaviour, body: Reco
     const last = shape === 'chat' ? { index: 0, delta: {}, finish_reason: 'stop' } : { index: 0, text: '', finish_reason: 'stop' };
     yield { text: sse({ id: 'chatcmpl-mock', object: shape === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model, choices: [last], ...usageField }), content: false };
     if (includeUsage && !b.noUsage) {
-      yield { text: sse({ id: 'chatcmpl-mock', object: shape === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model, choices: [], usage: openaiUsage(b, b.chunks) }), content: false, usage: true };
+      yield { text: sse({ id: 'chatcmpl-mock', object: shape === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model, ...(shape === 'chat' ? { service_tier: tier } : {}), choices: [], usage: openaiUsage(b, b.chunks) }), content: false, usage: true };
     }
     yield { text: sse('[DONE]'), content: false };
   } else if (shape === 'responses') {
-    yield { text: sse({ type: 'response.created', sequence_number: 0, response: responseObject(model, '', 'in_progress', null) }, 'response.created'), content: false };
+    yield { text: sse({ type: 'response.created', sequence_number: 0, response: responseObject(model, '', 'in_progress', null, body.service_tier === undefined ? 'auto' : String(body.service_tier)) }, 'response.created'), content: false };
     for (let i = 0; i < b.chunks; i++) {
       yield { text: sse({ type: 'response.output_text.delta', sequence_number: i + 1, item_id: 'msg_1', output_index: 0, content_index: 0, delta: token(i), logprobs: [] }, 'response.output_text.delta'), content: true };
     }
     const text = Array.from({ length: b.chunks }, (_, i) => token(i)).join('');
-    yield { text: sse({ type: 'response.completed', sequence_number: b.chunks + 1, response: responseObject(model, text, 'completed', b.noUsage ? null : responsesUsage(b, b.chunks)) }, 'response.completed'), content: false, usage: true };
+    yield { text: sse({ type: 'response.completed', sequence_number: b.chunks + 1, response: responseObject(model, text, 'completed', b.noUsage ? null : responsesUsage(b, b.chunks), tier) }, 'response.completed'), content: false, usage: true };
   } else if (shape === 'messages') {
     const usage = anthropicUsage(b, 1);
     yield { text: sse({ type: 'message_start', message: { id: 'msg_mock', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage } }, 'message_start'), content: false };

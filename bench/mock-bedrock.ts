@@ -8,6 +8,8 @@
 // The mock upstream's [mock ...] directives apply (bench/mock-upstream.ts), with prompt_tokens as
 // Bedrock's inputTokens (the uncached part) and cached_tokens as cacheReadInputTokens; one more,
 // cache_write_tokens=N, reports cacheWriteInputTokens. `fill` answers inferenceConfig.maxTokens tokens.
+// A request declaring tools whose last message is not a tool result is answered with a toolUse of
+// the first tool (input {"city":"Paris"}), as the other mocks do.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { Hash } from '@smithy/hash-node';
@@ -89,6 +91,18 @@ const frame = (eventType: string, payload: Json): Uint8Array =>
     body: Buffer.from(JSON.stringify({ ...payload, p: 'abcdefghijklmnopqrstuvwxyzABCDEFGH' })),
   });
 
+// The tool to call, when the request declares one and is not already answering a call.
+function toolToCall(body: Json): string | undefined {
+  const messages = Array.isArray(body.messages) ? body.messages : [];
+  const last = obj(messages.at(-1))?.content;
+  if (Array.isArray(last) && last.some((block) => obj(block)?.toolResult !== undefined)) return undefined;
+  const tools = obj(body.toolConfig)?.tools;
+  const name = Array.isArray(tools) ? obj(obj(tools[0])?.toolSpec)?.name : undefined;
+  return typeof name === 'string' ? name : undefined;
+}
+
+const toolInput = { city: 'Paris' };
+
 function usage(b: MockBehaviour, cacheWriteTokens: number, produced: number) {
   const outputTokens = b.completionTokens >= 0 ? b.completionTokens : produced;
   return {
@@ -112,11 +126,12 @@ async function answer(res: ServerResponse, operation: string, body: Json, bodyTe
     return;
   }
   const tokens = Array.from({ length: b.chunks }, (_, i) => token(i));
+  const tool = toolToCall(body);
   if (operation === 'converse') {
     const text = JSON.stringify({
       metrics: { latencyMs: 42 },
-      output: { message: { content: [{ text: tokens.join('') }], role: 'assistant' } },
-      stopReason: 'end_turn',
+      output: { message: { content: tool ? [{ toolUse: { toolUseId: 'tooluse_mock', name: tool, input: toolInput } }] : [{ text: tokens.join('') }], role: 'assistant' } },
+      stopReason: tool ? 'tool_use' : 'end_turn',
       ...(b.noUsage ? {} : { usage: usage(b, cacheWriteTokens, b.chunks) }),
     });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': 'mock-bedrock-request' });
@@ -125,6 +140,14 @@ async function answer(res: ServerResponse, operation: string, body: Json, bodyTe
   }
   res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': 'mock-bedrock-request' });
   res.write(frame('messageStart', { role: 'assistant' }));
+  if (tool) {
+    res.write(frame('contentBlockStart', { contentBlockIndex: 0, start: { toolUse: { toolUseId: 'tooluse_mock', name: tool } } }));
+    res.write(frame('contentBlockDelta', { contentBlockIndex: 0, delta: { toolUse: { input: JSON.stringify(toolInput) } } }));
+    res.write(frame('contentBlockStop', { contentBlockIndex: 0 }));
+    res.write(frame('messageStop', { stopReason: 'tool_use' }));
+    res.end(b.noUsage ? undefined : frame('metadata', { metrics: { latencyMs: 42 }, usage: usage(b, cacheWriteTokens, 2) }));
+    return;
+  }
   for (let i = 0; i < tokens.length; i++) {
     if (res.destroyed) return;
     if (i > 0) await sleep(b.delayMs);

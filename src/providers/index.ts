@@ -2,7 +2,7 @@
 import type { ProviderConfig } from '../config/schema.js';
 import { anthropic, fromChat as anthropicFromChat } from './anthropic/index.js';
 import { errors as bedrockErrors } from './bedrock/errors.js';
-import { bedrock } from './bedrock/index.js';
+import { bedrock, fromChat as bedrockFromChat } from './bedrock/index.js';
 import { errors as geminiErrors } from './gemini/errors.js';
 import { gemini, fromChat as geminiFromChat } from './gemini/index.js';
 import { errors as anthropicErrors } from './anthropic/errors.js';
@@ -17,8 +17,8 @@ export const errorDialects = { openai: openaiErrors, anthropic: anthropicErrors,
 export type DialectName = keyof typeof errorDialects;
 
 // Client APIs a provider answers by translation (the client's endpoint, then the provider kind):
-// an OpenAI chat client reaches Claude and Gemini models, an Anthropic client OpenAI models. Metering sees the provider's own request.
+// an OpenAI chat client reaches Claude, Gemini and Bedrock models, an Anthropic client OpenAI models. Metering sees the provider's own request.
 export const translations: Partial<Record<Endpoint, Partial<Record<ProviderConfig['kind'], Translation>>>> = {
-  chat: { anthropic: anthropicFromChat, gemini: geminiFromChat },
+  chat: { anthropic: anthropicFromChat, gemini: geminiFromChat, bedrock: bedrockFromChat },
   messages: { openai: openaiFromMessages },
 };

@@ -224,6 +224,8 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
         const upstreamId = upstreamHeaders['x-request-id'];
         if (typeof upstreamId === 'string') headers['x-upstream-request-id'] = upstreamId;
         Object.assign(headers, req.responseHeaders);
+        // A translated stream is the client's SSE, whatever framing the upstream used (Bedrock's is binary).
+        if (stream && req.translate) headers['content-type'] = 'text/event-stream';
         if (statusCode >= 400) {
           errorHead = headers;
           return;

@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { sql } from 'drizzle-orm';
+import OpenAI from 'openai';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockBedrock, startMockBedrock } from '../../bench/mock-bedrock.js';
@@ -177,6 +178,85 @@ describe('@aws-sdk/client-bedrock-runtime through the gateway', () => {
     expect((refused as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode).toBe(401);
     expect((refused as Error).message).toContain('Bearer');
     expect(bedrock.requests.length + bedrock.refused.length).toBe(before);
+  });
+});
+
+describe('an OpenAI client asking for a Bedrock model', () => {
+  const openai = (key: string) => new OpenAI({ apiKey: key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+  const weather: OpenAI.Chat.ChatCompletionTool = { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } };
+
+  it('is answered through Converse, translated both ways, and charged Bedrock’s usage', async () => {
+    const created = await gw.newKey({ user: 'bedrock-gus' });
+    const answer = await openai(created.key).chat.completions.create({
+      model: sonnet,
+      messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hi [mock chunks=3 prompt_tokens=15]' }],
+      max_tokens: 50,
+      temperature: 0.2,
+      stop: ['END'],
+    });
+    expect(answer.choices[0]!.message.content).toBe('tok0 tok1 tok2 ');
+    expect(answer.choices[0]!.finish_reason).toBe('stop');
+    expect(answer.usage).toMatchObject({ prompt_tokens: 15, completion_tokens: 3 });
+    const upstream = bedrock.requests.at(-1)!;
+    expect(upstream.path).toBe('/model/anthropic.claude-3-5-sonnet-20241022-v2%3A0/converse');
+    expect(upstream.body).toEqual({
+      messages: [{ role: 'user', content: [{ text: 'hi [mock chunks=3 prompt_tokens=15]' }] }],
+      system: [{ text: 'Be brief.' }],
+      inferenceConfig: { maxTokens: 50, temperature: 0.2, stopSequences: ['END'] },
+    });
+    await expect.poll(() => ledgerRow(created.userId), { timeout: 5_000 }).toMatchObject({ provider: 'bedrock', model: sonnet, prompt_tokens: 15, completion_tokens: 3, stream: false });
+  });
+
+  it('streams the binary event stream back as OpenAI chunks, with the usage chunk asked for', async () => {
+    const created = await gw.newKey({ user: 'bedrock-hal' });
+    const stream = await openai(created.key).chat.completions.create({ model: sonnet, messages: [{ role: 'user', content: 'hi [mock chunks=4 prompt_tokens=8]' }], max_tokens: 50, stream: true, stream_options: { include_usage: true } });
+    let text = '';
+    let usage: OpenAI.CompletionUsage | undefined;
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(text).toBe('tok0 tok1 tok2 tok3 ');
+    expect(finish).toBe('stop');
+    expect(usage).toMatchObject({ prompt_tokens: 8, completion_tokens: 4 });
+    await expect.poll(() => ledgerRow(created.userId), { timeout: 5_000 }).toMatchObject({ provider: 'bedrock', prompt_tokens: 8, completion_tokens: 4, stream: true });
+  });
+
+  it('turns tools into toolSpecs and toolUse answers into tool calls, whole and streamed', async () => {
+    const client = openai(gw.key);
+    const whole = await client.chat.completions.create({ model: sonnet, messages: [{ role: 'user', content: 'weather?' }], tools: [weather], tool_choice: 'required', max_tokens: 50 });
+    expect(whole.choices[0]!.finish_reason).toBe('tool_calls');
+    expect(whole.choices[0]!.message.tool_calls).toEqual([{ id: 'tooluse_mock', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }]);
+    expect(bedrock.requests.at(-1)!.body).toMatchObject({ toolConfig: { tools: [{ toolSpec: { name: 'get_weather', inputSchema: { json: weather.function.parameters } } }], toolChoice: { any: {} } } });
+    const stream = await client.chat.completions.create({ model: sonnet, messages: [{ role: 'user', content: 'weather?' }], tools: [weather], max_tokens: 50, stream: true });
+    let args = '';
+    const names: string[] = [];
+    for await (const chunk of stream) {
+      for (const call of chunk.choices[0]?.delta.tool_calls ?? []) {
+        if (call.function?.name) names.push(call.function.name);
+        args += call.function?.arguments ?? '';
+      }
+    }
+    expect(names).toEqual(['get_weather']);
+    expect(JSON.parse(args)).toEqual({ city: 'Paris' });
+    // The call's result goes back as a toolResult, and the answer is text again.
+    const after = await client.chat.completions.create({
+      model: sonnet,
+      max_tokens: 50,
+      tools: [weather],
+      messages: [
+        { role: 'user', content: 'weather? [mock chunks=1]' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'tooluse_mock', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+        { role: 'tool', tool_call_id: 'tooluse_mock', content: 'sunny' },
+      ],
+    });
+    expect(after.choices[0]!.message.content).toBe('tok0 ');
+    expect((bedrock.requests.at(-1)!.body as { messages: unknown[] }).messages.slice(1)).toEqual([
+      { role: 'assistant', content: [{ toolUse: { toolUseId: 'tooluse_mock', name: 'get_weather', input: { city: 'Paris' } } }] },
+      { role: 'user', content: [{ toolResult: { toolUseId: 'tooluse_mock', content: [{ text: 'sunny' }] } }] },
+    ]);
   });
 });
 

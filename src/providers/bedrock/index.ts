@@ -1,4 +1,6 @@
-import type { Provider } from '../provider.js';
+import type { JsonObject, Provider, Translation } from '../provider.js';
+import { converseFromChat } from './from-openai.js';
+import { chatFromConverse } from './to-openai.js';
 import { eventStreamFraming } from './event-stream.js';
 import { credentials, maxOutputTokens, prepareBody, rawPath, target, withMaxOutputTokens } from './request.js';
 import { sign } from './sign.js';
@@ -23,4 +25,12 @@ export const bedrock: Provider = {
   // The gateway asks Bedrock for nothing extra, so nothing is hidden.
   isUsageOnlyEvent: () => false,
   deliveredText,
+};
+
+// An OpenAI chat completions client asking for a Bedrock model.
+const streams = (body: JsonObject): boolean => body.stream === true;
+export const fromChat: Translation = {
+  endpoint: (body) => (streams(body) ? 'converseStream' : 'converse'),
+  request: converseFromChat,
+  response: chatFromConverse,
 };

@@ -109,10 +109,36 @@ describe('ConverseStream event stream', () => {
     const corrupt = Buffer.from(frame('metadata', { usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } }));
     corrupt[corrupt.length - 6] = corrupt[corrupt.length - 6]! ^ 0xff;
     expect(parseEventStreamMessage(corrupt)).toEqual({ event: undefined, data: '' });
+    const badPrelude = Buffer.from(frame('metadata', {}));
+    badPrelude[5] = badPrelude[5]! ^ 0x01;
+    expect(parseEventStreamMessage(badPrelude)).toEqual({ event: undefined, data: '' });
     const garbage = Buffer.concat([Buffer.from([0, 0, 0, 3]), stream]);
     const { parsed, relayed } = read(garbage, whole);
     expect(parsed).toHaveLength(0);
     expect(Buffer.concat(relayed).equals(garbage)).toBe(true);
+  });
+
+  it('reads the event name past headers of every type the encoding has, as the reference codec wrote them', () => {
+    const raw = Buffer.from(
+      codec.encode({
+        headers: {
+          flag: { type: 'boolean', value: true },
+          off: { type: 'boolean', value: false },
+          small: { type: 'byte', value: 7 },
+          medium: { type: 'short', value: 300 },
+          count: { type: 'integer', value: 70_000 },
+          blob: { type: 'binary', value: new Uint8Array([1, 2, 3]) },
+          at: { type: 'timestamp', value: new Date(0) },
+          id: { type: 'uuid', value: '123e4567-e89b-12d3-a456-426614174000' },
+          ':event-type': { type: 'string', value: 'metadata' },
+          ':message-type': { type: 'string', value: 'event' },
+        },
+        body: Buffer.from('{"usage":{"inputTokens":3,"outputTokens":4,"totalTokens":7}}'),
+      }),
+    );
+    expect(parseEventStreamMessage(raw)).toEqual({ event: 'metadata', data: '{"usage":{"inputTokens":3,"outputTokens":4,"totalTokens":7}}' });
+    const exception = Buffer.from(codec.encode({ headers: { ':message-type': { type: 'string', value: 'exception' }, ':exception-type': { type: 'string', value: 'throttlingException' } }, body: Buffer.from('{"message":"slow down"}') }));
+    expect(parseEventStreamMessage(exception)).toEqual({ event: 'throttlingException', data: '{"message":"slow down"}' });
   });
 
   it('never lets a later, smaller metadata report lower the bill', () => {

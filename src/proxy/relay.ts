@@ -1,9 +1,9 @@
 // Forwards one metered request upstream and relays the answer to the client as it arrives. Bytes
 // pass through untouched, except error bodies, which are held whole so provider secrets they quote
-// can be redacted; on the side, a stream splitter (SSE, or the provider's own framing) feeds the provider's usage reader, and a usage
-// event the gateway requested (not the client) is dropped whole. What usage accounting needs is
-// kept within a process-wide retention budget. Resolves with what happened once the exchange is
-// over, whichever way it ended.
+// can be redacted; on the side, a stream splitter (SSE, or the provider's own framing) feeds the
+// provider's usage reader, and a usage event the gateway requested (not the client) is dropped
+// whole. What usage accounting needs is kept within a process-wide retention budget. Resolves
+// with what happened once the exchange is over, whichever way it ended.
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '../errors/catalogue.js';

@@ -6,7 +6,8 @@
 // usage last, or a huge first stream event), fill (one token per allowed output token, per choice) and echo_credentials (an
 // error body that quotes the credential headers it received). `n` and `best_of` give that many
 // choices on non-streamed chat and completions; `background: true` answers a queued response.
-// Media endpoints (images, audio, moderations) answer from bench/mock-upstream-media.ts.
+// Media endpoints (images, audio, moderations) answer from bench/mock-upstream-media.ts; Azure OpenAI
+// deployment paths (/openai/deployments/{deployment}/chat/completions?api-version=…) as the OpenAI ones.
 // Run standalone: node --import ./bin/typescript.js bench/mock-upstream.ts [port]
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
@@ -40,6 +41,8 @@ export interface MockBehaviour {
   fill: boolean;
   // Quote the received credential headers in the error body.
   echoCredentials: boolean;
+  // The service_tier the answer reports; '' = the requested flex or priority, else default.
+  servedTier: string;
 }
 
 export interface RecordedRequest {
@@ -78,6 +81,7 @@ export const defaultBehaviour: MockBehaviour = {
   padBytes: 0,
   fill: false,
   echoCredentials: false,
+  servedTier: '',
 };
 
 const directive = /\[mock([^\]]*)\]/;
@@ -106,6 +110,7 @@ export function behaviourFor(bodyText: string, defaults: MockBehaviour): MockBeh
       case 'pad_bytes': b.padBytes = n; break;
       case 'fill': b.fill = true; break;
       case 'echo_credentials': b.echoCredentials = true; break;
+      case 'served_tier': b.servedTier = value ?? ''; break;
     }
   }
   return b;
@@ -125,11 +130,28 @@ const shapes: Record<string, Shape> = {
   '/v1/messages': 'messages',
 };
 
+// Azure OpenAI's data-plane paths: /openai/deployments/{deployment}/chat/completions?api-version=…
+// (also completions and embeddings). As Azure does, a request without api-version is a 404 and one
+// without the api-key header a 401; the answer names the deployment's model.
+const azurePath = /^\/openai\/deployments\/([^/]+)(\/chat\/completions|\/completions|\/embeddings)$/;
+
+function azureRoute(req: IncomingMessage, path: string): { shape: Shape; deployment: string } | { status: number; message: string } | undefined {
+  const match = azurePath.exec(path);
+  if (!match) return undefined;
+  if (!new URL(req.url ?? '/', 'http://mock').searchParams.get('api-version')) return { status: 404, message: 'Resource not found' };
+  if (typeof req.headers['api-key'] !== 'string') return { status: 401, message: 'Access denied due to invalid subscription key or wrong API endpoint.' };
+  return { shape: shapes[`/v1${match[2]!}`]!, deployment: decodeURIComponent(match[1]!) };
+}
+
 function errorBody(shape: Shape, status: number, echoed: string): unknown {
   const message = `mock upstream error ${status}${echoed}`;
   if (shape === 'messages') return { type: 'error', error: { type: status === 429 ? 'rate_limit_error' : 'api_error', message } };
   return { error: { message, type: status === 429 ? 'rate_limit_error' : 'server_error', param: null, code: `mock_${status}` } };
 }
+
+// What OpenAI reports in service_tier: the tier asked for when it has capacity, default otherwise.
+const servedTier = (b: MockBehaviour, body: Record<string, unknown>): string =>
+  b.servedTier || (body.service_tier === 'flex' || body.service_tier === 'priority' ? body.service_tier : 'default');
 
 const reported = (b: MockBehaviour, completion: number) => (b.completionTokens >= 0 ? b.completionTokens : completion);
 
@@ -172,7 +194,7 @@ function fullBody(shape: Shape, model: string, b: MockBehaviour, body: Record<st
   switch (shape) {
     case 'chat':
       return {
-        id: 'chatcmpl-mock', object: 'chat.completion', created, model,
+        id: 'chatcmpl-mock', object: 'chat.completion', created, model, service_tier: servedTier(b, body),
         choices: Array.from({ length: choices }, (_, index) => ({ index, message: { role: 'assistant', content: text, refusal: null }, finish_reason: 'stop', logprobs: null })),
         ...(b.noUsage ? {} : { usage: openaiUsage(b, b.chunks * choices) }),
       };
@@ -185,8 +207,8 @@ function fullBody(shape: Shape, model: string, b: MockBehaviour, body: Record<st
     case 'embeddings':
       return { object: 'list', model, data: [{ object: 'embedding', index: 0, embedding: embedding(body.encoding_format) }], usage: { prompt_tokens: b.promptTokens, total_tokens: b.promptTokens } };
     case 'responses':
-      if (body.background === true) return responseObject(model, '', 'queued', null);
-      return responseObject(model, text, 'completed', b.noUsage ? null : responsesUsage(b, b.chunks));
+      if (body.background === true) return responseObject(model, '', 'queued', null, servedTier(b, body));
+      return responseObject(model, text, 'completed', b.noUsage ? null : responsesUsage(b, b.chunks), servedTier(b, body));
     case 'messages': {
       // Declared tools are called (bench/mock-tool-calls.ts).
       const call = anthropicToolToCall(body);
@@ -199,9 +221,9 @@ function fullBody(shape: Shape, model: string, b: MockBehaviour, body: Record<st
   }
 }
 
-function responseObject(model: string, text: string, status: string, usage: unknown) {
+function responseObject(model: string, text: string, status: string, usage: unknown, serviceTier: string) {
   return {
-    id: 'resp_mock', object: 'response', created_at: 1_700_000_000, status, model,
+    id: 'resp_mock', object: 'response', created_at: 1_700_000_000, status, model, service_tier: serviceTier,
     output: status === 'completed' ? [{ type: 'message', id: 'msg_1', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }] : [],
     usage,
   };
@@ -213,8 +235,9 @@ const sse = (data: unknown, event?: string) => `${event ? `event: ${event}\n` : 
 function* streamEvents(shape: Shape, model: string, b: MockBehaviour, body: Record<string, unknown>): Generator<{ text: string; content: boolean; usage?: true }> {
   const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
   const created = 1_700_000_000;
+  const tier = servedTier(b, body);
   if (shape === 'chat' || shape === 'completions') {
-    const usageField = includeUsage ? { usage: null } : {};
+    const usageField = { ...(shape === 'chat' ? { service_tier: tier } : {}), ...(includeUsage ? { usage: null } : {}) };
     for (let i = 0; i < b.chunks; i++) {
       // pad_bytes makes the first chunk one huge event.
       const content = i === 0 ? token(i) + 'x'.repeat(b.padBytes) : token(i);
@@ -224,16 +247,16 @@ function* streamEvents(shape: Shape, model: string, b: MockBehaviour, body: Reco
     const last = shape === 'chat' ? { index: 0, delta: {}, finish_reason: 'stop' } : { index: 0, text: '', finish_reason: 'stop' };
     yield { text: sse({ id: 'chatcmpl-mock', object: shape === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model, choices: [last], ...usageField }), content: false };
     if (includeUsage && !b.noUsage) {
-      yield { text: sse({ id: 'chatcmpl-mock', object: shape === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model, choices: [], usage: openaiUsage(b, b.chunks) }), content: false, usage: true };
+      yield { text: sse({ id: 'chatcmpl-mock', object: shape === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model, ...(shape === 'chat' ? { service_tier: tier } : {}), choices: [], usage: openaiUsage(b, b.chunks) }), content: false, usage: true };
     }
     yield { text: sse('[DONE]'), content: false };
   } else if (shape === 'responses') {
-    yield { text: sse({ type: 'response.created', sequence_number: 0, response: responseObject(model, '', 'in_progress', null) }, 'response.created'), content: false };
+    yield { text: sse({ type: 'response.created', sequence_number: 0, response: responseObject(model, '', 'in_progress', null, body.service_tier === undefined ? 'auto' : String(body.service_tier)) }, 'response.created'), content: false };
     for (let i = 0; i < b.chunks; i++) {
       yield { text: sse({ type: 'response.output_text.delta', sequence_number: i + 1, item_id: 'msg_1', output_index: 0, content_index: 0, delta: token(i), logprobs: [] }, 'response.output_text.delta'), content: true };
     }
     const text = Array.from({ length: b.chunks }, (_, i) => token(i)).join('');
-    yield { text: sse({ type: 'response.completed', sequence_number: b.chunks + 1, response: responseObject(model, text, 'completed', b.noUsage ? null : responsesUsage(b, b.chunks)) }, 'response.completed'), content: false, usage: true };
+    yield { text: sse({ type: 'response.completed', sequence_number: b.chunks + 1, response: responseObject(model, text, 'completed', b.noUsage ? null : responsesUsage(b, b.chunks), tier) }, 'response.completed'), content: false, usage: true };
   } else if (shape === 'messages') {
     const usage = anthropicUsage(b, 1);
     yield { text: sse({ type: 'message_start', message: { id: 'msg_mock', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage } }, 'message_start'), content: false };
@@ -261,7 +284,13 @@ async function answer(req: IncomingMessage, res: ServerResponse, mock: MockUpstr
   // Gemini's routes (bench/mock-gemini.ts) name the model in the path.
   const gemini = req.method === 'POST' ? geminiRoute(path) : undefined;
   if (gemini) return answerGemini(req, res, gemini, recorded.body ?? {}, behaviourFor(bodyText, mock.defaults));
-  const shape = shapes[path];
+  const azure = req.method === 'POST' ? azureRoute(req, path) : undefined;
+  if (azure && 'status' in azure) {
+    res.writeHead(azure.status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: { code: String(azure.status), message: azure.message } }));
+    return;
+  }
+  const shape = azure?.shape ?? shapes[path];
   if (!shape || req.method !== 'POST') {
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: { message: `mock has no route ${req.method} ${path}`, type: 'invalid_request_error', param: null, code: 'unknown_url' } }));
@@ -271,7 +300,7 @@ async function answer(req: IncomingMessage, res: ServerResponse, mock: MockUpstr
   const asked = behaviourFor(bodyText, mock.defaults);
   const cap = body.max_completion_tokens ?? body.max_tokens ?? body.max_output_tokens;
   const b = asked.fill && typeof cap === 'number' ? { ...asked, chunks: cap } : asked;
-  const model = String(body.model ?? 'unknown');
+  const model = azure ? `azure:${azure.deployment}` : String(body.model ?? 'unknown');
   if (b.hang) return;
   await sleep(b.firstDelayMs);
   if (b.status >= 400) {

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const all = ['proxy', 'tokens', 'budget', 'usage', 'outage', 'keys'];
+const all = ['proxy', 'tokens', 'budget', 'usage', 'outage', 'keys', 'bedrock'];
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const selected = names.length > 0 ? names : all;
 const root = new URL('..', import.meta.url).pathname;

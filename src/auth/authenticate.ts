@@ -8,9 +8,9 @@ import type { PrincipalCache } from './principal-cache.js';
 import type { Principal } from './principal.js';
 
 // OpenAI clients send `Authorization: Bearer`, Anthropic clients `x-api-key`, Google clients
-// `x-goog-api-key`.
+// `x-goog-api-key`, Azure OpenAI clients `api-key`.
 export function credentialFrom(headers: IncomingHttpHeaders): string | undefined {
-  for (const name of ['x-api-key', 'x-goog-api-key']) {
+  for (const name of ['x-api-key', 'x-goog-api-key', 'api-key']) {
     const apiKey = headers[name];
     if (typeof apiKey === 'string' && apiKey !== '') return apiKey.trim();
   }
@@ -21,9 +21,17 @@ export function credentialFrom(headers: IncomingHttpHeaders): string | undefined
   return undefined;
 }
 
+// AWS SDKs sign with SigV4 by default. A signature proves knowledge of a secret the gateway would
+// have to hold in the clear to check, and Tollgate keeps only keys' hashes, so it is refused with
+// the way that works: the key as a Bedrock API key.
+const isSigV4 = (headers: IncomingHttpHeaders): boolean => headers.authorization?.startsWith('AWS4-HMAC-SHA256 ') === true;
+const sigV4Refused =
+  'Tollgate cannot verify AWS SigV4 signatures. Send your Tollgate key as a Bedrock API key: "Authorization: Bearer tg-...", which the AWS SDK sends when given it as `token` (or in AWS_BEARER_TOKEN_BEDROCK).';
+
 // queryKey: the `key` query parameter, on the routes where Google's clients may send the key so.
 export async function authenticate(headers: IncomingHttpHeaders, cache: PrincipalCache, nowMs: number, queryKey?: string): Promise<Principal> {
   const credential = credentialFrom(headers) ?? (queryKey?.trim() || undefined);
+  if (!credential && isSigV4(headers)) throw new GatewayError('missing_api_key', sigV4Refused);
   if (!credential) throw new GatewayError('missing_api_key');
   return authenticateHash(hashKey(credential), cache, nowMs);
 }

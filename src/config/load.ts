@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { presetNames, withPreset } from '../providers/presets.js';
 import { buildCatalog, type Catalog } from './catalog.js';
 import { configSchema, modelSchema, type ModelConfig, type ParsedConfig, type ProviderConfig } from './schema.js';
 
@@ -94,6 +95,7 @@ function applyEnv(raw: Record<string, unknown>, env: Env): void {
     ['ANTHROPIC_BASE_URL', ['providers', 'anthropic', 'baseUrl'], String],
     ['GEMINI_API_KEY', ['providers', 'gemini', 'apiKey'], String],
     ['GEMINI_BASE_URL', ['providers', 'gemini', 'baseUrl'], String],
+    ['BEDROCK_BASE_URL', ['providers', 'bedrock', 'baseUrl'], String],
   ];
   for (const [name, path, convert] of named) {
     const value = env[name];
@@ -115,12 +117,13 @@ function describe(error: z.ZodError, prefix = ''): string {
     .join('\n');
 }
 
-// OpenAI, Anthropic and Gemini always exist (the shipped catalog routes to them); a config file's entries
+// OpenAI, Anthropic, Gemini and Bedrock always exist (the shipped catalog routes to them); a config file's entries
 // for them are merged over these defaults rather than replacing them.
 const builtinProviders: Record<string, Record<string, unknown>> = {
   openai: { kind: 'openai', baseUrl: 'https://api.openai.com/v1' },
   anthropic: { kind: 'anthropic', baseUrl: 'https://api.anthropic.com' },
   gemini: { kind: 'gemini', baseUrl: 'https://generativelanguage.googleapis.com' },
+  bedrock: { kind: 'bedrock', baseUrl: 'https://bedrock-runtime.us-east-1.amazonaws.com' },
 };
 
 function withBuiltinProviders(fromFile: unknown): Record<string, unknown> {
@@ -158,6 +161,7 @@ export function loadConfig(options: LoadOptions = {}): RuntimeConfig {
   raw.providers = withBuiltinProviders(raw.providers);
   applyEnv(raw, env);
   for (const [key, value] of Object.entries(options.overrides ?? {})) setPath(raw, key.split('.'), value);
+  raw.providers = Object.fromEntries(Object.entries(raw.providers as Record<string, unknown>).map(([name, p]) => [name, withPreset(p, env)]));
 
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(`invalid config (${path}):\n${describe(parsed.error)}`);
@@ -167,7 +171,10 @@ export function loadConfig(options: LoadOptions = {}): RuntimeConfig {
   const catalogRaw = catalogFileSchema.safeParse(readYaml(catalogPath));
   if (!catalogRaw.success) throw new ConfigError(`invalid model catalog (${catalogPath}):\n${describe(catalogRaw.error)}`);
 
-  const models: Record<string, ModelConfig> = { ...catalogRaw.data.models };
+  // The shipped prices of a preset's models apply once a provider of that name is configured.
+  const models: Record<string, ModelConfig> = Object.fromEntries(
+    Object.entries(catalogRaw.data.models).filter(([, m]) => config.providers[m.provider] !== undefined || !(presetNames as readonly string[]).includes(m.provider)),
+  );
   const overridesPath = catalogOverridesPath(config, path);
   const merge = (overrides: Record<string, Record<string, unknown>>, source: string): void => {
     for (const [name, override] of Object.entries(overrides)) {

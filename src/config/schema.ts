@@ -11,12 +11,17 @@ import { networkSchema } from '../auth/ip-allow-list.js';
 import { tracingSchema } from '../tracing/config.js';
 import { passthroughSchema } from '../proxy/passthrough-routes.js';
 import { usageSchema } from '../usage/config.js';
+import { bedrockRegion } from '../providers/bedrock/request.js';
+import { presetNames } from '../providers/presets.js';
 
 const positiveInt = z.number().int().positive();
 
 export const providerSchema = z.object({
   // Which wire protocol the upstream speaks; OpenAI-compatible servers (vLLM, Ollama, Azure) are 'openai'.
-  kind: z.enum(['openai', 'anthropic', 'gemini']),
+  kind: z.enum(['openai', 'anthropic', 'gemini', 'bedrock']),
+  // An OpenAI-compatible service whose base URL, key variable and unknown-model policy are filled
+  // in (src/providers/presets.ts); the provider's own fields win.
+  preset: z.enum(presetNames).optional(),
   baseUrl: z.url(),
   apiKey: z.string().optional(),
   // Azure-style differences: the credential header and its scheme, extra query parameters,
@@ -27,6 +32,8 @@ export const providerSchema = z.object({
   pathTemplate: z.string().optional(),
   headers: z.record(z.string(), z.string()).default({}),
   anthropicVersion: z.string().default('2023-06-01'),
+  // The AWS region Bedrock requests are signed for; defaults to the one a bedrock-runtime host names.
+  region: z.string().regex(/^[a-z0-9-]+$/, 'region must be an AWS region name such as us-east-1').optional(),
   connections: positiveInt.default(128),
   // A model the catalog lacks, asked for as PROVIDER/MODEL: refused (404), or priced at this
   // default and its ledger rows marked estimated (OpenAI-compatible servers with many local models).
@@ -40,7 +47,7 @@ export const providerSchema = z.object({
     })
     .refine((u) => u.policy === 'refuse' || u.price !== undefined, { message: 'price is required when policy is estimate', path: ['price'] })
     .prefault({}),
-});
+}).refine((p) => p.kind !== 'bedrock' || bedrockRegion(p) !== undefined, { message: 'region is required for a Bedrock provider whose baseUrl is not a bedrock-runtime.REGION.amazonaws.com host', path: ['region'] });
 
 export const modelSchema = z.object({
   provider: z.string().min(1),

@@ -83,6 +83,9 @@ export function eventSubject(ctx: EventContext, nowMs: number) {
   };
 }
 
+// The tier the provider reports serving the request at, else the one the request asked for.
+const servedTier = (outcome: MeterOutcome, ctx: EventContext): unknown => outcome.usage?.serviceTier ?? outcome.partialUsage?.serviceTier ?? ctx.serviceTier;
+
 export async function buildUsageEvent(outcome: MeterOutcome, ctx: EventContext, counter: PromptCounter, nowMs: number): Promise<UsageEvent> {
   const { usage, estimated } = await usageOf(outcome, ctx, counter);
   return {
@@ -91,7 +94,7 @@ export async function buildUsageEvent(outcome: MeterOutcome, ctx: EventContext, 
     cachedTokens: usage.cachedTokens,
     completionTokens: usage.completionTokens,
     reasoningTokens: usage.reasoningTokens,
-    costMicros: costMicros(usage, priceFor(ctx.model.price, { serviceTier: ctx.serviceTier, promptTokens: usage.promptTokens })),
+    costMicros: costMicros(usage, priceFor(ctx.model.price, { serviceTier: servedTier(outcome, ctx), promptTokens: usage.promptTokens })),
     status: outcome.status,
     errorCode: outcome.errorCode,
     stream: outcome.stream,

@@ -2,7 +2,7 @@
 // provider how to address the upstream, how to read usage, and how to shape errors for clients.
 import type { ProviderConfig } from '../config/schema.js';
 import type { GatewayError } from '../errors/catalogue.js';
-import type { SseEvent } from '../proxy/sse.js';
+import type { SseEvent, SseSplitter } from '../proxy/sse.js';
 import type { Endpoint, Usage } from './types.js';
 
 export type JsonObject = Record<string, unknown>;
@@ -29,8 +29,29 @@ export interface StreamUsageReader {
   final(): boolean;
 }
 
+// How a provider frames a streamed answer, when not as Server-Sent Events (Bedrock's binary AWS
+// event stream): the relay splits and parses its frames into the same events usage readers take.
+export interface StreamFraming {
+  // The Content-Type of a streamed answer (lowercase type/subtype).
+  readonly mediaType: string;
+  createSplitter(): SseSplitter;
+  parse(raw: Buffer): SseEvent;
+}
+
+// The request as it will go upstream, for providers that sign each one.
+export interface OutgoingRequest {
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer | string;
+}
+
 export interface Provider {
   readonly endpoints: ReadonlySet<Endpoint>;
+  // Absent: streams are Server-Sent Events.
+  readonly streamFraming?: StreamFraming;
+  // For upstreams that authenticate each request by signing it (SigV4): the headers to send, the
+  // signature's among them. Absent: credentials() alone authenticates.
+  sign?(config: ProviderConfig, request: OutgoingRequest): Promise<Record<string, string>>;
   // clientSearch: the client's query string, for providers whose query picks the answer's format
   // (Gemini's alt=sse); only parameters the provider names are carried over.
   target(config: ProviderConfig, endpoint: Endpoint, upstreamModel: string, clientSearch?: string): UpstreamTarget;
@@ -90,6 +111,8 @@ export interface ResponseTranslator {
 // The error dialect of a route: what shape a client of that API expects.
 export interface ErrorDialect {
   render(error: GatewayError): JsonObject;
+  // Headers the dialect's clients read the error from (Bedrock's x-amzn-errortype).
+  headers?(error: GatewayError): Record<string, string>;
 }
 
 export const asObject = (value: unknown): JsonObject | undefined =>

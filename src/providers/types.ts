@@ -1,10 +1,13 @@
 // What every provider folder produces and consumes; the rest of the gateway sees only these.
 
 // The metered routes. Each provider serves some of them.
-export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'responses' | 'messages' | GeminiEndpoint;
+export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'responses' | 'messages' | GeminiEndpoint | BedrockEndpoint;
 
 // Gemini's methods, named as in its paths (/v1beta/models/{model}:generateContent).
 export type GeminiEndpoint = 'generateContent' | 'streamGenerateContent';
+
+// Bedrock's runtime operations (POST /model/{modelId}/converse and /converse-stream).
+export type BedrockEndpoint = 'converse' | 'converseStream';
 
 // Usage normalised across providers. promptTokens includes cached reads and cache writes
 // (OpenAI's prompt_tokens already does; Anthropic's input_tokens does not and is summed up);
@@ -17,6 +20,9 @@ export interface Usage {
   cacheWrite1hTokens?: number;
   completionTokens: number;
   reasoningTokens: number;
+  // The tier the provider says it served the request at (OpenAI's service_tier: default, flex,
+  // priority), which prices it; absent, the tier the request asked for does.
+  serviceTier?: string;
 }
 
 export const emptyUsage = (): Usage => ({ promptTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 0, reasoningTokens: 0 });
@@ -32,6 +38,8 @@ export function largerUsage(a: Usage | undefined, b: Usage | undefined): Usage |
   const cachedTokens = Math.max(a.cachedTokens, b.cachedTokens);
   const cacheWriteTokens = Math.max(a.cacheWriteTokens, b.cacheWriteTokens);
   const cacheWrite1hTokens = Math.max(a.cacheWrite1hTokens ?? 0, b.cacheWrite1hTokens ?? 0);
+  // The later report's tier: the stream's last word on how it was served.
+  const serviceTier = b.serviceTier ?? a.serviceTier;
   return {
     promptTokens: Math.max(uncached(a), uncached(b)) + cachedTokens + cacheWriteTokens,
     cachedTokens,
@@ -39,5 +47,6 @@ export function largerUsage(a: Usage | undefined, b: Usage | undefined): Usage |
     ...(cacheWrite1hTokens > 0 ? { cacheWrite1hTokens } : {}),
     completionTokens: Math.max(a.completionTokens, b.completionTokens),
     reasoningTokens: Math.max(a.reasoningTokens, b.reasoningTokens),
+    ...(serviceTier !== undefined ? { serviceTier } : {}),
   };
 }

@@ -1,9 +1,9 @@
 // Forwards one metered request upstream and relays the answer to the client as it arrives. Bytes
 // pass through untouched, except error bodies, which are held whole so provider secrets they quote
-// can be redacted; on the side, an SSE splitter feeds the provider's usage reader, and a usage
-// event the gateway requested (not the client) is dropped whole. What usage accounting needs is
-// kept within a process-wide retention budget. Resolves with what happened once the exchange is
-// over, whichever way it ended.
+// can be redacted; on the side, a stream splitter (SSE, or the provider's own framing) feeds the
+// provider's usage reader, and a usage event the gateway requested (not the client) is dropped
+// whole. What usage accounting needs is kept within a process-wide retention budget. Resolves
+// with what happened once the exchange is over, whichever way it ended.
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '../errors/catalogue.js';
@@ -14,6 +14,7 @@ import { droppedResponseHeaders } from './headers.js';
 import type { Redact } from './redact.js';
 import type { RetentionBudget } from './retention.js';
 import { createSseSplitter, parseSseEvent, type SseSplitter } from './sse.js';
+import type { StreamFraming } from '../providers/provider.js';
 
 export interface RelayRequest {
   readonly pool: Dispatcher;
@@ -65,6 +66,9 @@ const maxErrorBodyBytes = 1024 * 1024;
 // Both wire formats carry a non-streamed answer's usage as its top-level `usage` member.
 const usageMember = 'usage';
 
+// Streams are Server-Sent Events unless the provider frames them otherwise (Bedrock).
+const sseFraming: StreamFraming = { mediaType: 'text/event-stream', createSplitter: () => createSseSplitter(), parse: parseSseEvent };
+
 const timeoutCodes = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 // The type/subtype of a Content-Type, lowercased: media types are case-insensitive (RFC 9110
@@ -83,6 +87,7 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
     // Set once the answer turns out to be an event stream: the splitter and usage reader exist
     // only then, so a plain JSON answer pays for neither.
     let sse: { splitter: SseSplitter; reader: StreamUsageReader } | undefined;
+    const framing = req.provider.streamFraming ?? sseFraming;
     // An error answer's head waits for its whole (redacted) body.
     let errorHead: Record<string, string | string[]> | undefined;
     let translatedHead: Record<string, string | string[]> = {};
@@ -208,8 +213,8 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
       },
       onResponseStart(_c, statusCode, upstreamHeaders) {
         status = statusCode;
-        const stream = statusCode < 300 && mediaType(upstreamHeaders['content-type']) === 'text/event-stream';
-        if (stream) sse = { splitter: createSseSplitter(), reader: req.provider.streamUsageReader(req.endpoint) };
+        const stream = statusCode < 300 && mediaType(upstreamHeaders['content-type']) === framing.mediaType;
+        if (stream) sse = { splitter: framing.createSplitter(), reader: req.provider.streamUsageReader(req.endpoint) };
         const headers: Record<string, string | string[]> = {};
         for (const [name, value] of Object.entries(upstreamHeaders)) {
           if (value === undefined || droppedResponseHeaders.has(name)) continue;
@@ -219,6 +224,8 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
         const upstreamId = upstreamHeaders['x-request-id'];
         if (typeof upstreamId === 'string') headers['x-upstream-request-id'] = upstreamId;
         Object.assign(headers, req.responseHeaders);
+        // A translated stream is the client's SSE, whatever framing the upstream used (Bedrock's is binary).
+        if (stream && req.translate) headers['content-type'] = 'text/event-stream';
         if (statusCode >= 400) {
           errorHead = headers;
           return;
@@ -259,7 +266,7 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
             measured = false;
             continue;
           }
-          const event = parseSseEvent(raw);
+          const event = framing.parse(raw);
           sse.reader.onEvent(event);
           retainText(req.provider.deliveredText(req.endpoint, [event], undefined));
           if (req.translate) write(Buffer.from(req.translate.event(event)));

@@ -7,6 +7,7 @@ export const endpointFamilies = [
   'responses',
   'messages',
   'generate_content',
+  'converse',
   'models',
   'token_count',
   'usage',

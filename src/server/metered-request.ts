@@ -86,7 +86,7 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
     try {
       const raw = await readBody(req, config.server.maxBodyBytes);
       const clientBody = route.parseBody ? route.parseBody(raw) : parseRequestBody(raw);
-      const modelName = route.parseBody ? requirePathModel(pathModel) : String(clientBody.model);
+      const modelName = route.modelInPath ? requirePathModel(pathModel) : String(clientBody.model);
       const { model, upstream, provider } = routeModel(modelName, principal, config, upstreams);
       modelLabel = metricModelLabel(model);
       // A provider without the client's API may translate it (src/providers/index.ts).
@@ -123,12 +123,15 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
       const sendBody = prepared.body ?? (outgoing === clientBody ? undefined : outgoing);
       const search = translation ? (translation.search?.(clientBody) ?? '') : parseRequestTarget(req.url).search;
       const target = provider.target(upstream.config, endpoint, model.upstreamModel, search);
-      const headers: Record<string, string> = {
+      const unsigned: Record<string, string> = {
         'content-type': 'application/json',
         'accept-encoding': 'identity',
         ...pickHeaders(req.headers, forwardedRequestHeaders),
         ...target.headers,
       };
+      // The client's own bytes go upstream unless the gateway had to change the body.
+      const upstreamBody = sendBody ? JSON.stringify(sendBody) : raw;
+      const headers = provider.sign ? await provider.sign(upstream.config, { path: target.path, headers: unsigned, body: upstreamBody }) : unsigned;
 
       const relayed = endpoint === 'responses' ? withCreatedResponseId(provider, (objectId) => recordOwner(principal.orgId, upstream.name, objectId, requestId)) : provider;
       const forwardedMs = performance.now();
@@ -144,8 +147,7 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
           pool: upstream.pool,
           path: target.path,
           headers,
-          // The client's own bytes go upstream unless the gateway had to change the body.
-          body: sendBody ? JSON.stringify(sendBody) : raw,
+          body: upstreamBody,
           endpoint,
           provider: relayed,
           hideUsageEvent: prepared.hideUsageEvent,

@@ -20,8 +20,14 @@ const requestSchema = z.looseObject({
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
 });
 
-export function parseRequestBody(raw: Buffer): JsonObject {
-  const parsed = requestSchema.safeParse(parseJsonBody(raw));
+// Azure OpenAI's deployment routes name the model in the path; a `model` in the body is ignored there.
+const deploymentRequestSchema = requestSchema.extend({ model: z.unknown().optional() });
+
+export const parseRequestBody = (raw: Buffer): JsonObject => parseWith(requestSchema, raw);
+export const parseDeploymentRequestBody = (raw: Buffer): JsonObject => parseWith(deploymentRequestSchema, raw);
+
+function parseWith(schema: typeof requestSchema | typeof deploymentRequestSchema, raw: Buffer): JsonObject {
+  const parsed = schema.safeParse(parseJsonBody(raw));
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const param = issue.path.join('.') || null;

@@ -3,18 +3,22 @@
 // request up here; the admin API (mounted under /admin/) and allow-listed pass-through routes
 // (src/proxy/passthrough-routes.ts) are consulted only when no row has the path.
 import type { IncomingHttpHeaders } from 'node:http';
+import { bedrockModelId, parseConverse } from '../providers/bedrock/request.js';
 import { parseGenerateContent } from '../providers/gemini/request.js';
 import type { DialectName } from '../providers/index.js';
 import type { MediaEndpoint } from '../providers/media.js';
 import type { JsonObject } from '../providers/provider.js';
 import type { Endpoint } from '../providers/types.js';
 import type { EndpointFamily } from './families.js';
+import { parseDeploymentRequestBody } from './request-schema.js';
 
 export interface MeteredRoute {
   readonly endpoint: Endpoint;
   readonly dialect: DialectName;
-  // For a route that names the model in its path ({model}): validates the body, which does not.
+  // Validates the body (absent: an OpenAI-style body with its `model`).
   readonly parseBody?: (raw: Buffer) => JsonObject;
+  // The model is the {model} path segment, not the body's.
+  readonly modelInPath?: true;
 }
 
 export type RouteHandler = 'metered' | 'media' | 'tokenCount' | 'anthropicTokenCount' | 'geminiTokenCount' | 'models' | 'usage' | 'usageHistory' | 'alertPreferences' | 'health' | 'ready' | 'metrics';
@@ -35,6 +39,9 @@ export interface RouteRow {
   readonly media?: MediaEndpoint;
   // Served on server.opsPort when one is set.
   readonly ops?: boolean;
+  // The model a {model} segment names, or undefined when the segment is not one; absent: the
+  // strict catalog-name pattern (pathModelPattern).
+  readonly modelSegment?: (segment: string) => string | undefined;
 }
 
 const metered = (path: string, endpoint: Extract<Endpoint, EndpointFamily>, dialect: DialectName): RouteRow => ({
@@ -56,7 +63,34 @@ const gemini = (method: 'generateContent' | 'streamGenerateContent'): RouteRow =
   family: 'generate_content',
   dialect: 'gemini',
   handler: 'metered',
-  metered: { endpoint: method, dialect: 'gemini', parseBody: parseGenerateContent },
+  metered: { endpoint: method, dialect: 'gemini', parseBody: parseGenerateContent, modelInPath: true },
+});
+
+// Bedrock's runtime API: the model ID is a path segment, the operation follows it.
+const bedrock = (operation: 'converse' | 'converse-stream', endpoint: 'converse' | 'converseStream'): RouteRow => ({
+  method: 'POST',
+  path: `/model/{model}/${operation}`,
+  auth: 'key',
+  family: 'converse',
+  dialect: 'bedrock',
+  handler: 'metered',
+  metered: { endpoint, dialect: 'bedrock', parseBody: parseConverse, modelInPath: true },
+  modelSegment: bedrockModelId,
+});
+
+// Azure OpenAI's data-plane paths, for clients built for Azure (openai's AzureOpenAI): the
+// deployment is the model, resolved through the catalog (a deployment named like a catalog model,
+// or an alias), and the key may come as `api-key`. The client's api-version is not forwarded.
+const deploymentName = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const azure = (path: string, endpoint: 'chat' | 'completions' | 'embeddings'): RouteRow => ({
+  method: 'POST',
+  path: `/openai/deployments/{model}${path}`,
+  auth: 'key',
+  family: endpoint,
+  dialect: 'openai',
+  handler: 'metered',
+  metered: { endpoint, dialect: 'openai', parseBody: parseDeploymentRequestBody, modelInPath: true },
+  modelSegment: (segment) => (deploymentName.test(segment) ? segment : undefined),
 });
 
 const media = (path: string, endpoint: MediaEndpoint, family: EndpointFamily): RouteRow => ({
@@ -84,6 +118,11 @@ export const routeTable: readonly RouteRow[] = [
   media('/v1/audio/speech', 'speech', 'audio'),
   gemini('generateContent'),
   gemini('streamGenerateContent'),
+  bedrock('converse', 'converse'),
+  bedrock('converse-stream', 'converseStream'),
+  azure('/chat/completions', 'chat'),
+  azure('/completions', 'completions'),
+  azure('/embeddings', 'embeddings'),
   { method: 'POST', path: '/v1beta/models/{model}:countTokens', auth: 'key', keyInQuery: true, family: 'token_count', dialect: 'gemini', handler: 'geminiTokenCount' },
   { method: 'POST', path: '/v1/token_count', auth: 'key', family: 'token_count', dialect: null, handler: 'tokenCount' },
   { method: 'POST', path: '/v1/messages/count_tokens', auth: 'key', family: 'token_count', dialect: 'anthropic', handler: 'anthropicTokenCount' },
@@ -123,15 +162,19 @@ const pathModelPattern = /^[a-z0-9][a-z0-9._-]{0,127}$/;
 // Rows with a {model} segment, split around it once.
 const templated = routeTable
   .filter((row) => row.path.includes('{model}'))
-  .map((row) => ({ template: row.path, prefix: row.path.slice(0, row.path.indexOf('{model}')), suffix: row.path.slice(row.path.indexOf('{model}') + '{model}'.length) }));
+  .map((row) => ({
+    template: row.path,
+    prefix: row.path.slice(0, row.path.indexOf('{model}')),
+    suffix: row.path.slice(row.path.indexOf('{model}') + '{model}'.length),
+    model: row.modelSegment ?? ((segment: string) => (pathModelPattern.test(segment) ? segment : undefined)),
+  }));
 
 // The model a path names in a templated row's {model} segment, or undefined when it names none or
 // one outside the pattern.
 export function pathModel(template: string, path: string): string | undefined {
   const t = templated.find((r) => r.template === template);
   if (!t || path.length <= t.prefix.length + t.suffix.length || !path.startsWith(t.prefix) || !path.endsWith(t.suffix)) return undefined;
-  const model = path.slice(t.prefix.length, path.length - t.suffix.length);
-  return pathModelPattern.test(model) ? model : undefined;
+  return t.model(path.slice(t.prefix.length, path.length - t.suffix.length));
 }
 
 // The row path a request path is looked up under: itself, or the template whose {model} it fills.

@@ -14,10 +14,11 @@ export function sendError(res: ServerResponse, dialect: DialectName, error: Gate
     res.destroy();
     return;
   }
-  const extra: Record<string, string> = { ...headers, ...error.headers };
+  const render = errorDialects[dialect];
+  const extra: Record<string, string> = { ...headers, ...render.headers?.(error), ...error.headers };
   // A body we refused to read may still be arriving: close rather than drain it.
   if (error.code === 'body_too_large') extra.connection = 'close';
-  sendJson(res, error.status, errorDialects[dialect].render(error), extra);
+  sendJson(res, error.status, render.render(error), extra);
 }
 
 // Anything that is not a GatewayError is a bug or broken infrastructure: clients see only

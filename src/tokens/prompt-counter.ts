@@ -7,6 +7,7 @@ import type { CatalogModel, Encoding } from '../config/catalog.js';
 import type { Endpoint } from '../providers/types.js';
 import { estimateEncoding, estimateTextScalePermille, planAnthropicPrompt } from './anthropic-prompt.js';
 import { planGeminiPrompt } from '../providers/gemini/prompt.js';
+import { planConversePrompt } from '../providers/bedrock/prompt.js';
 import { planChatPrompt } from './chat-prompt.js';
 import { countTextsTokens, upperBoundTokens } from './count-text.js';
 import type { TextEncoding } from './encoders.js';
@@ -54,6 +55,8 @@ const planners: Readonly<Record<Endpoint, (body: unknown, model: CatalogModel) =
   embeddings: (body) => planEmbeddingsPrompt(body),
   generateContent: (body) => planGeminiPrompt(body),
   streamGenerateContent: (body) => planGeminiPrompt(body),
+  converse: (body) => planConversePrompt(body),
+  converseStream: (body) => planConversePrompt(body),
 };
 
 interface TextCounting {

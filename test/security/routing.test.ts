@@ -117,9 +117,11 @@ describe('a key scoped to one family cannot call another', () => {
 });
 
 // The stable code wherever the route's dialect puts it: Gemini's error.code is the HTTP status,
-// so Tollgate's code is its ErrorInfo reason.
+// so Tollgate's code is its ErrorInfo reason; Bedrock's errors are flat, the code at the top.
 const stableCode = (json: unknown): unknown => {
-  const error = (json as { error?: { code?: unknown; details?: Array<{ reason?: unknown }> } } | undefined)?.error;
+  const body = json as { code?: unknown; error?: { code?: unknown; details?: Array<{ reason?: unknown }> } } | undefined;
+  if (typeof body?.code === 'string') return body.code;
+  const error = body?.error;
   return typeof error?.code === 'string' ? error.code : error?.details?.[0]?.reason;
 };
 

@@ -16,7 +16,7 @@ describe('loading config', () => {
     const config = loadConfig({ env: {} });
     expect(config.server.port).toBe(8080);
     expect(config.dataDir).toBe('./data');
-    expect([...config.providers.keys()].sort()).toEqual(['anthropic', 'gemini', 'openai']);
+    expect([...config.providers.keys()].sort()).toEqual(['anthropic', 'bedrock', 'gemini', 'openai']);
     expect(config.catalog.resolve('gpt-4o-mini')?.provider).toBe('openai');
     expect(Object.isFrozen(config)).toBe(true);
   });

@@ -2,9 +2,9 @@
 // model alias -> upstream name, and a usage chunk requested on streams.
 import type { ProviderConfig } from '../../config/schema.js';
 import { asObject, basePath, type JsonObject, type PreparedBody, type UpstreamTarget, withQuery } from '../provider.js';
-import type { Endpoint, GeminiEndpoint } from '../types.js';
+import type { BedrockEndpoint, Endpoint, GeminiEndpoint } from '../types.js';
 
-const paths: Record<Exclude<Endpoint, 'messages' | GeminiEndpoint>, string> = {
+const paths: Record<Exclude<Endpoint, 'messages' | GeminiEndpoint | BedrockEndpoint>, string> = {
   chat: '/chat/completions',
   completions: '/completions',
   embeddings: '/embeddings',

@@ -3,7 +3,7 @@
 import type { SseEvent } from '../../proxy/sse.js';
 import { asObject, asText, parseJson, type StreamUsageReader } from '../provider.js';
 import { largerUsage, type Endpoint, type Usage } from '../types.js';
-import { usageFromObject } from './usage.js';
+import { usageFromBody } from './usage.js';
 
 // Cheap pre-check so the common chunk (`"usage":null` or none) is never JSON-parsed.
 const hasUsageObject = /"usage"\s*:\s*\{/;
@@ -17,11 +17,11 @@ export function streamUsageReader(endpoint: Endpoint): StreamUsageReader {
           if (event.event !== undefined && !responsesTerminal.has(event.event)) return;
           if (!hasUsageObject.test(event.data)) return;
           const json = asObject(parseJson(event.data));
-          if (json && responsesTerminal.has(asText(json.type))) usage = largerUsage(usage, usageFromObject(asObject(json.response)?.usage));
+          if (json && responsesTerminal.has(asText(json.type))) usage = largerUsage(usage, usageFromBody(json.response));
         }
       : (event: SseEvent) => {
           if (!hasUsageObject.test(event.data)) return;
-          usage = largerUsage(usage, usageFromObject(asObject(parseJson(event.data))?.usage));
+          usage = largerUsage(usage, usageFromBody(parseJson(event.data)));
         };
   // OpenAI reports usage once, in the stream's last chunk or terminal event; should more reports
   // come (cumulative, repeated or zeroed), the bill is the largest of them.

@@ -1,5 +1,6 @@
 // Reads OpenAI usage objects: chat/completions/embeddings (`prompt_tokens`…) and the Responses
-// API (`input_tokens`…), into the normalised Usage.
+// API (`input_tokens`…), into the normalised Usage, with the service_tier the answer (a body, a
+// chunk or a response object) says it was served at: the one billed, not the one asked for.
 import { asCount, asObject } from '../provider.js';
 import type { Usage } from '../types.js';
 
@@ -24,6 +25,10 @@ export function usageFromObject(value: unknown): Usage | undefined {
   };
 }
 
-export function usageFromBody(body: unknown): Usage | undefined {
-  return usageFromObject(asObject(body)?.usage);
+// The usage of an answer object that carries `usage` and `service_tier` side by side: a whole
+// body, a streamed chunk, or a Responses API response object.
+export function usageFromBody(answer: unknown): Usage | undefined {
+  const o = asObject(answer);
+  const usage = usageFromObject(o?.usage);
+  return usage && typeof o?.service_tier === 'string' ? { ...usage, serviceTier: o.service_tier } : usage;
 }

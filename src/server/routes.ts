@@ -17,7 +17,7 @@ export interface MeteredRoute {
   readonly parseBody?: (raw: Buffer) => JsonObject;
 }
 
-export type RouteHandler = 'metered' | 'media' | 'tokenCount' | 'anthropicTokenCount' | 'geminiTokenCount' | 'models' | 'usage' | 'usageHistory' | 'alertPreferences' | 'health' | 'ready' | 'metrics';
+export type RouteHandler = 'metered' | 'media' | 'upgradeRequired' | 'tokenCount' | 'anthropicTokenCount' | 'geminiTokenCount' | 'models' | 'usage' | 'usageHistory' | 'alertPreferences' | 'health' | 'ready' | 'metrics';
 
 export interface RouteRow {
   readonly method: 'GET' | 'POST' | 'PUT';
@@ -35,6 +35,9 @@ export interface RouteRow {
   readonly media?: MediaEndpoint;
   // Served on server.opsPort when one is set.
   readonly ops?: boolean;
+  // A websocket route: its upgrade is served by this session handler (src/server/realtime-session.ts);
+  // a plain request gets `handler` (upgradeRequired).
+  readonly websocket?: 'realtime';
 }
 
 const metered = (path: string, endpoint: Extract<Endpoint, EndpointFamily>, dialect: DialectName): RouteRow => ({
@@ -82,6 +85,7 @@ export const routeTable: readonly RouteRow[] = [
   media('/v1/audio/transcriptions', 'transcriptions', 'audio'),
   media('/v1/audio/translations', 'translations', 'audio'),
   media('/v1/audio/speech', 'speech', 'audio'),
+  { method: 'GET', path: '/v1/realtime', auth: 'key', family: 'realtime', dialect: 'openai', handler: 'upgradeRequired', websocket: 'realtime' },
   gemini('generateContent'),
   gemini('streamGenerateContent'),
   { method: 'POST', path: '/v1beta/models/{model}:countTokens', auth: 'key', keyInQuery: true, family: 'token_count', dialect: 'gemini', handler: 'geminiTokenCount' },

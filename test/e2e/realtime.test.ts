@@ -201,3 +201,41 @@ describe('refusals before the handshake', () => {
     expect(res.headers['x-request-id']).toBeTruthy();
   });
 });
+
+describe('bounds', () => {
+  let small: TestGateway;
+  beforeAll(async () => {
+    small = await startTestGateway({ mock, env: { OPENAI_BASE_URL: `${realtime.url}/v1` }, overrides: { 'realtime.maxFrameBytes': 4096, 'realtime.idleTimeoutMs': 400 } });
+  });
+  afterAll(async () => small?.close());
+
+  const open = async (key: string) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${new URL(small.url).port}/v1/realtime?model=gpt-realtime`, { headers: { authorization: `Bearer ${key}` } });
+    const closed = new Promise<{ code: number; ms: number }>((resolve) => {
+      const openedMs = Date.now();
+      ws.on('close', (code) => resolve({ code, ms: Date.now() - openedMs }));
+    });
+    ws.on('error', () => {});
+    await new Promise((resolve) => ws.once('message', resolve));
+    return { ws, closed, upstream: realtime.sessions.at(-1)! };
+  };
+
+  it('closes a session whose client sends a frame past realtime.maxFrameBytes (1009), before it reaches the provider', async () => {
+    const { key } = await small.newKey({ user: 'rt-frame' });
+    const { ws, closed, upstream } = await open(key);
+    ws.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: 'A'.repeat(8192) }));
+    expect((await closed).code).toBe(1009);
+    await expect.poll(() => upstream.closed).toBeDefined();
+    expect(upstream.events).toEqual([]);
+  });
+
+  it('closes a session idle in both directions past realtime.idleTimeoutMs and releases its hold', async () => {
+    const { key, userId } = await small.newKey({ user: 'rt-idle' });
+    const { closed, upstream } = await open(key);
+    const end = await closed;
+    expect(end.code).toBe(1000);
+    expect(end.ms).toBeGreaterThanOrEqual(400);
+    await expect.poll(() => upstream.closed).toBeDefined();
+    await expect.poll(async () => (await small.app.database.db.execute(sql`select cost_micros from usage_events where user_id = ${userId}`) as unknown as { rows: unknown[] }).rows.length, { timeout: 10_000 }).toBe(1);
+  });
+});

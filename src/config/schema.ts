@@ -116,6 +116,15 @@ export const configSchema = z.object({
       maxSessionMs: positiveInt.default(3_600_000),
     })
     .prefault({}),
+  // The response cache (src/cache/response-cache.ts): off until some org, team or key opts in.
+  responseCache: z
+    .object({
+      ttlMs: positiveInt.default(300_000),
+      maxEntryBytes: positiveInt.default(1024 * 1024),
+      maxEntries: positiveInt.default(10_000),
+      scopes: z.array(z.object({ scope: z.enum(['org', 'team', 'key']), id: z.string().min(1) })).default([]),
+    })
+    .prefault({}),
   auth: z
     .object({
       // Backstop full reload of the budget rules, in case an invalidation message was missed.

@@ -15,8 +15,9 @@ export interface ResponseCacheConfig {
   readonly ttlMs: number;
   // Answers larger than this are not kept.
   readonly maxEntryBytes: number;
-  // In process (embedded): at most this many answers, least recently used dropped first.
+  // In process (embedded): at most this many answers and bytes, least recently used dropped first.
   readonly maxEntries: number;
+  readonly maxMemoryBytes: number;
   // Who opted in: org, team or key ids ("*": every one of that scope).
   readonly scopes: ReadonlyArray<{ readonly scope: 'org' | 'team' | 'key'; readonly id: string }>;
 }
@@ -65,22 +66,29 @@ function decode(value: Buffer): CachedAnswer | undefined {
   return { status: head.status, contentType: head.contentType, body: value.subarray(newline + 1) };
 }
 
-function createMemoryStore(maxEntries: number, clock: () => number): CacheStore {
+function createMemoryStore(maxEntries: number, maxBytes: number, clock: () => number): CacheStore {
   // A Map iterates in insertion order: re-inserting on use makes the first entry the least recent.
   const entries = new Map<string, { value: Buffer; expiresAtMs: number }>();
+  let bytes = 0;
+  const drop = (key: string) => {
+    bytes -= entries.get(key)?.value.length ?? 0;
+    entries.delete(key);
+  };
   return {
     async get(key) {
       const entry = entries.get(key);
       if (!entry) return null;
-      entries.delete(key);
+      drop(key);
       if (entry.expiresAtMs <= clock()) return null;
       entries.set(key, entry);
+      bytes += entry.value.length;
       return entry.value;
     },
     async set(key, value, ttlMs) {
-      entries.delete(key);
+      drop(key);
       entries.set(key, { value, expiresAtMs: clock() + ttlMs });
-      while (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
+      bytes += value.length;
+      while (entries.size > maxEntries || bytes > maxBytes) drop(entries.keys().next().value!);
     },
   };
 }
@@ -109,7 +117,7 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
   const { config, keyPrefix, onError } = options;
   if (config.scopes.length === 0) return undefined;
   const clock = options.clock ?? Date.now;
-  const store = options.redis ? createRedisStore(options.redis) : createMemoryStore(config.maxEntries, clock);
+  const store = options.redis ? createRedisStore(options.redis) : createMemoryStore(config.maxEntries, config.maxMemoryBytes, clock);
   const ids = (scope: 'org' | 'team' | 'key') => new Set(config.scopes.filter((s) => s.scope === scope).map((s) => s.id));
   const orgs = ids('org');
   const teams = ids('team');

@@ -122,6 +122,7 @@ export const configSchema = z.object({
       ttlMs: positiveInt.default(300_000),
       maxEntryBytes: positiveInt.default(1024 * 1024),
       maxEntries: positiveInt.default(10_000),
+      maxMemoryBytes: positiveInt.default(64 * 1024 * 1024),
       scopes: z.array(z.object({ scope: z.enum(['org', 'team', 'key']), id: z.string().min(1) })).default([]),
     })
     .prefault({}),

@@ -44,6 +44,7 @@ import { startAlertRules } from './alerts/rules-runtime.js';
 import { startDigests } from './reports/digest-runner.js';
 import { registerBootstrapKey } from './control/admin-keys.js';
 import { createLastUsedTracker, trackingLastUse } from './control/last-used.js';
+import { createResponseCache } from './cache/response-cache.js';
 
 export interface App {
   readonly url: string;
@@ -170,6 +171,13 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
     : undefined;
 
   const usageStatusDeps = { db: database.db, plan: budgets.plan, readCounters: budgets.readCounters };
+  const responseCache = createResponseCache({
+    config: config.responseCache,
+    redis,
+    keyPrefix: config.redisKeyPrefix,
+    record: usage.push,
+    onError: (err) => logger.warn({ err: err.message }, 'response cache store failed; served as a miss'),
+  });
   const gateway = createGateway({
     config,
     principals: trackingLastUse(principals, lastUsed),
@@ -187,6 +195,7 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
     // Any bucket at all, a session one included (hence a stand-in session id), counts as a budget.
     budgetApplies: (principal) => budgets.plan(principal, 'passthrough', Date.now()).length > 0,
     recordUnmetered: (call) => usage.push(unmeteredUsageEvent(call, Date.now())),
+    ...(responseCache ? { responseCache } : {}),
     ipAllow,
     ...(tracer ? { tracer } : {}),
   });

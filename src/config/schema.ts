@@ -116,6 +116,27 @@ export const configSchema = z.object({
       maxRetainedBytes: positiveInt.default(256 * 1024 * 1024),
     })
     .prefault({}),
+  // Realtime websocket sessions (GET /v1/realtime, src/server/realtime-session.ts): the largest
+  // frame either side may send, the bytes queued toward a slow side before the other is paused, a
+  // session idle in both directions this long is closed, and no session outlives maxSessionMs.
+  realtime: z
+    .object({
+      maxFrameBytes: positiveInt.default(16 * 1024 * 1024),
+      maxBufferedBytes: positiveInt.default(4 * 1024 * 1024),
+      idleTimeoutMs: positiveInt.default(300_000),
+      maxSessionMs: positiveInt.default(3_600_000),
+    })
+    .prefault({}),
+  // The response cache (src/cache/response-cache.ts): off until some org, team or key opts in.
+  responseCache: z
+    .object({
+      ttlMs: positiveInt.default(300_000),
+      maxEntryBytes: positiveInt.default(1024 * 1024),
+      maxEntries: positiveInt.default(10_000),
+      maxMemoryBytes: positiveInt.default(64 * 1024 * 1024),
+      scopes: z.array(z.object({ scope: z.enum(['org', 'team', 'key']), id: z.string().min(1) })).default([]),
+    })
+    .prefault({}),
   auth: z
     .object({
       // Backstop full reload of the budget rules, in case an invalidation message was missed.

@@ -107,7 +107,7 @@ function mediaUsageEvent(result: MediaOutcome, ctx: EventContext, nowMs: number)
   return {
     ...eventSubject(ctx, nowMs),
     promptTokens: charge?.promptTokens ?? 0,
-    cachedTokens: 0,
+    cachedTokens: charge?.cachedTokens ?? 0,
     completionTokens: charge?.completionTokens ?? 0,
     reasoningTokens: 0,
     costMicros: charge?.costMicros ?? 0,

@@ -1,13 +1,16 @@
-// Money math for the media routes (images, transcriptions, speech, moderations): what a request
-// may cost at most before it runs, and what it cost from the provider's report. Pure and integer:
+// Money math for the media routes (images, transcriptions, speech, moderations) and realtime
+// responses: what a request may cost at most before it runs, and what it cost from the provider's report. Pure and integer:
 // micro-USD, catalog unit prices (src/config/catalog.ts: units) in micro-USD per unit or per 1M.
 import { ceilDiv } from '../budget/int-math.js';
 import type { CatalogModel } from '../config/catalog.js';
 import { GatewayError } from '../errors/catalogue.js';
 import type { ImageTokens, SpeechTokens, TranscriptionReport } from '../providers/media.js';
+import type { RealtimeUsage } from '../providers/realtime.js';
 
 export interface MediaCharge {
   readonly promptTokens: number;
+  // Of promptTokens, cache reads (realtime responses); absent means none.
+  readonly cachedTokens?: number;
   readonly completionTokens: number;
   readonly costMicros: number;
 }
@@ -158,5 +161,50 @@ export function speechCharge(model: CatalogModel, req: SpeechRequest, reported: 
   return {
     charge: { promptTokens: reported.inputTokens, completionTokens: reported.outputTokens, costMicros: tokenCost([reported.inputTokens, model.price.inputPerMTok], [reported.outputTokens, audioOut]) },
     estimated: false,
+  };
+}
+
+// --- Realtime responses -----------------------------------------------------------------------
+
+// What one response of a realtime session can cost at most: its whole context window read at the
+// dearest input rate (text, audio or image) and the output cap at the dearer output rate. The
+// session holds this while it waits for its next response.
+export function realtimeReserve(model: CatalogModel): MediaCharge {
+  const units = model.units ?? {};
+  const inputPrice = Math.max(model.price.inputPerMTok, units.audioInputPerMTok ?? 0, units.imageInputPerMTok ?? 0);
+  const outputPrice = Math.max(model.price.outputPerMTok, units.audioOutputPerMTok ?? 0);
+  return {
+    promptTokens: model.contextWindow,
+    completionTokens: model.maxOutputTokens,
+    costMicros: tokenCost([model.contextWindow, inputPrice], [model.maxOutputTokens, outputPrice]),
+  };
+}
+
+// A response's cost from its `response.done` usage: text at the token prices, audio and image at
+// the catalog's unit prices, cached reads at their cached prices, and tokens the breakdown does not
+// place at the dearest rate of their direction.
+export function realtimeCharge(model: CatalogModel, usage: RealtimeUsage): MediaCharge {
+  const { price } = model;
+  const units = model.units ?? {};
+  const audioIn = units.audioInputPerMTok ?? price.inputPerMTok;
+  const imageIn = units.imageInputPerMTok ?? price.inputPerMTok;
+  const audioOut = units.audioOutputPerMTok ?? price.outputPerMTok;
+  const { input, cached, output } = usage;
+  return {
+    promptTokens: usage.inputTokens,
+    cachedTokens: cached.text + cached.audio + cached.image,
+    completionTokens: usage.outputTokens,
+    costMicros: tokenCost(
+      [input.text - cached.text, price.inputPerMTok],
+      [cached.text, price.cachedInputPerMTok],
+      [input.audio - cached.audio, audioIn],
+      [cached.audio, units.audioCachedInputPerMTok ?? audioIn],
+      [input.image - cached.image, imageIn],
+      [cached.image, units.imageCachedInputPerMTok ?? imageIn],
+      [input.other, Math.max(price.inputPerMTok, audioIn, imageIn)],
+      [output.text, price.outputPerMTok],
+      [output.audio, audioOut],
+      [output.other, Math.max(price.outputPerMTok, audioOut)],
+    ),
   };
 }

@@ -112,6 +112,8 @@ export async function buildUsageEvent(outcome: MeterOutcome, ctx: EventContext, 
 const maxTags = 16;
 const maxTagLength = 128;
 const tagPattern = /^[A-Za-z0-9_.:-]+$/;
+// Tags the gateway itself writes (tollgate_cache: hit); a caller cannot forge them.
+const reservedTagPrefix = 'tollgate_';
 
 // `x-session-id: abc` and `x-tollgate-tags: feature=search,env=prod` from the caller. Bounded and
 // restricted to safe characters, since they are stored with every event.
@@ -125,7 +127,7 @@ export function callerContext(headers: IncomingHttpHeaders): { sessionId: string
       const eq = pair.indexOf('=');
       const name = pair.slice(0, eq).trim();
       const value = pair.slice(eq + 1).trim();
-      if (eq > 0 && name.length <= maxTagLength && value.length <= maxTagLength && tagPattern.test(name) && tagPattern.test(value)) tags[name] = value;
+      if (eq > 0 && name.length <= maxTagLength && value.length <= maxTagLength && tagPattern.test(name) && tagPattern.test(value) && !name.startsWith(reservedTagPrefix)) tags[name] = value;
     }
   }
   return { sessionId, tags };

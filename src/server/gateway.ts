@@ -21,6 +21,7 @@ import { tokenCountResponse } from '../tokens/token-count-route.js';
 import type { EndpointFamily } from './families.js';
 import type { MediaMeter } from '../metering/media-meter.js';
 import { createMediaHandler } from './media-request.js';
+import { createRealtimeSessions, type RealtimeSessions, realtimeProtocolKey } from './realtime-session.js';
 import { createMeteredHandler, isAllowed, type MeteredRequestDeps, requirePathModel, routeModel } from './metered-request.js';
 import { readBody } from './read-body.js';
 import { parseRequestTarget } from './request-path.js';
@@ -115,6 +116,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const { config, principals, upstreams, metrics, logger } = deps;
   const handleMetered = createMeteredHandler(deps);
   const handleMedia = createMediaHandler(deps);
+  const realtime = createRealtimeSessions(deps);
   const passthroughRoutes = compilePassthroughRoutes(config.server.passthrough);
   const separateOps = config.server.opsPort !== undefined;
   const cors = createCors(config.cors);
@@ -171,6 +173,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const handlers: Record<RouteHandler, (ctx: RouteContext) => void | Promise<void>> = {
     metered: ({ req, res, requestId, row, principal, model }) => handleMetered(req, res, row.metered!, requestId, principal!, model),
     media: ({ req, res, requestId, row, principal }) => handleMedia(req, res, row.media!, principal!, requestId),
+    upgradeRequired({ req }) {
+      throw new GatewayError('invalid_request', `${req.method} ${parseRequestTarget(req.url).path} opens a websocket session: send "Connection: Upgrade" and "Upgrade: websocket".`);
+    },
     tokenCount: (ctx) => countTokens(ctx, 'tollgate'),
     anthropicTokenCount: (ctx) => countTokens(ctx, 'anthropic'),
     async geminiTokenCount({ req, res, requestId, principal, model }) {
@@ -323,10 +328,21 @@ export function createGateway(deps: GatewayDeps): Gateway {
   server.on('clientError', onClientError);
   opsServer?.on('clientError', onClientError);
 
+  // Websocket routes of the route table, by the session handler their row names.
+  const websocketHandlers: Record<NonNullable<RouteRow['websocket']>, RealtimeSessions['open']> = { realtime: realtime.open };
+
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const { path, search } = parseRequestTarget(req.url);
-    const principal = await authenticate(req.headers, principals, Date.now());
+    const found = req.method === 'GET' ? findRoute('GET', path) : undefined;
+    const row = found?.kind === 'row' && found.row.websocket ? found.row : undefined;
+    // A browser cannot set Authorization on a websocket: the realtime API takes the key as a subprotocol.
+    const principal = await authenticate(req.headers, principals, Date.now(), row ? realtimeProtocolKey(req.headers) : undefined);
     deps.ipAllow?.check(req, principal);
+    if (row) {
+      authorize(principal, row.family!);
+      if (draining || socket.destroyed) throw new GatewayError('shutting_down');
+      return websocketHandlers[row.websocket!](req, socket, head, principal, randomUUID());
+    }
     const match = req.method === 'GET' ? passthroughRoutes.match('GET', path, true) : null;
     const upstream = passthroughUpstream();
     if (!match || !upstream) throw new GatewayError('route_not_found', `No websocket route for ${path}.`);

@@ -17,6 +17,7 @@ import { createRedactor, providerSecrets } from '../proxy/redact.js';
 import { relay } from '../proxy/relay.js';
 import { createRetentionBudget } from '../proxy/retention.js';
 import type { Upstream, Upstreams } from '../proxy/upstreams.js';
+import { type ResponseCache, sendCached } from '../cache/response-cache.js';
 import { withCreatedResponseId } from './created-response.js';
 import { readBody } from './read-body.js';
 import { parseRequestTarget } from './request-path.js';
@@ -35,6 +36,9 @@ export interface MeteredRequestDeps {
   logger: Logger;
   // Responses created here belong to the caller's org (read back through the pass-through).
   ownership: Ownership;
+  // Opted-in callers' answers are served again from here (src/cache/response-cache.ts); absent
+  // when nobody opted in.
+  responseCache?: ResponseCache;
 }
 
 export interface RoutedModel {
@@ -64,7 +68,7 @@ export function isAllowed(principal: Principal, model: CatalogModel): boolean {
 }
 
 export function createMeteredHandler(deps: MeteredRequestDeps) {
-  const { config, principals, upstreams, meter, metrics, logger, ownership } = deps;
+  const { config, principals, upstreams, meter, metrics, logger, ownership, responseCache } = deps;
   const retention = createRetentionBudget(config.upstream.maxRetainedBytes);
   const redact = createRedactor(providerSecrets(config.providers.values()));
   const drain = { ms: config.upstream.disconnectDrainMs, bytes: config.upstream.disconnectDrainBytes };
@@ -95,6 +99,18 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
         const why = meteredByTokens(model) ? 'is served by a provider that does not offer' : `is a ${model.kind} model, not metered on`;
         // The path alone: a query string may hold the caller's key (?key=).
         throw new GatewayError('invalid_request', `The model "${modelName}" ${why} ${parseRequestTarget(req.url).path}.`, 'model');
+      }
+      // The client's own request names the answer: its endpoint, the model, its body, and (Gemini)
+      // the framing its query asks for; never the rest of the query, which may hold a key.
+      const cacheKey = responseCache?.keyFor(principal, route.endpoint, model.name, [clientBody, new URLSearchParams(parseRequestTarget(req.url).search).get('alt')]);
+      if (cacheKey !== undefined) {
+        const cached = await responseCache!.get(cacheKey);
+        if (cached) {
+          sendCached(res, cached, { 'x-request-id': requestId });
+          metrics.requests.inc({ route: route.endpoint, model: modelLabel, status: String(cached.status) });
+          responseCache!.recordHit({ principal, provider: model.provider, model: model.name, requestId, stream: clientBody.stream === true, latencyMs: Math.round(performance.now() - startedMs) });
+          return;
+        }
       }
       // From here on the request is the provider's own: a translated one is counted, reserved,
       // capped and settled exactly as if the client had sent the target's format.
@@ -137,7 +153,9 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
       const forwardedMs = performance.now();
       metrics.overheadSeconds.observe((forwardedMs - startedMs) / 1000);
       // The gateway's own time before forwarding, so a load test can tell it from the upstream's.
-      const responseHeaders = { ...admission.headers, 'x-request-id': requestId, 'x-tollgate-overhead-ms': (forwardedMs - startedMs).toFixed(2) };
+      const responseHeaders: Record<string, string> = { ...admission.headers, 'x-request-id': requestId, 'x-tollgate-overhead-ms': (forwardedMs - startedMs).toFixed(2) };
+      if (cacheKey !== undefined) responseHeaders['x-tollgate-cache'] = 'miss';
+      const captured = cacheKey === undefined ? undefined : responseCache!.capture(res);
       annotate({ 'gen_ai.system': upstream.name, 'gen_ai.request.model': model.name, 'tollgate.request_id': requestId });
       const outcome = await traced(
         'upstream',
@@ -171,6 +189,9 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
         metrics.tokens.inc({ model: modelLabel, direction: 'input' }, outcome.usage.promptTokens);
         metrics.tokens.inc({ model: modelLabel, direction: 'output' }, outcome.usage.completionTokens);
       }
+      // Only a whole answer with the provider's final usage is kept: anything less is not what it would say again.
+      const answer = outcome.status === 200 && outcome.errorCode === null && !outcome.clientGone && outcome.usage !== undefined ? captured?.() : undefined;
+      if (answer) responseCache!.put(cacheKey!, answer);
       const settling = admission;
       admission = undefined;
       await settling.settle({ ...outcome, latencyMs: Math.round(doneMs - startedMs), ttfbMs: outcome.ttfbMs === null ? null : Math.round(outcome.ttfbMs) });

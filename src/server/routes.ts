@@ -21,7 +21,7 @@ export interface MeteredRoute {
   readonly modelInPath?: true;
 }
 
-export type RouteHandler = 'metered' | 'media' | 'tokenCount' | 'anthropicTokenCount' | 'geminiTokenCount' | 'models' | 'usage' | 'usageHistory' | 'alertPreferences' | 'health' | 'ready' | 'metrics';
+export type RouteHandler = 'metered' | 'media' | 'upgradeRequired' | 'tokenCount' | 'anthropicTokenCount' | 'geminiTokenCount' | 'models' | 'usage' | 'usageHistory' | 'alertPreferences' | 'health' | 'ready' | 'metrics';
 
 export interface RouteRow {
   readonly method: 'GET' | 'POST' | 'PUT';
@@ -42,6 +42,9 @@ export interface RouteRow {
   // The model a {model} segment names, or undefined when the segment is not one; absent: the
   // strict catalog-name pattern (pathModelPattern).
   readonly modelSegment?: (segment: string) => string | undefined;
+  // A websocket route: its upgrade is served by this session handler (src/server/realtime-session.ts);
+  // a plain request gets `handler` (upgradeRequired).
+  readonly websocket?: 'realtime';
 }
 
 const metered = (path: string, endpoint: Extract<Endpoint, EndpointFamily>, dialect: DialectName): RouteRow => ({
@@ -116,6 +119,7 @@ export const routeTable: readonly RouteRow[] = [
   media('/v1/audio/transcriptions', 'transcriptions', 'audio'),
   media('/v1/audio/translations', 'translations', 'audio'),
   media('/v1/audio/speech', 'speech', 'audio'),
+  { method: 'GET', path: '/v1/realtime', auth: 'key', family: 'realtime', dialect: 'openai', handler: 'upgradeRequired', websocket: 'realtime' },
   gemini('generateContent'),
   gemini('streamGenerateContent'),
   bedrock('converse', 'converse'),

@@ -20,12 +20,13 @@ beforeAll(async () => {
       'server.maxBodyBytes': 4096,
       'upstream.firstByteTimeoutMs': 400,
       'upstream.idleTimeoutMs': 400,
-      // Pass-through is denied by default; these tests opt in to one plain and one websocket route.
+      // Pass-through is denied by default; these tests opt in to one plain and one websocket route
+      // (a made-up path: /v1/realtime itself is metered, test/e2e/realtime.test.ts).
       'server.passthrough': {
         mode: 'allowlist',
         routes: [
           { method: 'POST', path: '/v1/files', family: 'files', cost: 'free', creates: 'files' },
-          { method: 'GET', path: '/v1/realtime', family: 'realtime', cost: 'paid', websocket: true },
+          { method: 'GET', path: '/v1/realtime/ws', family: 'realtime', cost: 'paid', websocket: true },
         ],
       },
     },
@@ -55,7 +56,7 @@ async function post(path: string, body: unknown, headers: Record<string, string>
 
 function upgrade(headers: Record<string, string>): Promise<{ status: number; socket?: Duplex }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${gw.url}/v1/realtime?model=gpt-4o-realtime`, { headers: { connection: 'Upgrade', upgrade: 'websocket', ...headers } });
+    const req = httpRequest(`${gw.url}/v1/realtime/ws?model=gpt-4o-realtime`, { headers: { connection: 'Upgrade', upgrade: 'websocket', ...headers } });
     req.on('upgrade', (res, socket) => resolve({ status: res.statusCode ?? 0, socket }));
     req.on('response', (res) => {
       res.resume();
@@ -238,7 +239,7 @@ describe('pass-through', () => {
     expect(await echoed).toBe('hello realtime');
     socket!.destroy();
     const upstream = mock.requests.at(-1)!;
-    expect(upstream).toMatchObject({ method: 'UPGRADE', path: '/v1/realtime?model=gpt-4o-realtime' });
+    expect(upstream).toMatchObject({ method: 'UPGRADE', path: '/v1/realtime/ws?model=gpt-4o-realtime' });
     expect(upstream.headers.authorization).toBe('Bearer sk-upstream-openai');
   });
 

@@ -82,7 +82,8 @@ const routes = [
   { method: 'GET', path: '/v1/files/:id', family: 'files', cost: 'free', owned: 'files' },
   { method: 'DELETE', path: '/v1/files/:id', family: 'files', cost: 'free', owned: 'files' },
   { method: 'POST', path: '/v1/batches', family: 'batches', cost: 'paid', creates: 'batches' },
-  { method: 'GET', path: '/v1/realtime', family: 'realtime', cost: 'paid', websocket: true },
+  // A made-up websocket path: /v1/realtime itself is metered (test/e2e/realtime.test.ts).
+  { method: 'GET', path: '/v1/realtime/ws', family: 'realtime', cost: 'paid', websocket: true },
   { method: 'GET', path: '/v1/responses/:id', family: 'responses', cost: 'free', owned: 'responses' },
   { method: 'GET', path: '/v1/responses/:id/input_items', family: 'responses', cost: 'free', owned: 'responses' },
   { method: 'DELETE', path: '/v1/responses/:id', family: 'responses', cost: 'free', owned: 'responses' },
@@ -135,7 +136,7 @@ describe('the default configuration hands no key the provider credential', () =>
 
   it('refuses the realtime websocket without reaching the provider', async () => {
     const before = upgrades;
-    const res = await rawRequest(closed.url, 'GET', '/v1/realtime?model=gpt-4o-realtime', { ...bearer(closed.key), ...upgradeHeaders });
+    const res = await rawRequest(closed.url, 'GET', '/v1/realtime/ws?model=gpt-4o-realtime', { ...bearer(closed.key), ...upgradeHeaders });
     expect(res.status).toBe(404);
     expect(res.json).toMatchObject({ error: { code: 'route_not_found' } });
     expect(upgrades).toBe(before);
@@ -217,12 +218,12 @@ describe('client identity headers do not reach the provider, provider cookies do
   });
 
   it('filters the websocket handshake both ways', async () => {
-    const res = await rawRequest(open.url, 'GET', '/v1/realtime?model=gpt-4o-realtime', { ...bearer(open.key), ...upgradeHeaders, cookie: 'session=victim', 'openai-organization': 'org-victim', 'x-forwarded-for': '10.0.0.1' });
+    const res = await rawRequest(open.url, 'GET', '/v1/realtime/ws?model=gpt-4o-realtime', { ...bearer(open.key), ...upgradeHeaders, cookie: 'session=victim', 'openai-organization': 'org-victim', 'x-forwarded-for': '10.0.0.1' });
     expect(res.status).toBe(101);
     expect(res.headers['set-cookie']).toBeUndefined();
     expect(res.headers['openai-organization']).toBeUndefined();
     const upstream = seen.at(-1)!;
-    expect(upstream).toMatchObject({ method: 'UPGRADE', path: '/v1/realtime?model=gpt-4o-realtime' });
+    expect(upstream).toMatchObject({ method: 'UPGRADE', path: '/v1/realtime/ws?model=gpt-4o-realtime' });
     expect(upstream.headers.authorization).toBe('Bearer sk-upstream-openai');
     for (const name of ['cookie', 'openai-organization', 'x-forwarded-for']) expect(upstream.headers[name]).toBeUndefined();
   });
@@ -247,7 +248,7 @@ describe('a paid endpoint is refused while a budget applies', () => {
 
   it('refuses the realtime websocket under a budget', async () => {
     const before = upgrades;
-    const res = await rawRequest(budgeted.url, 'GET', '/v1/realtime?model=gpt-4o-realtime', { ...bearer(budgeted.key), ...upgradeHeaders });
+    const res = await rawRequest(budgeted.url, 'GET', '/v1/realtime/ws?model=gpt-4o-realtime', { ...bearer(budgeted.key), ...upgradeHeaders });
     expect(res.status).toBe(403);
     expect(res.json).toMatchObject({ error: { code: 'paid_endpoint_not_metered' } });
     expect(upgrades).toBe(before);
@@ -257,7 +258,7 @@ describe('a paid endpoint is refused while a budget applies', () => {
     const scoped = await open.newKey({ user: 'chat-only' });
     await open.admin.call('PATCH', `/keys/${scoped.id}`, { body: { scopes: ['chat'] } });
     await open.app.principals.apply({ kind: 'key', id: scoped.id });
-    const res = await rawRequest(open.url, 'GET', '/v1/realtime', { ...bearer(scoped.key), ...upgradeHeaders });
+    const res = await rawRequest(open.url, 'GET', '/v1/realtime/ws', { ...bearer(scoped.key), ...upgradeHeaders });
     expect(res.status).toBe(403);
     expect(res.json).toMatchObject({ error: { code: 'scope_not_allowed' } });
   });

@@ -1,5 +1,7 @@
 // The budget engine of this process: the Redis store when Redis is configured, the in-process
 // twin otherwise, the rules from config, and the reaper that returns expired leases.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { createBudgetEngine, type BudgetEngine, type LedgerTotals } from '../budget/engine.js';
 import { observingLateSettles } from '../budget/late-settles.js';
@@ -53,6 +55,8 @@ export function startBudgets({ config, redis, usage, logger, listOrgIds, ledger,
     ledger,
     rules: compiled,
     config: budget,
+    // Slices save store calls when replicas share Redis; the in-process twin has nothing to save.
+    ...(redis && budget.slices ? { slices: { holderId: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`, idleMs: budget.sliceIdleMs, minRequests: budget.sliceMinRequests } } : {}),
     onUnrecordedUsage: usage.push,
     onError: (err, context) => logger.error({ err: err.message, context }, 'budget store failure absorbed'),
     // A counter created from an empty window (an org's first request, a new total budget) is
@@ -89,7 +93,7 @@ export function startBudgets({ config, redis, usage, logger, listOrgIds, ledger,
     },
     async stop() {
       await reaper.stop();
-      inner.stop();
+      await inner.stop();
     },
   };
 }

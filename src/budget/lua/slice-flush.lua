@@ -5,7 +5,7 @@
 -- KEYS[1] the org's slice lease set, KEYS[2] this holder's slice hash, KEYS[3] the org's usage
 --     stream, then one key per bucket (all carry the org's hash tag).
 -- ARGV[1] holder id, [2] nowMs, [3] deadlineMs (the holder's lease moves with every flush),
---     [4] bucket count n, then eight per bucket: kind (c, g), used (counters: charged to u; rates:
+--     [4] bucket count n, then seven per bucket: kind (c, g), used (counters: charged to u; rates:
 --     time spent), giveBack (unspent room returned to the bucket), limit, warnAt, criticalAt,
 --     expireAtMs (0 never: a counter recreated by the charge gets its window's expiry back), then
 --     the usage events as JSON.
@@ -18,7 +18,7 @@ local leased = redis.call('ZSCORE', KEYS[1], ARGV[1])
 local result = {leased and 1 or 0}
 local remainingHeld = 0
 for i = 1, n do
-  local at = 4 + (i - 1) * 8
+  local at = 4 + (i - 1) * 7
   local kind, usedS, giveBack = ARGV[at + 1], ARGV[at + 2], tonumber(ARGV[at + 3])
   local used = tonumber(usedS)
   local limit, expireAtMs = tonumber(ARGV[at + 4]), tonumber(ARGV[at + 7])
@@ -72,7 +72,7 @@ if remainingHeld == 0 and redis.call('HLEN', KEYS[2]) == 0 then
 elseif leased then
   redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 end
-for i = 5 + n * 8, #ARGV do
+for i = 5 + n * 7, #ARGV do
   redis.call('XADD', KEYS[3], '*', 'e', ARGV[i])
 end
 return result

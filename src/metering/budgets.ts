@@ -50,6 +50,7 @@ export function startBudgets({ config, redis, usage, logger, listOrgIds, ledger,
   });
   const compile = (rules: Pick<BudgetConfig, 'budgets' | 'limits'>) => compileBudgetRules({ ...budget, ...rules, keyPrefix });
   let compiled = compile(budget);
+  let lastRules = JSON.stringify({ budgets: budget.budgets, limits: budget.limits });
   const inner = createBudgetEngine({
     store,
     ledger,
@@ -88,6 +89,11 @@ export function startBudgets({ config, redis, usage, logger, listOrgIds, ledger,
     plan: (principal, sessionId, nowMs) => compiled.plan(principal, sessionId, nowMs),
     readCounters: (orgId, keys) => store.peek(orgId, keys, Date.now()),
     setRules(rules) {
+      // The periodic backstop reload mostly finds nothing new: keep the compiled rules, and the
+      // slices taken under them, unless something changed.
+      const fingerprint = JSON.stringify(rules);
+      if (fingerprint === lastRules) return;
+      lastRules = fingerprint;
       compiled = compile(rules);
       inner.setRules(compiled);
     },

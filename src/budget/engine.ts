@@ -365,8 +365,9 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
       slices?.returnAll();
     },
 
+    // Without slices the retries are handed over before stop() returns its promise.
     async stop() {
-      await slices?.close();
+      if (slices) await slices.close();
       retries.stop();
     },
   };

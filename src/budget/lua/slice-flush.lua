@@ -14,9 +14,10 @@
 -- Returns {lease kept 1 | 0, then per bucket: held after, free after, crossing level or 0, used}.
 local nowMs = tonumber(ARGV[2])
 local n = tonumber(ARGV[4])
-local leased = redis.call('ZSCORE', KEYS[1], ARGV[1])
+-- The common case moves an existing deadline (1); 0 is a missing holder or an unchanged deadline.
+local leased = redis.call('ZADD', KEYS[1], 'XX', 'CH', ARGV[3], ARGV[1]) == 1 or redis.call('ZSCORE', KEYS[1], ARGV[1]) ~= false
 local result = {leased and 1 or 0}
-local remainingHeld = 0
+local emptied = false
 for i = 1, n do
   local at = 4 + (i - 1) * 7
   local kind, usedS, giveBack = ARGV[at + 1], ARGV[at + 2], tonumber(ARGV[at + 3])
@@ -24,17 +25,22 @@ for i = 1, n do
   local limit, expireAtMs = tonumber(ARGV[at + 4]), tonumber(ARGV[at + 7])
   local key = KEYS[3 + i]
   local field = kind .. key
-  local held = tonumber(redis.call('HGET', KEYS[2], field) or 0)
-  local shrink = math.min(used + giveBack, held)
+  -- Shrink the slice by used + giveBack, never below zero (one call while it keeps some room).
+  local shrink, held = used + giveBack, 0
   if shrink > 0 then
-    held = held - shrink
-    if held > 0 then redis.call('HSET', KEYS[2], field, int(held)) else redis.call('HDEL', KEYS[2], field) end
+    held = redis.call('HINCRBY', KEYS[2], field, int(-shrink))
+    if held <= 0 then
+      shrink = shrink + held
+      held = 0
+      redis.call('HDEL', KEYS[2], field)
+      emptied = true
+    end
+  else
+    held = tonumber(redis.call('HGET', KEYS[2], field) or 0)
   end
   local level, usedNow, free = 0, 0, 0
   if kind == 'c' then
-    if shrink > 0 and redis.call('EXISTS', key) == 1 and redis.call('HINCRBY', key, 'r', int(-shrink)) < 0 then
-      redis.call('HSET', key, 'r', 0)
-    end
+    local reserved
     if used > 0 and (expireAtMs == 0 or expireAtMs > nowMs) then
       usedNow = redis.call('HINCRBY', key, 'u', usedS)
       if usedNow == used and expireAtMs > 0 and redis.call('PTTL', key) == -1 then
@@ -49,8 +55,20 @@ for i = 1, n do
         level = 0
       end
     end
-    local state = redis.call('HMGET', key, 'u', 'r')
-    free = limit - tonumber(state[1] or 0) - tonumber(state[2] or 0)
+    -- The key exists once used was charged; otherwise it may have expired, and must not come back.
+    if shrink > 0 and (usedNow > 0 or redis.call('EXISTS', key) == 1) then
+      reserved = redis.call('HINCRBY', key, 'r', int(-shrink))
+      if reserved < 0 then
+        redis.call('HSET', key, 'r', 0)
+        reserved = 0
+      end
+    end
+    if reserved and usedNow > 0 then
+      free = limit - usedNow - reserved
+    else
+      local state = redis.call('HMGET', key, 'u', 'r')
+      free = limit - tonumber(state[1] or 0) - tonumber(state[2] or 0)
+    end
   else
     -- A rate keeps the time its requests spent; only the unspent part goes back.
     local back = math.max(0, shrink - used)
@@ -59,19 +77,15 @@ for i = 1, n do
       tat = tonumber(tat) - back
       redis.call('SET', key, int(tat), 'KEEPTTL')
     end
-    free = nowMs * 1000 + tonumber(ARGV[at + 4]) - math.max(tonumber(tat or 0), nowMs * 1000)
+    free = nowMs * 1000 + limit - math.max(tonumber(tat or 0), nowMs * 1000)
   end
-  remainingHeld = remainingHeld + held
   result[#result + 1] = held
   result[#result + 1] = free
   result[#result + 1] = level
   result[#result + 1] = usedNow
 end
-if remainingHeld == 0 and redis.call('HLEN', KEYS[2]) == 0 then
-  redis.call('ZREM', KEYS[1], ARGV[1])
-elseif leased then
-  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-end
+-- A holder with nothing left leaves the lease set; the reaper has nothing to return for it.
+if emptied and redis.call('EXISTS', KEYS[2]) == 0 then redis.call('ZREM', KEYS[1], ARGV[1]) end
 for i = 5 + n * 7, #ARGV do
   redis.call('XADD', KEYS[3], '*', 'e', ARGV[i])
 end

@@ -56,6 +56,8 @@ async function sequentialLatency(targets: Array<{ name: string; url: string; key
     client: new Pool(t.url, { connections: 1 }),
     headers: { 'content-type': 'application/json', authorization: `Bearer ${t.key}` },
     samples: [] as number[],
+    // The gateway's own time before forwarding (its x-tollgate-overhead-ms header).
+    overheads: [] as number[],
     errors: 0,
   }));
   const endAt = performance.now() + seconds * 1000;
@@ -65,6 +67,8 @@ async function sequentialLatency(targets: Array<{ name: string; url: string; key
       const res = await run.client.request({ method: 'POST', path: '/v1/chat/completions', headers: run.headers, body });
       await res.body.dump();
       run.samples.push(performance.now() - t0);
+      const overhead = res.headers['x-tollgate-overhead-ms'];
+      if (typeof overhead === 'string') run.overheads.push(Number(overhead));
       if (res.statusCode !== 200) run.errors++;
     }
   }
@@ -75,7 +79,9 @@ async function sequentialLatency(targets: Array<{ name: string; url: string; key
     const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
     // Requests per second of this target's own time: the others' turns are not counted against it.
     const busyS = run.samples.reduce((sum, ms) => sum + ms, 0) / 1000;
-    figures.set(run.name, { rps: run.samples.length / busyS, p50: at(0.5), p99: at(0.99), errors: run.errors });
+    const overheads = run.overheads.toSorted((a, b) => a - b);
+    const overheadP50 = overheads.length > 0 ? overheads[Math.floor(overheads.length / 2)] : undefined;
+    figures.set(run.name, { rps: run.samples.length / busyS, p50: at(0.5), p99: at(0.99), errors: run.errors, ...(overheadP50 === undefined ? {} : { overheadP50 }) });
   }
   return figures;
 }
@@ -90,6 +96,8 @@ interface Figures {
   cpuUs?: number;
   redisCpuUs?: number;
   redisCalls?: number;
+  // 1 connection: the median of the gateway's own time before forwarding.
+  overheadP50?: number;
 }
 
 // INFO commandstats counts the commands a script runs as well as the script: the calls a gateway
@@ -307,6 +315,8 @@ try {
   process.stdout.write(`\nissue 17 targets (this run):\n`);
   target('throughput at 50 conns, 5 budget buckets / no budgets', rpsRatio.toFixed(3), '>= 0.90', rpsRatio >= 0.9);
   target('p50 at 1 conn, 5 budget buckets - no budgets', `${addedP50.toFixed(3)} ms`, '<= 0.05 ms', addedP50 <= 0.05);
+  const addedOverhead = one.budgeted.overheadP50! - one.gateway.overheadP50!;
+  target('  of which before forwarding (x-tollgate-overhead-ms p50)', `${addedOverhead.toFixed(3)} ms`, '<= 0.05 ms', addedOverhead <= 0.05);
   target('p99 at 1 conn, 5 budget buckets - bare proxy', `${p99OverBare.toFixed(3)} ms`, '<= 0.5 ms', p99OverBare <= 0.5);
   target('Redis calls per request, 5 budget buckets', fifty.budgeted.redisCalls!.toFixed(3), '<= 0.05', fifty.budgeted.redisCalls! <= 0.05);
   target('Redis CPU per request, 5 budget buckets', `${fifty.budgeted.redisCpuUs!.toFixed(1)} µs`, '< 10 µs', fifty.budgeted.redisCpuUs! < 10);

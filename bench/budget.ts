@@ -248,6 +248,9 @@ async function main(): Promise<void> {
       row('baseline: 2 × empty EVALSHA', await driveRedis(redis, pairs, emptyPairs), incr.perSecond);
       const loaded = await driveRedis(redis, pairs, pairOp(engine, `redis-${name}`));
       row(`reserve+settle, ${inFlight} in flight`, loaded, incr.perSecond);
+      // Where each side would top out with a whole core to itself: on a 2-core box shared with the
+      // load, neither has one, so the measured rate sits below both.
+      console.log(`${'  ceilings with a core each'.padEnd(34)} redis ${Math.round(1e6 / loaded.redisUs!)} pairs/s, node ${Math.round(1e6 / loaded.nodeUs)} pairs/s`);
       // Replica-local slices: requests admitted in process, settles flushed with their usage
       // events once per org and event-loop turn (the evalsha column is then per flush).
       const sliced = engineOn(createRedisBudgetStore({ redis, keyPrefix: prefix, recordRetentionMs: config.recordRetentionMs, batchWindowMs: config.batchWindowMs }), input, rules, true);
@@ -255,9 +258,6 @@ async function main(): Promise<void> {
       row(`slices: reserve+settle, ${inFlight} in flight`, await driveRedis(redis, pairs, pairOp(sliced, `sliced-${name}`)), incr.perSecond);
       row('slices: reserve+settle, sequential', await drive(Math.min(pairs, 5_000), 1, pairOp(sliced, `sliced-seq-${name}`)));
       await sliced.stop();
-      // Where each side would top out with a whole core to itself: on a 2-core box shared with the
-      // load, neither has one, so the measured rate sits below both.
-      console.log(`${'  ceilings with a core each'.padEnd(34)} redis ${Math.round(1e6 / loaded.redisUs!)} pairs/s, node ${Math.round(1e6 / loaded.nodeUs)} pairs/s`);
       // The floor of any reservation's latency: one round trip to Redis, nothing executed.
       row('baseline: PING, sequential', await drive(Math.min(pairs, 5_000), 1, () => redis.ping().then(() => {})));
       row('reserve+settle, sequential', await drive(Math.min(pairs, 5_000), 1, pairOp(engine, `seq-${name}`)));

@@ -175,9 +175,16 @@ function pairOp(engine: BudgetEngine, run: string) {
   };
 }
 
-const engineOn = (store: BudgetStore, input: BudgetConfigInput, rules: CompiledBudgets): BudgetEngine =>
+const engineOn = (store: BudgetStore, input: BudgetConfigInput, rules: CompiledBudgets, sliced = false): BudgetEngine =>
   // The bench's orgs are new: the ledger holds nothing for the counters their first requests create.
-  createBudgetEngine({ store, ledger: async (_orgId, buckets) => buckets.map(() => 0), rules, config: budgetConfigSchema.parse(input), onUnrecordedUsage: () => {} });
+  createBudgetEngine({
+    store,
+    ledger: async (_orgId, buckets) => buckets.map(() => 0),
+    rules,
+    config: budgetConfigSchema.parse(input),
+    onUnrecordedUsage: () => {},
+    ...(sliced ? { slices: { holderId: `bench-${process.pid}`, idleMs: 1_000, minRequests: 32 } } : {}),
+  });
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits).padStart(7);
 function row(name: string, r: Figures & { redisUs?: number; evalshaUs?: number }, ratioTo?: number): void {
@@ -244,6 +251,13 @@ async function main(): Promise<void> {
       // Where each side would top out with a whole core to itself: on a 2-core box shared with the
       // load, neither has one, so the measured rate sits below both.
       console.log(`${'  ceilings with a core each'.padEnd(34)} redis ${Math.round(1e6 / loaded.redisUs!)} pairs/s, node ${Math.round(1e6 / loaded.nodeUs)} pairs/s`);
+      // Replica-local slices: requests admitted in process, settles flushed with their usage
+      // events once per org and event-loop turn (the evalsha column is then per flush).
+      const sliced = engineOn(createRedisBudgetStore({ redis, keyPrefix: prefix, recordRetentionMs: config.recordRetentionMs, batchWindowMs: config.batchWindowMs }), input, rules, true);
+      await drive(5_000, inFlight, pairOp(sliced, `warm-sliced-${name}`));
+      row(`slices: reserve+settle, ${inFlight} in flight`, await driveRedis(redis, pairs, pairOp(sliced, `sliced-${name}`)), incr.perSecond);
+      row('slices: reserve+settle, sequential', await drive(Math.min(pairs, 5_000), 1, pairOp(sliced, `sliced-seq-${name}`)));
+      await sliced.stop();
       // The floor of any reservation's latency: one round trip to Redis, nothing executed.
       row('baseline: PING, sequential', await drive(Math.min(pairs, 5_000), 1, () => redis.ping().then(() => {})));
       row('reserve+settle, sequential', await drive(Math.min(pairs, 5_000), 1, pairOp(engine, `seq-${name}`)));

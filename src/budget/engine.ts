@@ -8,7 +8,9 @@ import type { UsageEvent } from '../usage/event.js';
 import { rateLimitHeaders, resetInMs } from './headers.js';
 import type { BudgetPrincipal, CompiledBudgets } from './plan.js';
 import type { BudgetConfig } from './rules.js';
+import { ceilDiv } from './int-math.js';
 import { createSettleRetry } from './settle-retry.js';
+import { createSliceCache, type SliceHold } from './slices.js';
 import { BudgetStoreUnavailableError, type BucketDebit, type BucketPlan, type BucketRef, type BudgetStore, type CrossingLevel, type StoreSettleRequest } from './store.js';
 
 export interface ReserveInput {
@@ -35,6 +37,8 @@ export interface Reservation {
   readonly maxOutputTokens: number;
   // What was taken from each bucket; settle gives back exactly this even if the rules changed.
   readonly debits: readonly BucketDebit[];
+  // Admitted against this replica's slices (no store record): settled through them.
+  readonly slices?: SliceHold;
 }
 
 export type ReserveOutcome =
@@ -85,8 +89,15 @@ export interface BudgetEngine {
   settle(reservation: Reservation, event: UsageEvent, nowMs: number): Promise<SettleOutcome>;
   // Swaps the rules (config reload, control-plane change); open reservations keep their buckets.
   setRules(rules: CompiledBudgets): void;
-  // Hands the settles still being retried to onUnrecordedUsage.
-  stop(): void;
+  // Gives back this replica's slices and hands the settles still being retried to onUnrecordedUsage.
+  stop(): Promise<void>;
+}
+
+export interface SliceOptions {
+  // This process, unique among the replicas sharing the store.
+  readonly holderId: string;
+  readonly idleMs: number;
+  readonly minRequests: number;
 }
 
 // The usage ledger's totals for buckets the store lost, each in its bucket's measure (tokens,
@@ -98,7 +109,9 @@ export interface BudgetEngineOptions {
   // Rebuilds counters the store lost (Redis restarted empty, the embedded process restarted).
   readonly ledger: LedgerTotals;
   readonly rules: CompiledBudgets;
-  readonly config: Pick<BudgetConfig, 'failureMode' | 'leaseMs' | 'minOutputTokens' | 'recordRetentionMs'>;
+  readonly config: Pick<BudgetConfig, 'failureMode' | 'leaseMs' | 'minOutputTokens' | 'recordRetentionMs' | 'batchWindowMs'>;
+  // Replica-local slices (src/budget/slices.ts); without them every request reserves in the store.
+  readonly slices?: SliceOptions;
   // Usage the store could not take (it was down at reserve or settle): the core writes it to the
   // ledger another way, so nothing served goes unrecorded.
   readonly onUnrecordedUsage: (event: UsageEvent) => void;
@@ -114,6 +127,16 @@ const maxSettleRetries = 10_000;
 
 // A concurrency cap frees up when some request finishes: suggest a short retry.
 const inflightRetryMs = 1_000;
+
+// Slices hold counters of tokens, cost and requests, and rates; in-flight caps and session budgets
+// (a key per x-session-id, sliding expiry) stay on the per-request path.
+const sliceable = (b: BucketPlan): boolean => b.kind === 'gcra' || (b.measure !== 'inflight' && !b.sliding);
+
+// What a request takes from a bucket, in slice units (see SliceBucket), as reserve.lua computes it.
+function sliceAmount(b: BucketPlan, promptTokens: number, promptCostNumerator: number, outPrice: number, out: number): number {
+  const units = b.measure === 'tokens' ? promptTokens + out : b.measure === 'costMicros' ? ceilDiv(promptCostNumerator + out * outPrice, 1_000_000) : 1;
+  return b.kind === 'gcra' ? ceilDiv(units * b.periodMs * 1000, b.limit) : units;
+}
 
 function denial(buckets: readonly BucketPlan[], remaining: readonly number[], waitMs: readonly number[], nowMs: number) {
   // Of the refusing buckets, name the one that frees up last: retrying earlier would fail again.
@@ -137,6 +160,19 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
   const clock = options.clock ?? Date.now;
   const onError = options.onError ?? (() => {});
   let rules = options.rules;
+  const slices = options.slices
+    ? createSliceCache({
+        store,
+        holderId: options.slices.holderId,
+        leaseMs: config.leaseMs,
+        idleMs: options.slices.idleMs,
+        batchWindowMs: config.batchWindowMs,
+        minRequests: options.slices.minRequests,
+        clock,
+        onError: (err) => onError(err, 'settle'),
+        onUnrecordedUsage,
+      })
+    : undefined;
   const retries = createSettleRetry({
     settle: (request) => store.settle(request),
     maxPending: maxSettleRetries,
@@ -153,6 +189,22 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
     if (reservation.state === 'fail_open') {
       onUnrecordedUsage(event);
       return { status: 'unrecorded', crossings: [] };
+    }
+    if (reservation.slices) {
+      const hold = reservation.slices;
+      const actualTokens = event.promptTokens + event.completionTokens;
+      const used = reservation.debits.map(({ bucket: b }, i) => {
+        if (b.kind === 'gcra') return b.measure === 'tokens' ? ceilDiv(actualTokens * b.periodMs * 1000, b.limit) : hold.amounts[i]!;
+        return b.measure === 'tokens' ? actualTokens : b.measure === 'costMicros' ? event.costMicros : 1;
+      });
+      const result = await slices!.settle(hold, used, event);
+      return {
+        status: result.status,
+        crossings: result.crossings.map(({ index, level, used: usedNow }) => {
+          const { bucket } = reservation.debits[index]!;
+          return { bucket: bucket.ref, level, used: usedNow, limit: bucket.limit, bucketKey: bucket.key, resetAtMs: bucket.resetAtMs };
+        }),
+      };
     }
     let request: StoreSettleRequest | undefined;
     try {
@@ -212,7 +264,8 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
   }
 
   async function renew(reservation: Reservation, nowMs: number): Promise<boolean> {
-    if (reservation.state !== 'leased') return true;
+    // A slice's lease is the holder's, kept while it holds anything.
+    if (reservation.state !== 'leased' || reservation.slices) return true;
     try {
       return await store.renew(reservation.orgId, reservation.id, nowMs + config.leaseMs, nowMs);
     } catch (err) {
@@ -250,6 +303,15 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
         minOutputTokens: Math.min(config.minOutputTokens, maxOutputTokens),
         buckets,
       };
+      const useSlices = slices !== undefined && buckets.every(sliceable);
+      const amounts = useSlices ? buckets.map((b) => sliceAmount(b, promptTokens, request.promptCostNumerator, price.outputPerMTok, maxOutputTokens)) : [];
+      const local = useSlices ? slices.admit(principal.orgId, buckets, amounts, nowMs) : null;
+      if (local) {
+        const debits = buckets.map((bucket, i): BucketDebit => ({ bucket, amount: local.hold.amounts[i]!, expireAtMs: 0 }));
+        const reservation: Reservation = { id: input.requestId, orgId: principal.orgId, state: 'leased', maxOutputTokens, debits, slices: local.hold };
+        const headers = rateLimitHeaders(buckets, local.remaining, buckets.map(() => 0), nowMs);
+        return { ok: true, reservation, maxOutputTokens, clamped: false, headers };
+      }
       let result;
       try {
         result = await store.reserve(request);
@@ -265,6 +327,7 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
       }
 
       const headers = result.status === 'replayed' ? {} : rateLimitHeaders(buckets, result.remaining, result.waitMs, nowMs);
+      if (result.status === 'reserved' && useSlices) slices.refill(principal.orgId, buckets, amounts, nowMs);
       if (result.status !== 'denied') {
         const debits = buckets.map((bucket, i): BucketDebit => ({
           bucket,
@@ -285,7 +348,7 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
     renew,
 
     holdLease(reservation) {
-      if (reservation.state !== 'leased') return () => {};
+      if (reservation.state !== 'leased' || reservation.slices) return () => {};
       const tick = (): void => {
         renew(reservation, clock()).catch((err: Error) => onError(err, 'renew'));
       };
@@ -298,8 +361,14 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
 
     setRules(next) {
       rules = next;
+      // A slice taken under the old limits must not outlive them.
+      slices?.returnAll();
     },
 
-    stop: () => retries.stop(),
+    // Without slices the retries are handed over before stop() returns its promise.
+    async stop() {
+      if (slices) await slices.close();
+      retries.stop();
+    },
   };
 }

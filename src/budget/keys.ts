@@ -10,6 +10,8 @@
 //                                                                   bucket (lua/reserve.lua) while open or
 //                                                                   reaped; "s out" once settled
 //   <p>{org:O}:leases                                               zset reservationId -> deadline ms
+//   <p>{org:O}:slices                                               zset slice holder -> deadline ms
+//   <p>{org:O}:slice:<holderId>                                     hash kind+bucket key -> amount held
 //   <p>{org:O}:usage                                                stream of usage events (field e)
 //   <p>{org:O}:epoch                                                ms since which this org's counters are
 //                                                                   all here; a counter missing from an
@@ -17,6 +19,8 @@
 
 export const orgTag = (prefix: string, orgId: string): string => `${prefix}{org:${orgId}}`;
 export const reservationKey = (prefix: string, orgId: string, id: string): string => `${orgTag(prefix, orgId)}:rsv:${id}`;
+export const sliceLeaseSetKey = (prefix: string, orgId: string): string => `${orgTag(prefix, orgId)}:slices`;
+export const sliceHashKey = (prefix: string, orgId: string, holderId: string): string => `${orgTag(prefix, orgId)}:slice:${holderId}`;
 export const leaseSetKey = (prefix: string, orgId: string): string => `${orgTag(prefix, orgId)}:leases`;
 // Settle appends here; the usage pipeline (src/usage/streams.ts) re-exports this name and reads it.
 export const epochKey = (prefix: string, orgId: string): string => `${orgTag(prefix, orgId)}:epoch`;

@@ -16,6 +16,10 @@ import {
   type StoreReserveResult,
   type StoreSettleRequest,
   type StoreSettleResult,
+  type SliceBucket,
+  type SliceFlushResult,
+  type SliceTake,
+  type SliceTakeResult,
 } from './store.js';
 
 export interface MemoryBudgetStoreOptions {
@@ -46,6 +50,15 @@ interface ReservationRecord {
   expireAtMs: number;
 }
 
+// One replica's slices in one org (lua/slice-*.lua keep the same in a hash and a sorted set).
+interface SliceHolder {
+  deadlineMs: number;
+  // kind + bucket key -> amount held
+  held: Map<string, number>;
+}
+
+const sliceField = (b: SliceBucket): string => (b.kind === 'counter' ? 'c' : 'g') + b.key;
+
 // How often reapExpired also drops expired counters, rates and records (Redis does this itself).
 const sweepEveryMs = 60_000;
 
@@ -56,6 +69,7 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions): Budg
   const records = new Map<string, ReservationRecord>();
   const leases = new Map<string, Map<string, number>>(); // lease set key -> id -> deadline
   const epochs = new Map<string, number>(); // orgId -> since when its counters are all here
+  const sliceHolders = new Map<string, Map<string, SliceHolder>>(); // orgId -> holder id -> slices
   let lastSweepMs = 0;
 
   const live = <T extends { expireAtMs: number }>(map: Map<string, T>, key: string, nowMs: number): T | undefined => {
@@ -216,8 +230,113 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions): Budg
     return true;
   }
 
+  const holdersOf = (orgId: string): Map<string, SliceHolder> => {
+    let holders = sliceHolders.get(orgId);
+    if (!holders) sliceHolders.set(orgId, (holders = new Map()));
+    return holders;
+  };
+
+  // A rate's free room in µs: its period, less how far its arrival time runs ahead of now.
+  const rateFreeUs = (b: SliceBucket, nowMs: number): number => nowMs * 1000 + b.limit - Math.max(live(rates, b.key, nowMs)?.tatUs ?? 0, nowMs * 1000);
+
+  function takeSlices(orgId: string, holderId: string, nowMs: number, deadlineMs: number, takes: readonly SliceTake[]): SliceTakeResult {
+    const holders = holdersOf(orgId);
+    const count = holders.size + (holders.has(holderId) ? 0 : 1);
+    let ok = true;
+    const free = takes.map(({ bucket: b }) => {
+      if (b.kind === 'gcra') return rateFreeUs(b, nowMs);
+      const c = live(counters, b.key, nowMs);
+      if (!c) {
+        ok = false;
+        return 0;
+      }
+      return b.limit - c.used - c.reserved;
+    });
+    const amounts = takes.map((t, i) => Math.min(t.want, Math.floor(free[i]! / (4 * count))));
+    if (takes.some((t, i) => amounts[i]! < t.min)) ok = false;
+    if (!ok) return { granted: false, holders: count, amounts: takes.map(() => 0), free };
+    let holder = holders.get(holderId);
+    if (!holder) holders.set(holderId, (holder = { deadlineMs, held: new Map() }));
+    holder.deadlineMs = deadlineMs;
+    takes.forEach(({ bucket: b }, i) => {
+      const amount = amounts[i]!;
+      if (b.kind === 'counter') live(counters, b.key, nowMs)!.reserved += amount;
+      else {
+        const tatUs = Math.max(live(rates, b.key, nowMs)?.tatUs ?? 0, nowMs * 1000) + amount;
+        rates.set(b.key, { tatUs, expireAtMs: nowMs + Math.max(1, ceilDiv(tatUs - nowMs * 1000, 1000)) });
+      }
+      holder.held.set(sliceField(b), (holder.held.get(sliceField(b)) ?? 0) + amount);
+      free[i] = free[i]! - amount;
+    });
+    return { granted: true, holders: count, amounts, free };
+  }
+
+  function flushSlices(orgId: string, holderId: string, nowMs: number, deadlineMs: number, items: readonly { bucket: SliceBucket; used: number; giveBack: number }[], events: readonly UsageEvent[]): SliceFlushResult {
+    const holder = holdersOf(orgId).get(holderId);
+    const crossings: StoreCrossing[] = [];
+    const free = items.map(({ bucket: b, used, giveBack }, index) => {
+      const field = sliceField(b);
+      const held = holder?.held.get(field) ?? 0;
+      const shrink = Math.min(used + giveBack, held);
+      if (holder && shrink > 0) {
+        if (held - shrink > 0) holder.held.set(field, held - shrink);
+        else holder.held.delete(field);
+      }
+      if (b.kind === 'gcra') {
+        const rate = live(rates, b.key, nowMs);
+        const back = Math.max(0, shrink - used);
+        if (rate && back > 0) rate.tatUs -= back;
+        return rateFreeUs(b, nowMs);
+      }
+      let c = live(counters, b.key, nowMs);
+      if (c && shrink > 0) c.reserved = Math.max(0, c.reserved - shrink);
+      if (used > 0 && (b.expireAtMs === 0 || b.expireAtMs > nowMs)) {
+        if (!c) counters.set(b.key, (c = { used: 0, reserved: 0, crossed: 0, expireAtMs: b.expireAtMs }));
+        c.used += used;
+        const level = c.used >= b.limit ? 3 : c.used >= b.criticalAt ? 2 : c.used >= b.warnAt ? 1 : 0;
+        if (level > c.crossed) {
+          c.crossed = level;
+          crossings.push({ index, level: crossingLevels[level - 1]!, used: c.used });
+        }
+      }
+      return b.limit - (c?.used ?? 0) - (c?.reserved ?? 0);
+    });
+    if (holder) {
+      if (holder.held.size === 0) holdersOf(orgId).delete(holderId);
+      else holder.deadlineMs = deadlineMs;
+    }
+    for (const e of events) onUsageEvent(e);
+    return { leased: holder !== undefined, free, crossings };
+  }
+
+  function reapSlices(orgId: string, nowMs: number, maxCount: number): number {
+    const holders = holdersOf(orgId);
+    let reaped = 0;
+    for (const [id, holder] of holders) {
+      if (reaped >= maxCount) break;
+      if (holder.deadlineMs > nowMs) continue;
+      for (const [field, amount] of holder.held) {
+        const key = field.slice(1);
+        if (field[0] === 'c') {
+          const c = live(counters, key, nowMs);
+          if (c) c.reserved = Math.max(0, c.reserved - amount);
+        } else {
+          const rate = live(rates, key, nowMs);
+          if (rate) rate.tatUs -= amount;
+        }
+      }
+      holders.delete(id);
+      reaped += 1;
+    }
+    return reaped;
+  }
+
   function reapExpired(orgId: string, nowMs: number, maxCount: number): number {
     sweep(nowMs);
+    return reapReservations(orgId, nowMs, maxCount) + reapSlices(orgId, nowMs, maxCount);
+  }
+
+  function reapReservations(orgId: string, nowMs: number, maxCount: number): number {
     const set = leaseSet(orgId);
     const due = [...set].filter(([, deadlineMs]) => deadlineMs <= nowMs).sort((a, b) => a[1] - b[1]).slice(0, maxCount);
     let reaped = 0;
@@ -251,6 +370,13 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions): Budg
     settle: async (req) => settle(req),
     reapExpired: async (orgId, nowMs, maxCount) => reapExpired(orgId, nowMs, maxCount),
     appendUsage: async (event) => onUsageEvent(event),
+    takeSlices: async (orgId, holderId, nowMs, deadlineMs, takes) => takeSlices(orgId, holderId, nowMs, deadlineMs, takes),
+    flushSlices: async (orgId, holderId, nowMs, deadlineMs, items, events) => flushSlices(orgId, holderId, nowMs, deadlineMs, items, events),
+    async renewSlices(orgId, holderId, deadlineMs) {
+      const holder = holdersOf(orgId).get(holderId);
+      if (holder) holder.deadlineMs = deadlineMs;
+      return holder !== undefined;
+    },
 
     async restore(_orgId, restored) {
       for (const c of restored) {

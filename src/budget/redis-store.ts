@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import type { Result } from 'ioredis';
 import type { RedisClient } from '../redis/connect.js';
 import { createBatcher } from './batcher.js';
-import { epochKey, leaseSetKey, reservationKey, usageStreamKey } from './keys.js';
+import { epochKey, leaseSetKey, reservationKey, sliceHashKey, sliceLeaseSetKey, usageStreamKey } from './keys.js';
 import {
   BudgetStoreUnavailableError,
   crossingLevels,
@@ -24,6 +24,7 @@ import {
   type StoreReserveResult,
   type StoreSettleRequest,
   type StoreSettleResult,
+  type SliceBucket,
 } from './store.js';
 
 // Every reply element of reserve.lua and settle.lua is an integer.
@@ -37,6 +38,10 @@ declare module 'ioredis' {
     tollgateReap(...keysAndArgs: Array<string | number>): Result<number, Context>;
     tollgateAppend(...keysAndArgs: string[]): Result<number, Context>;
     tollgateRestore(...keysAndArgs: Array<string | number>): Result<number, Context>;
+    tollgateSliceTake(...keysAndArgs: Array<string | number>): Result<Reply, Context>;
+    tollgateSliceFlush(...keysAndArgs: Array<string | number>): Result<Reply, Context>;
+    tollgateSliceRenew(...keysAndArgs: Array<string | number>): Result<number, Context>;
+    tollgateSliceReap(...keysAndArgs: Array<string | number>): Result<number, Context>;
   }
 }
 
@@ -54,6 +59,8 @@ export interface RedisBudgetStoreOptions {
 }
 
 const settleStatus = { 1: 'settled', 3: 'late', 2: 'duplicate', 0: 'unknown' } as const;
+
+const sliceKind = (b: SliceBucket): string => (b.kind === 'counter' ? 'c' : 'g');
 
 const measureCode = { tokens: 't', costMicros: 'c', requests: 'r', inflight: 'f' } as const;
 
@@ -117,6 +124,10 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
   redis.defineCommand('tollgateRenew', { numberOfKeys: 2, lua: script('renew') });
   redis.defineCommand('tollgateReap', { lua: script('reap') });
   redis.defineCommand('tollgateAppend', { numberOfKeys: 1, lua: luaFile('append') });
+  redis.defineCommand('tollgateSliceTake', { lua: script('slice-take') });
+  redis.defineCommand('tollgateSliceFlush', { lua: script('slice-flush') });
+  redis.defineCommand('tollgateSliceRenew', { numberOfKeys: 1, lua: luaFile('slice-renew') });
+  redis.defineCommand('tollgateSliceReap', { lua: script('slice-reap') });
   const appends = createBatcher<string, void>({
     windowMs: batchWindowMs,
     maxItems: maxBatch,
@@ -199,18 +210,71 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
     },
 
     // Reads the expired leases and their records, then returns them in one call that declares
-    // every key; the script checks each record again, so a settle in between is not undone.
+    // every key; the script checks each record again, so a settle in between is not undone. Then
+    // the same for slice holders whose lease ran out (a dead replica's slices).
     reapExpired(orgId, nowMs, maxCount) {
       return guarded('reap', async () => {
         const leases = leaseSetKey(keyPrefix, orgId);
         const ids = await redis.zrangebyscore(leases, '-inf', nowMs, 'LIMIT', 0, maxCount);
-        if (ids.length === 0) return 0;
-        const records = ids.map((id) => reservationKey(keyPrefix, orgId, id));
+        let reaped = 0;
+        if (ids.length > 0) {
+          const records = ids.map((id) => reservationKey(keyPrefix, orgId, id));
+          const bucketKeys = new Set<string>();
+          for (const record of await redis.mget(...records)) recordKeys(record, bucketKeys);
+          const keys = [leases, ...records, ...bucketKeys];
+          reaped += await redis.tollgateReap(keys.length, ...keys, nowMs, recordRetentionMs, ...ids);
+        }
+        const sliceLeases = sliceLeaseSetKey(keyPrefix, orgId);
+        const holders = await redis.zrangebyscore(sliceLeases, '-inf', nowMs, 'LIMIT', 0, maxCount);
+        if (holders.length === 0) return reaped;
+        const hashes = holders.map((h) => sliceHashKey(keyPrefix, orgId, h));
         const bucketKeys = new Set<string>();
-        for (const record of await redis.mget(...records)) recordKeys(record, bucketKeys);
-        const keys = [leases, ...records, ...bucketKeys];
-        return redis.tollgateReap(keys.length, ...keys, nowMs, recordRetentionMs, ...ids);
+        for (const fields of await Promise.all(hashes.map((h) => redis.hkeys(h)))) for (const f of fields) bucketKeys.add(f.slice(1));
+        const keys = [sliceLeases, ...hashes, ...bucketKeys];
+        return reaped + (await redis.tollgateSliceReap(keys.length, ...keys, nowMs, ...holders));
       });
+    },
+
+    takeSlices(orgId, holderId, nowMs, deadlineMs, takes) {
+      const args: Array<string | number> = [takes.length + 2, sliceLeaseSetKey(keyPrefix, orgId), sliceHashKey(keyPrefix, orgId, holderId)];
+      for (const t of takes) args.push(t.bucket.key);
+      args.push(holderId, nowMs, deadlineMs);
+      for (const t of takes) args.push(sliceKind(t.bucket), t.bucket.limit, t.want, t.min);
+      return guarded('take slices', async () => {
+        const reply = await redis.tollgateSliceTake(...args);
+        const amounts: number[] = [];
+        const free: number[] = [];
+        for (let i = 0; i < takes.length; i++) {
+          amounts.push(reply[2 + i * 2] as number);
+          free.push(reply[3 + i * 2] as number);
+        }
+        return { granted: reply[0] === 1, holders: reply[1] as number, amounts, free };
+      }, true);
+    },
+
+    flushSlices(orgId, holderId, nowMs, deadlineMs, items, events) {
+      const n = items.length;
+      const args: Array<string | number> = [n + 3, sliceLeaseSetKey(keyPrefix, orgId), sliceHashKey(keyPrefix, orgId, holderId), usageStreamKey(keyPrefix, orgId)];
+      for (const it of items) args.push(it.bucket.key);
+      args.push(holderId, nowMs, deadlineMs, n);
+      for (const { bucket: b, used, giveBack } of items) args.push(sliceKind(b), used, giveBack, b.limit, b.warnAt, b.criticalAt, b.expireAtMs);
+      for (const e of events) args.push(JSON.stringify(e));
+      return guarded('flush slices', async () => {
+        const reply = await redis.tollgateSliceFlush(...args);
+        const free: number[] = [];
+        const crossings: StoreCrossing[] = [];
+        for (let i = 0; i < n; i++) {
+          const at = 1 + i * 4;
+          free.push(reply[at + 1] as number);
+          const level = reply[at + 2] as number;
+          if (level > 0) crossings.push({ index: i, level: crossingLevels[level - 1]!, used: reply[at + 3] as number });
+        }
+        return { leased: reply[0] === 1, free, crossings };
+      });
+    },
+
+    renewSlices(orgId, holderId, deadlineMs) {
+      return guarded('renew slices', async () => (await redis.tollgateSliceRenew(sliceLeaseSetKey(keyPrefix, orgId), holderId, deadlineMs)) === 1);
     },
 
     appendUsage(event) {

@@ -95,6 +95,13 @@ export const budgetConfigSchema = z
     // settles delayed the next requests' reserves on the shared connection. A crash loses at most
     // this window's settles, as it loses the requests in flight (the reaper returns those).
     batchWindowMs: z.number().int().min(0).max(1_000).default(0),
+    // Replica-local slices (src/budget/slices.ts), on the Redis store: a replica takes part of a
+    // bucket's free room in one call and admits requests against it in process. A slice covers at
+    // least sliceMinRequests requests (else it would not save a call per request) and goes back
+    // after sliceIdleMs unused; near a limit requests reserve one by one, exactly.
+    slices: z.boolean().default(true),
+    sliceIdleMs: positiveInt.default(1_000),
+    sliceMinRequests: positiveInt.default(32),
     // How long a finished window's counters outlive it, so late settles still find them.
     windowGraceMs: positiveInt.default(900_000),
     // A session bucket (window 'session') expires after this much idle time.

@@ -119,14 +119,70 @@ export interface StoreSettleResult {
   readonly crossings: readonly StoreCrossing[];
 }
 
+// Replica-local slices (src/budget/slices.ts): a holder (one gateway process) moves part of a
+// bucket's free room into a slice of its own in one atomic call and admits requests against it in
+// process. Amounts are slice units: a counter's own units, or µs of a rate's theoretical arrival
+// time, whose limit is then its period in µs (its whole room).
+export interface SliceBucket {
+  readonly kind: 'counter' | 'gcra';
+  readonly key: string;
+  readonly limit: number;
+  // Counters: crossing levels, and when the key may be dropped (0 never), as BucketDebit.
+  readonly warnAt: number;
+  readonly criticalAt: number;
+  readonly expireAtMs: number;
+}
+
+export interface SliceTake {
+  readonly bucket: SliceBucket;
+  readonly want: number;
+  // A smaller grant is not worth a slice: then no bucket gets one (the per-request path is exact).
+  readonly min: number;
+}
+
+export interface SliceTakeResult {
+  readonly granted: boolean;
+  // Replicas holding slices of this org, this one included.
+  readonly holders: number;
+  // Per bucket: the grant (all 0 when refused), and the free room left outside every slice.
+  readonly amounts: readonly number[];
+  readonly free: readonly number[];
+}
+
+export interface SliceFlushItem {
+  readonly bucket: SliceBucket;
+  // Counters: charged to used; rates: time spent. Both leave the slice.
+  readonly used: number;
+  // Unspent room handed back to the bucket.
+  readonly giveBack: number;
+}
+
+export interface SliceFlushResult {
+  // False when the reaper had returned this holder's slices: nothing was given back twice, the
+  // usage was still charged.
+  readonly leased: boolean;
+  // Per item: the free room left outside every slice.
+  readonly free: readonly number[];
+  // Counter levels crossed by this flush (index into the items).
+  readonly crossings: readonly StoreCrossing[];
+}
+
 export interface BudgetStore {
   readonly kind: 'redis' | 'memory';
   reserve(request: StoreReserveRequest): Promise<StoreReserveResult>;
   // Moves an open reservation's deadline; false when it is no longer open (settled or reaped).
   renew(orgId: string, id: string, deadlineMs: number, nowMs: number): Promise<boolean>;
   settle(request: StoreSettleRequest): Promise<StoreSettleResult>;
-  // Returns up to maxCount of the org's reservations whose deadline has passed; how many it returned.
+  // Returns up to maxCount of the org's reservations, and of its slice holders, whose deadline has
+  // passed; how many it returned.
   reapExpired(orgId: string, nowMs: number, maxCount: number): Promise<number>;
+  // Moves room from the buckets into the holder's slices, all or nothing.
+  takeSlices(orgId: string, holderId: string, nowMs: number, deadlineMs: number, takes: readonly SliceTake[]): Promise<SliceTakeResult>;
+  // Charges what the holder's requests used, gives back unspent room, appends their usage events,
+  // and moves the holder's deadline, in one step.
+  flushSlices(orgId: string, holderId: string, nowMs: number, deadlineMs: number, items: readonly SliceFlushItem[], events: readonly UsageEvent[]): Promise<SliceFlushResult>;
+  // Moves the holder's deadline; false when the reaper already returned its slices.
+  renewSlices(orgId: string, holderId: string, deadlineMs: number): Promise<boolean>;
   // Appends a usage event that no reservation covers (a request no bucket applies to).
   appendUsage(event: UsageEvent): Promise<void>;
   // Recreates lost counters with the ledger's usage, each only if still missing (replicas racing

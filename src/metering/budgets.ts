@@ -1,5 +1,7 @@
 // The budget engine of this process: the Redis store when Redis is configured, the in-process
 // twin otherwise, the rules from config, and the reaper that returns expired leases.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { createBudgetEngine, type BudgetEngine, type LedgerTotals } from '../budget/engine.js';
 import { observingLateSettles } from '../budget/late-settles.js';
@@ -48,11 +50,14 @@ export function startBudgets({ config, redis, usage, logger, listOrgIds, ledger,
   });
   const compile = (rules: Pick<BudgetConfig, 'budgets' | 'limits'>) => compileBudgetRules({ ...budget, ...rules, keyPrefix });
   let compiled = compile(budget);
+  let lastRules = JSON.stringify({ budgets: budget.budgets, limits: budget.limits });
   const inner = createBudgetEngine({
     store,
     ledger,
     rules: compiled,
     config: budget,
+    // Slices save store calls when replicas share Redis; the in-process twin has nothing to save.
+    ...(redis && budget.slices ? { slices: { holderId: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`, idleMs: budget.sliceIdleMs, minRequests: budget.sliceMinRequests } } : {}),
     onUnrecordedUsage: usage.push,
     onError: (err, context) => logger.error({ err: err.message, context }, 'budget store failure absorbed'),
     // A counter created from an empty window (an org's first request, a new total budget) is
@@ -84,12 +89,17 @@ export function startBudgets({ config, redis, usage, logger, listOrgIds, ledger,
     plan: (principal, sessionId, nowMs) => compiled.plan(principal, sessionId, nowMs),
     readCounters: (orgId, keys) => store.peek(orgId, keys, Date.now()),
     setRules(rules) {
+      // The periodic backstop reload mostly finds nothing new: keep the compiled rules, and the
+      // slices taken under them, unless something changed.
+      const fingerprint = JSON.stringify(rules);
+      if (fingerprint === lastRules) return;
+      lastRules = fingerprint;
       compiled = compile(rules);
       inner.setRules(compiled);
     },
     async stop() {
       await reaper.stop();
-      inner.stop();
+      await inner.stop();
     },
   };
 }

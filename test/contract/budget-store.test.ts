@@ -2,7 +2,7 @@
 // both must give the same answers for every metric, window, scope chain, clamp, lease and crossing.
 import { randomBytes } from 'node:crypto';
 import { type Cluster, Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CatalogModel } from '../../src/config/catalog.js';
 import { createBudgetEngine, type BudgetEngine, type LedgerTotals, type Reservation, type ReserveOutcome } from '../../src/budget/engine.js';
 import { orgTag, usageStreamKey } from '../../src/budget/keys.js';
@@ -60,11 +60,52 @@ const ledgerOver = (events: (orgId: string) => Promise<UsageEvent[]>): LedgerTot
   });
 };
 
+// Several replicas sharing one store, each with its own slices, on a clock the test moves.
+interface Replicas {
+  readonly engines: BudgetEngine[];
+  // What the replicas asked of the store, per method (counted above each replica's own store).
+  readonly calls: Map<string, number>;
+  readonly store: BudgetStore;
+  events(orgId: string): Promise<UsageEvent[]>;
+}
+
 interface Backend {
   readonly name: string;
   readonly available: boolean;
   harness(config: BudgetConfigInput): Harness;
+  replicas(config: BudgetConfigInput, count: number, clock: () => number, minRequests: number): Replicas;
 }
+
+// Small slices, so a test needs few requests to see them; idle ones go back after a second.
+const sliceOptions = (holderId: string, minRequests: number) => ({ holderId, idleMs: 1_000, minRequests });
+
+const counting = (store: BudgetStore, calls: Map<string, number>): BudgetStore =>
+  Object.fromEntries(
+    Object.entries(store).map(([name, value]) => [
+      name,
+      typeof value === 'function'
+        ? (...args: unknown[]) => {
+            calls.set(name, (calls.get(name) ?? 0) + 1);
+            return (value as (...a: unknown[]) => unknown)(...args);
+          }
+        : value,
+    ]),
+  ) as unknown as BudgetStore;
+
+const replicaEngines = (stores: BudgetStore[], input: BudgetConfigInput, clock: () => number, events: (orgId: string) => Promise<UsageEvent[]>, calls: Map<string, number>, minRequests: number) => {
+  const config = budgetConfigSchema.parse(input);
+  return stores.map((store, i) =>
+    createBudgetEngine({
+      store: counting(store, calls),
+      ledger: ledgerOver(events),
+      rules: compileBudgetRules({ ...config, keyPrefix: prefix }),
+      config,
+      slices: sliceOptions(`replica-${i}-${randomBytes(3).toString('hex')}`, minRequests),
+      clock,
+      onUnrecordedUsage: () => {},
+    }),
+  );
+};
 
 let redis: Redis | undefined;
 let clusterClient: Cluster | undefined;
@@ -96,6 +137,15 @@ const backends: Backend[] = [
           running = start();
         },
       };
+    },
+    replicas(input, count, clock, minRequests) {
+      const config = budgetConfigSchema.parse(input);
+      const recorded: UsageEvent[] = [];
+      const events = async (orgId: string) => recorded.filter((e) => e.orgId === orgId);
+      // One process's state stands in for the shared Redis.
+      const store = createMemoryBudgetStore({ keyPrefix: prefix, recordRetentionMs: config.recordRetentionMs, onUsageEvent: (e) => recorded.push(e) });
+      const calls = new Map<string, number>();
+      return { engines: replicaEngines(Array.from({ length: count }, () => store), input, clock, events, calls, minRequests), calls, store, events };
     },
   },
   redisBackend('redis', redisUp, () => redis!),
@@ -133,6 +183,14 @@ function redisBackend(name: string, available: boolean, connection: () => Redis 
           if (keys.length > 0) await client.unlink(...keys);
         },
       };
+    },
+    replicas(input, count, clock, minRequests) {
+      const config = budgetConfigSchema.parse(input);
+      const client = connection();
+      const events = async (orgId: string) => (await client.xrange(usageStreamKey(prefix, orgId), '-', '+')).map(([, fields]) => JSON.parse(fields[1]!) as UsageEvent);
+      const stores = Array.from({ length: count }, () => createRedisBudgetStore({ redis: client, keyPrefix: prefix, recordRetentionMs: config.recordRetentionMs, batchWindowMs: 0 }));
+      const calls = new Map<string, number>();
+      return { engines: replicaEngines(stores, input, clock, events, calls, minRequests), calls, store: stores[0]!, events };
     },
   };
 }
@@ -643,6 +701,147 @@ for (const backend of backends) {
         // An estimated prompt corrected upwards at settle.
         expect((await b.settle(p, r, 1_200, 100)).crossings).toMatchObject([{ level: 'exceeded', used: 1_300 }]);
         expect((await b.reserve(p, 1, 0)).ok).toBe(false);
+      });
+    });
+    describe('replica-local slices', () => {
+      const tokensPerDay = (limit: number, extra: Partial<BudgetConfigInput['budgets'] extends (infer R)[] | undefined ? R : never> = {}): BudgetConfigInput => ({
+        leaseMs: 60_000,
+        budgets: [{ scope: 'org', scopeId: '*', metric: 'tokens', window: 'day', limit, ...extra }],
+      });
+      let now = t0;
+      let running: Replicas | undefined;
+      const start = (config: BudgetConfigInput, count: number, minRequests = 4) => {
+        now = t0;
+        running = backend.replicas(config, count, () => now, minRequests);
+        return running;
+      };
+      afterEach(async () => {
+        await Promise.all(running?.engines.map((e) => e.stop()) ?? []);
+        running = undefined;
+      });
+      const ask = (engine: BudgetEngine, p: BudgetPrincipal, prompt: number, out: number) =>
+        engine.reserve({ requestId: `req-${++requestCounter}`, principal: p, sessionId: null, model: freeModel, promptTokens: () => prompt, maxOutputTokens: out, nowMs: now });
+      // Reserves and settles with the real usage; false when refused.
+      const serve = async (engine: BudgetEngine, p: BudgetPrincipal, prompt: number, out: number, used = prompt + out) => {
+        const outcome = await ask(engine, p, prompt, out);
+        if (!outcome.ok) return { ok: false, crossings: [] as string[] };
+        const settled = await engine.settle(outcome.reservation, usageEvent(p, outcome.reservation.id, prompt, used - prompt), now);
+        return { ok: true, crossings: settled.crossings.map((c) => c.level as string) };
+      };
+      // Requests arrive on later event-loop turns, as network requests do (the twin answers
+      // within the turn, so a loop of them would never let a flush run).
+      const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+      const orgBucket = async (r: Replicas, config: BudgetConfigInput, p: BudgetPrincipal) => {
+        const [bucket] = compileBudgetRules({ ...budgetConfigSchema.parse(config), keyPrefix: prefix }).plan(p, null, now);
+        return (await r.store.peek(p.orgId, [bucket!.key], now))[0]!;
+      };
+      // A slice is taken after a per-request reservation, off the request's path.
+      const sliceTaken = (r: Replicas, config: BudgetConfigInput, p: BudgetPrincipal, atLeast: number) =>
+        expect.poll(async () => (await orgBucket(r, config, p)).reserved, { timeout: 2_000, interval: 5 }).toBeGreaterThanOrEqual(atLeast);
+
+      it('admits far from the limit against a local slice, without a store call per request, and charges exactly what was used', async () => {
+        const config = tokensPerDay(1_000_000);
+        const r = start(config, 1, 64);
+        const [a] = r.engines;
+        const p = newPrincipal();
+        expect((await serve(a!, p, 5, 5)).ok).toBe(true);
+        await sliceTaken(r, config, p, 640);
+        const reservesBefore = r.calls.get('reserve');
+        const outcomes = await Promise.all(Array.from({ length: 40 }, () => ask(a!, p, 5, 5)));
+        expect(outcomes.map((o) => o.ok && o.reservation.slices !== undefined)).toEqual(Array(40).fill(true));
+        expect(r.calls.get('reserve')).toBe(reservesBefore);
+        expect(outcomes[39]).toMatchObject({ headers: { 'x-ratelimit-limit-tokens': '1000000' } });
+        // Each used 8 of the 10 it reserved; the settles of one turn leave in one flush.
+        const flushesBefore = r.calls.get('flushSlices') ?? 0;
+        const settled = await Promise.all(outcomes.map((o) => (o.ok ? a!.settle(o.reservation, usageEvent(p, o.reservation.id, 5, 3), now) : undefined)));
+        expect(settled.map((x) => x?.status)).toEqual(Array(40).fill('settled'));
+        expect((r.calls.get('flushSlices') ?? 0) - flushesBefore).toBe(1);
+        expect((await orgBucket(r, config, p)).used).toBe(10 + 40 * 8);
+        expect(await r.events(p.orgId)).toHaveLength(41);
+        await a!.stop();
+        expect(await orgBucket(r, config, p)).toEqual({ used: 330, reserved: 0 });
+      });
+
+      it('admits exactly the limit when two replicas with slices race for it', async () => {
+        const config = tokensPerDay(2_000);
+        const r = start(config, 2);
+        const p = newPrincipal();
+        let admitted = 0;
+        for (let wave = 0; wave < 150; wave++) {
+          await nextTurn();
+          const served = await Promise.all(r.engines.map((e) => serve(e, p, 5, 5)));
+          admitted += served.filter((x) => x.ok).length;
+          const { used, reserved } = await orgBucket(r, config, p);
+          expect(used + reserved).toBeLessThanOrEqual(2_000);
+        }
+        expect(admitted).toBe(200);
+        expect((r.calls.get('flushSlices') ?? 0)).toBeGreaterThan(0);
+        await Promise.all(r.engines.map((e) => e.stop()));
+        expect(await orgBucket(r, config, p)).toEqual({ used: 2_000, reserved: 0 });
+      });
+
+      it('admits exactly a rate limit when two replicas with slices race for it', async () => {
+        const r = start({ limits: [{ scope: 'key', scopeId: '*', rpm: 400 }] }, 2);
+        const p = newPrincipal();
+        let admitted = 0;
+        for (let wave = 0; wave < 300; wave++) {
+          await nextTurn();
+          admitted += (await Promise.all(r.engines.map((e) => serve(e, p, 5, 5)))).filter((x) => x.ok).length;
+        }
+        expect(admitted).toBe(400);
+        expect((r.calls.get('takeSlices') ?? 0)).toBeGreaterThan(0);
+      });
+
+      it("returns a dead replica's slices through the reaper once its lease has passed, and charges its late settle once", async () => {
+        const config = tokensPerDay(1_000_000);
+        const r = start(config, 1, 64);
+        const [a] = r.engines;
+        const p = newPrincipal();
+        await serve(a!, p, 5, 5);
+        await sliceTaken(r, config, p, 640);
+        const open = await ask(a!, p, 5, 5);
+        expect(open).toMatchObject({ ok: true, reservation: { slices: expect.anything() } });
+        expect(await r.store.reapExpired(p.orgId, t0 + 59_999, 100)).toBe(0);
+        expect((await orgBucket(r, config, p)).reserved).toBeGreaterThanOrEqual(640);
+        expect(await r.store.reapExpired(p.orgId, t0 + 60_000, 100)).toBe(1);
+        expect(await orgBucket(r, config, p)).toEqual({ used: 10, reserved: 0 });
+        if (!open.ok) return;
+        now = t0 + 61_000;
+        expect(await a!.settle(open.reservation, usageEvent(p, open.reservation.id, 5, 5), now)).toMatchObject({ status: 'late' });
+        expect(await orgBucket(r, config, p)).toEqual({ used: 20, reserved: 0 });
+      });
+
+      it('gives back a slice left unused for the idle time', async () => {
+        const config = tokensPerDay(1_000_000);
+        const r = start(config, 1, 64);
+        const p = newPrincipal();
+        await serve(r.engines[0]!, p, 5, 5);
+        await sliceTaken(r, config, p, 640);
+        now = t0 + 1_000;
+        await expect.poll(async () => orgBucket(r, config, p), { timeout: 3_000, interval: 50 }).toEqual({ used: 10, reserved: 0 });
+      });
+
+      it('gives back the slices when the rules change, so a lowered limit holds at once', async () => {
+        const config = tokensPerDay(1_000_000);
+        const r = start(config, 1, 64);
+        const p = newPrincipal();
+        await serve(r.engines[0]!, p, 5, 5);
+        await sliceTaken(r, config, p, 640);
+        r.engines[0]!.setRules(compileBudgetRules({ ...budgetConfigSchema.parse(tokensPerDay(15)), keyPrefix: prefix }));
+        expect((await ask(r.engines[0]!, p, 5, 5)).ok).toBe(false);
+        await expect.poll(async () => orgBucket(r, config, p), { timeout: 2_000, interval: 10 }).toEqual({ used: 10, reserved: 0 });
+      });
+
+      it('reports warning, critical and exceeded once each while settles flush in batches', async () => {
+        const config = tokensPerDay(1_000, { warnPct: 50, criticalPct: 90 });
+        const r = start(config, 2);
+        const p = newPrincipal();
+        const levels: string[] = [];
+        for (let wave = 0; wave < 60; wave++) {
+          await nextTurn();
+          for (const x of await Promise.all(r.engines.map((e) => serve(e, p, 5, 5)))) levels.push(...x.crossings);
+        }
+        expect(levels).toEqual(['warning', 'critical', 'exceeded']);
       });
     });
   });

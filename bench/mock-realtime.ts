@@ -25,7 +25,7 @@ export interface MockRealtimeSession {
 export interface MockRealtime {
   readonly url: string;
   readonly sessions: MockRealtimeSession[];
-  // Handshakes refused because the credential was not the expected one.
+  // Handshakes refused (a wrong credential, or a model in refuseModels).
   refused: number;
   close(): Promise<void>;
 }
@@ -58,7 +58,8 @@ export function mockRealtimeUsage(metadata: Record<string, string>) {
   };
 }
 
-export function startMockRealtime(options: { apiKey?: string } = {}): Promise<MockRealtime> {
+// refuseModels: handshakes for these models are answered 503, as a provider that is down.
+export function startMockRealtime(options: { apiKey?: string; refuseModels?: readonly string[] } = {}): Promise<MockRealtime> {
   const expected = `Bearer ${options.apiKey ?? 'sk-upstream-openai'}`;
   const http = createServer((_req, res) => res.writeHead(404).end());
   const sockets = new Set<WebSocket>();
@@ -83,6 +84,11 @@ export function startMockRealtime(options: { apiKey?: string } = {}): Promise<Mo
     if (!(req.url ?? '').startsWith('/v1/realtime?') || req.headers.authorization !== expected) {
       mock.refused++;
       socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}');
+      return;
+    }
+    if (options.refuseModels?.includes(new URL(req.url ?? '', 'http://mock').searchParams.get('model') ?? '')) {
+      mock.refused++;
+      socket.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => serve(ws, req.url ?? '', req.headers));

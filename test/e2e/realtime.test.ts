@@ -29,7 +29,7 @@ const costPerMonthMicros = 1_500_000;
 
 beforeAll(async () => {
   mock = await startMockUpstream();
-  realtime = await startMockRealtime();
+  realtime = await startMockRealtime({ refuseModels: ['gpt-realtime-mini'] });
   gw = await startTestGateway({
     mock,
     env: { OPENAI_BASE_URL: `${realtime.url}/v1` },
@@ -147,6 +147,23 @@ describe('a realtime session', () => {
     await closed;
     const rows = await settled(userId, 1);
     expect(rows[0]).toMatchObject({ cost_micros: reserveMicros, estimated: true, status: 0 });
+  });
+});
+
+describe('a provider that refuses the session', () => {
+  it('answers 502 upstream_error and gives the reservation back', async () => {
+    const { key, userId } = await gw.newKey({ user: 'rt-refused' });
+    const res = await rawRequest(gw.url, 'GET', '/v1/realtime?model=gpt-realtime-mini', { authorization: `Bearer ${key}`, ...upgradeHeaders });
+    expect(res.status).toBe(502);
+    expect(res.json).toMatchObject({ error: { code: 'upstream_error' } });
+    const rows = await settled(userId, 1);
+    expect(rows[0]).toMatchObject({ cost_micros: 0, status: 502 });
+    // gpt-realtime-mini's hold (402,000) was given back: had it stayed, 1,098,000 would be left,
+    // less than a gpt-realtime session's worst case, and this would be refused.
+    const { rt, closed } = await session(key);
+    await next(rt, 'session.created');
+    rt.close();
+    await closed;
   });
 });
 

@@ -178,7 +178,7 @@ export function createSliceCache(options: SliceCacheOptions): SliceCache {
     org.flushScheduled = true;
     const run = () => {
       org.flushScheduled = false;
-      void flush(orgId, org);
+      flush(orgId, org).catch((err: Error) => onError(err));
     };
     if (delayMs === 0) setImmediate(run);
     else setTimeout(run, delayMs).unref();
@@ -260,6 +260,7 @@ export function createSliceCache(options: SliceCacheOptions): SliceCache {
   const sweeper = setInterval(() => {
     const nowMs = clock();
     for (const [orgId, org] of orgs) {
+      for (const [key, untilMs] of org.closedUntilMs) if (untilMs <= nowMs) org.closedUntilMs.delete(key);
       for (const slice of org.slices.values()) {
         if (slice.returning) {
           if (slice.held > 0 && slice.held > slice.open + slice.pending + slice.sending) scheduleFlush(orgId, org);

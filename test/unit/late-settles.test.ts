@@ -98,5 +98,29 @@ for (const backend of stores) {
       expect(outcome).toMatchObject({ ok: false, code: 'budget_exceeded' });
       if (!outcome.ok) expect(outcome.headers['x-ratelimit-remaining-requests']).toBe('0');
     });
+    it('reports a request admitted against a slice the reaper returned as a late settle, once', async () => {
+      const config = budgetConfigSchema.parse({ leaseMs, budgets: [{ scope: 'org', scopeId: '*', metric: 'tokens', window: 'total', limit: 1_000_000 }] });
+      const late: StoreSettleRequest[] = [];
+      const store = observingLateSettles(backend.make(), (request) => late.push(request));
+      const slices = { holderId: `holder-${randomBytes(4).toString('hex')}`, idleMs: 60_000, minRequests: 4 };
+      const engine = createBudgetEngine({ store, ledger: async (_o, buckets) => buckets.map(() => 0), rules: compileBudgetRules({ ...config, keyPrefix: prefix }), config, slices, clock: () => t0, onUnrecordedUsage: () => {} });
+      const principal: BudgetPrincipal = { orgId: `org-${randomBytes(4).toString('hex')}`, teamIds: [], userId: 'user-1', keyId: 'key-1' };
+      const reserve = (requestId: string) => engine.reserve({ requestId, principal, sessionId: null, model, promptTokens: () => 5, maxOutputTokens: 5, nowMs: t0 });
+      const first = await reserve('first');
+      if (!first.ok) throw new Error('expected a reservation');
+      await engine.settle(first.reservation, event(principal, 'first'), t0);
+      // The slice is taken off the request's path, after the first reservation.
+      let slow = await reserve('slow');
+      for (let i = 0; slow.ok && !slow.reservation.slices && i < 100; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        slow = await reserve(`slow-${i}`);
+      }
+      expect(slow).toMatchObject({ ok: true, reservation: { slices: expect.anything() } });
+      expect(await store.reapExpired(principal.orgId, t0 + leaseMs, 10)).toBeGreaterThanOrEqual(1);
+      if (!slow.ok) return;
+      expect(await engine.settle(slow.reservation, event(principal, slow.reservation.id), t0 + 4_000)).toMatchObject({ status: 'late' });
+      expect(late.map((r) => r.id)).toEqual([slow.reservation.id]);
+      await engine.stop();
+    });
   });
 }

@@ -157,9 +157,10 @@ describe('a drain ends in bounded time', { timeout: 90_000 }, () => {
     await new Promise((r) => provider.close(r));
   });
 
-  const realtime = { mode: 'allowlist', routes: [{ method: 'GET', path: '/v1/realtime', family: 'realtime', cost: 'paid', websocket: true }] };
+  // A websocket pass-through route of the operator's own (the gateway meters /v1/realtime itself).
+  const realtime = { mode: 'allowlist', routes: [{ method: 'GET', path: '/v1/realtime/ws', family: 'realtime', cost: 'paid', websocket: true }] };
   const upgradeHead = (key: string) =>
-    `GET /v1/realtime?model=gpt-4o-realtime HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${key}\r\nconnection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+    `GET /v1/realtime/ws?model=gpt-4o-realtime HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${key}\r\nconnection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
 
   it('closes a pass-through websocket whose upstream stays half-open', async () => {
     const gw = await startTestGateway({ mock: { url: providerUrl } as MockUpstream, overrides: { 'server.passthrough': realtime, 'server.drainTimeoutMs': 500 } });

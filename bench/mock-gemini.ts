@@ -1,7 +1,7 @@
 // The Gemini half of the mock upstream (bench/mock-upstream.ts): POST
 // /v1beta/models/{model}:generateContent, :streamGenerateContent (a streamed JSON array by default,
 // Server-Sent Events with ?alt=sse) and :countTokens, in Google's wire format. The same [mock ...]
-// directives apply: chunks, delay_ms, status, prompt_tokens, cached_tokens, reasoning_tokens
+// directives apply: chunks, delay_ms, status, prompt_tokens, cached_tokens, audio_tokens, reasoning_tokens
 // (thoughtsTokenCount), completion_tokens, no_usage, fill (generationConfig.maxOutputTokens),
 // hang, reset_after, echo_credentials. A request with function declarations whose last turn is not
 // a function response is answered with a call of the first declared function.
@@ -42,7 +42,10 @@ function usageMetadata(b: MockBehaviour, candidates: number) {
     totalTokenCount: b.promptTokens + output + b.reasoningTokens,
     ...(b.cachedTokens > 0 ? { cachedContentTokenCount: b.cachedTokens } : {}),
     ...(b.reasoningTokens > 0 ? { thoughtsTokenCount: b.reasoningTokens } : {}),
-    promptTokensDetails: [{ modality: 'TEXT', tokenCount: b.promptTokens }],
+    promptTokensDetails: [
+      { modality: 'TEXT', tokenCount: b.promptTokens - b.audioTokens },
+      ...(b.audioTokens > 0 ? [{ modality: 'AUDIO', tokenCount: b.audioTokens }] : []),
+    ],
   };
 }
 

@@ -23,6 +23,8 @@ export interface MockBehaviour {
   status: number;
   promptTokens: number;
   cachedTokens: number;
+  // Of promptTokens, how many were audio (Gemini's promptTokensDetails).
+  audioTokens: number;
   reasoningTokens: number;
   noUsage: boolean;
   // Never send response headers.
@@ -71,6 +73,7 @@ export const defaultBehaviour: MockBehaviour = {
   status: 200,
   promptTokens: 10,
   cachedTokens: 0,
+  audioTokens: 0,
   reasoningTokens: 0,
   noUsage: false,
   hang: false,
@@ -100,6 +103,7 @@ export function behaviourFor(bodyText: string, defaults: MockBehaviour): MockBeh
       case 'status': b.status = n; break;
       case 'prompt_tokens': b.promptTokens = n; break;
       case 'cached_tokens': b.cachedTokens = n; break;
+      case 'audio_tokens': b.audioTokens = n; break;
       case 'reasoning_tokens': b.reasoningTokens = n; break;
       case 'no_usage': b.noUsage = true; break;
       case 'hang': b.hang = true; break;

@@ -14,6 +14,8 @@ export interface TokenPriceMicros {
   readonly cacheWritePerMTok: number;
   // Cache writes with a 1-hour TTL; absent means the (5-minute) cacheWritePerMTok.
   readonly cacheWrite1hPerMTok?: number;
+  // Uncached audio input (Usage.audioInputTokens); absent means inputPerMTok.
+  readonly audioInputPerMTok?: number;
   readonly outputPerMTok: number;
 }
 
@@ -61,6 +63,7 @@ function tokenPrice(p: Omit<TierPriceConfig, 'longContext'>): TokenPriceMicros {
     cachedInputPerMTok: usdToMicros(p.cachedInputPerMTok ?? p.inputPerMTok),
     cacheWritePerMTok,
     cacheWrite1hPerMTok: p.cacheWrite1hPerMTok === undefined ? cacheWritePerMTok : usdToMicros(p.cacheWrite1hPerMTok),
+    ...(p.audioInputPerMTok === undefined ? {} : { audioInputPerMTok: usdToMicros(p.audioInputPerMTok) }),
     outputPerMTok: usdToMicros(p.outputPerMTok),
   });
 }

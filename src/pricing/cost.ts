@@ -38,12 +38,15 @@ function microsFromTokenPriceProduct(tokenMicrosPerMTok: number): number {
 
 // promptTokens includes cached reads and cache writes; completionTokens includes reasoning tokens,
 // which are billed at the output price, so reasoningTokens needs no term of its own. Cache writes
-// with a 1-hour TTL are part of cacheWriteTokens and pay their own price.
+// with a 1-hour TTL are part of cacheWriteTokens and pay their own price, as audio input is part of
+// the uncached prompt and pays its own.
 export function costMicros(usage: Usage, price: TokenPriceMicros): number {
   const uncachedInputTokens = Math.max(0, usage.promptTokens - usage.cachedTokens - usage.cacheWriteTokens);
+  const audioInputTokens = Math.min(usage.audioInputTokens ?? 0, uncachedInputTokens);
   const write1hTokens = Math.min(usage.cacheWrite1hTokens ?? 0, usage.cacheWriteTokens);
   return microsFromTokenPriceProduct(
-    uncachedInputTokens * price.inputPerMTok +
+    (uncachedInputTokens - audioInputTokens) * price.inputPerMTok +
+      audioInputTokens * (price.audioInputPerMTok ?? price.inputPerMTok) +
       usage.cachedTokens * price.cachedInputPerMTok +
       (usage.cacheWriteTokens - write1hTokens) * price.cacheWritePerMTok +
       write1hTokens * (price.cacheWrite1hPerMTok ?? price.cacheWritePerMTok) +
@@ -52,9 +55,9 @@ export function costMicros(usage: Usage, price: TokenPriceMicros): number {
 }
 
 // The dearest price a prompt token can pay: a cache write (1-hour ones most) costs more than a
-// plain input token on Anthropic.
+// plain input token on Anthropic, audio more than text on Gemini.
 export const dearestInputPerMTok = (price: TokenPriceMicros): number =>
-  Math.max(price.inputPerMTok, price.cacheWritePerMTok, price.cacheWrite1hPerMTok ?? 0);
+  Math.max(price.inputPerMTok, price.cacheWritePerMTok, price.cacheWrite1hPerMTok ?? 0, price.audioInputPerMTok ?? 0);
 
 // The reservation: every prompt token at the dearest input price and every allowed output token,
 // so the real cost can only be lower.

@@ -13,6 +13,8 @@ const tokenPriceFields = {
   cacheWritePerMTok: usdPerMTok.optional(),
   // Cache writes with a 1-hour TTL; omitted: the 5-minute write price.
   cacheWrite1hPerMTok: usdPerMTok.optional(),
+  // Uncached audio input where it costs more than text (Gemini); omitted: the input price.
+  audioInputPerMTok: usdPerMTok.optional(),
   outputPerMTok: usdPerMTok,
 };
 

@@ -18,6 +18,9 @@ export interface Usage {
   cacheWriteTokens: number;
   // The part of cacheWriteTokens written with a 1-hour TTL (Anthropic), priced apart; absent is 0.
   cacheWrite1hTokens?: number;
+  // The part of the uncached prompt that was audio, where audio input is priced apart (Gemini's
+  // promptTokensDetails); absent is 0.
+  audioInputTokens?: number;
   completionTokens: number;
   reasoningTokens: number;
   // The tier the provider says it served the request at (OpenAI's service_tier: default, flex,
@@ -38,6 +41,7 @@ export function largerUsage(a: Usage | undefined, b: Usage | undefined): Usage |
   const cachedTokens = Math.max(a.cachedTokens, b.cachedTokens);
   const cacheWriteTokens = Math.max(a.cacheWriteTokens, b.cacheWriteTokens);
   const cacheWrite1hTokens = Math.max(a.cacheWrite1hTokens ?? 0, b.cacheWrite1hTokens ?? 0);
+  const audioInputTokens = Math.max(a.audioInputTokens ?? 0, b.audioInputTokens ?? 0);
   // The later report's tier: the stream's last word on how it was served.
   const serviceTier = b.serviceTier ?? a.serviceTier;
   return {
@@ -45,6 +49,7 @@ export function largerUsage(a: Usage | undefined, b: Usage | undefined): Usage |
     cachedTokens,
     cacheWriteTokens,
     ...(cacheWrite1hTokens > 0 ? { cacheWrite1hTokens } : {}),
+    ...(audioInputTokens > 0 ? { audioInputTokens } : {}),
     completionTokens: Math.max(a.completionTokens, b.completionTokens),
     reasoningTokens: Math.max(a.reasoningTokens, b.reasoningTokens),
     ...(serviceTier !== undefined ? { serviceTier } : {}),

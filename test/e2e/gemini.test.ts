@@ -60,6 +60,13 @@ describe('@google/genai through the gateway', () => {
     });
   });
 
+  it('charges the audio part of a prompt at the audio price', async () => {
+    const { created, client } = await userClient('gemini-audio');
+    await client.models.generateContent({ model: 'gemini-2.5-flash', contents: 'transcribe [mock chunks=2 prompt_tokens=3000 audio_tokens=2000]', config: capped });
+    // 1000 text at $0.30/M + 2000 audio at $1.00/M + 2 output at $2.50/M = 2305 micro-USD.
+    await expect.poll(() => ledgerRow(created.userId), { timeout: 5_000 }).toMatchObject({ prompt_tokens: 3000, completion_tokens: 2, cost_micros: 2305, status: 200 });
+  });
+
   it('streams generateContentStream (alt=sse) and charges the final chunk’s usage', async () => {
     const { created, client } = await userClient('gemini-ben');
     const stream = await client.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'hi [mock chunks=5 prompt_tokens=7]', config: capped });

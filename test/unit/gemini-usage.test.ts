@@ -93,6 +93,18 @@ describe('Gemini usageMetadata', () => {
     });
   });
 
+  it('reads the uncached audio part of the prompt from the modality details', () => {
+    const usage = usageFromMetadata({
+      promptTokenCount: 5000,
+      cachedContentTokenCount: 1200,
+      candidatesTokenCount: 40,
+      promptTokensDetails: [{ modality: 'TEXT', tokenCount: 1800 }, { modality: 'AUDIO', tokenCount: 3200 }],
+      cacheTokensDetails: [{ modality: 'AUDIO', tokenCount: 1000 }, { modality: 'TEXT', tokenCount: 200 }],
+    });
+    expect(usage).toEqual({ promptTokens: 5000, cachedTokens: 1200, cacheWriteTokens: 0, audioInputTokens: 2200, completionTokens: 40, reasoningTokens: 0 });
+    expect(usageFromMetadata({ promptTokenCount: 10, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 10 }] })).not.toHaveProperty('audioInputTokens');
+  });
+
   it('falls back on totalTokenCount when a chunk leaves candidatesTokenCount out', () => {
     expect(usageFromMetadata({ promptTokenCount: 10, totalTokenCount: 25 })).toMatchObject({ promptTokens: 10, completionTokens: 15 });
   });

@@ -23,6 +23,15 @@ describe('costMicros', () => {
     expect(costMicros(u, sonnet)).toBe(1000 * 3 + 500 * 0.3 + 500 * 3.75 + 100 * 15);
   });
 
+  it('charges uncached Gemini audio input at its audio price: 1000 text + 2000 audio + 500 out on gemini-2.5-flash', () => {
+    const flash = catalogModel('gemini-2.5-flash').price; // $0.30 text, $1.00 audio, $0.03 cached, $2.50 out per 1M
+    expect(costMicros(usage({ promptTokens: 3000, audioInputTokens: 2000, completionTokens: 500 }), flash)).toBe(1000 * 0.3 + 2000 * 1 + 500 * 2.5);
+    // A report claiming more audio than its uncached prompt cannot charge cached tokens twice.
+    expect(costMicros(usage({ promptTokens: 3000, cachedTokens: 2500, audioInputTokens: 3000 }), flash)).toBe(500 * 1 + 2500 * 0.03);
+    // The reservation prices every prompt token as audio could be: the dearest input price.
+    expect(maxCostMicros(1000, 0, flash)).toBe(1000 * 1);
+  });
+
   it('does not charge reasoning tokens twice: they are part of completionTokens', () => {
     const withReasoning = usage({ promptTokens: 10, completionTokens: 1000, reasoningTokens: 800 });
     expect(costMicros(withReasoning, gpt4o)).toBe(costMicros(usage({ promptTokens: 10, completionTokens: 1000 }), gpt4o));

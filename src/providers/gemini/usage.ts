@@ -5,18 +5,33 @@
 import { asCount, asObject } from '../provider.js';
 import { largerUsage, type Usage } from '../types.js';
 
+// The tokens of one modality in a `*TokensDetails` list ([{ modality: 'AUDIO', tokenCount }]).
+function modalityTokens(details: unknown, modality: string): number {
+  if (!Array.isArray(details)) return 0;
+  let tokens = 0;
+  for (const entry of details) {
+    const e = asObject(entry);
+    if (e?.modality === modality) tokens += asCount(e.tokenCount);
+  }
+  return tokens;
+}
+
 export function usageFromMetadata(value: unknown): Usage | undefined {
   const u = asObject(value);
   if (!u) return undefined;
   const promptTokens = asCount(u.promptTokenCount) + asCount(u.toolUsePromptTokenCount);
+  const cachedTokens = Math.min(asCount(u.cachedContentTokenCount), promptTokens);
   const reasoningTokens = asCount(u.thoughtsTokenCount);
   // totalTokenCount backs up a chunk that left candidatesTokenCount out: whatever the total holds
   // beyond the prompt was generated, so the bill never falls below it.
   const completionTokens = Math.max(asCount(u.candidatesTokenCount) + reasoningTokens, asCount(u.totalTokenCount) - promptTokens);
+  // Audio input costs more than text on most Gemini models: the uncached part of it is priced apart.
+  const audioInputTokens = Math.max(0, modalityTokens(u.promptTokensDetails, 'AUDIO') - modalityTokens(u.cacheTokensDetails, 'AUDIO'));
   return {
     promptTokens,
-    cachedTokens: Math.min(asCount(u.cachedContentTokenCount), promptTokens),
+    cachedTokens,
     cacheWriteTokens: 0,
+    ...(audioInputTokens > 0 ? { audioInputTokens } : {}),
     completionTokens,
     reasoningTokens,
   };

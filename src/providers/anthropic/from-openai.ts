@@ -6,7 +6,7 @@
 // instruction in the system prompt: Anthropic has no JSON mode) and streaming. Refused (400):
 // n > 1, logprobs. Ignored: fields Anthropic has no equivalent for (seed, penalties, logit_bias).
 import { GatewayError } from '../../errors/catalogue.js';
-import { alternatingTurns, chatMaxTokens, contentText, jsonInstruction, parseChatRequest, parseDataUrl, stopSequences, toolArguments, type ChatContent, type ChatRequest } from '../openai/chat-request.js';
+import { chatMaxTokens, chatTurns, jsonInstruction, parseChatRequest, parseDataUrl, stopSequences, toolArguments, type ChatContent, type ChatRequest } from '../openai/chat-request.js';
 import type { JsonObject, TranslationContext } from '../provider.js';
 
 type Block = JsonObject;
@@ -34,28 +34,13 @@ function toolChoice(choice: ChatRequest['tool_choice'], parallel: boolean | unde
 
 export function messagesFromChat(body: JsonObject, ctx: TranslationContext): JsonObject {
   const request = parseChatRequest(body);
-  const system: string[] = [];
-  const { turns, push } = alternatingTurns<'user' | 'assistant', Block>();
-  for (const message of request.messages) {
-    switch (message.role) {
-      case 'system':
-      case 'developer':
-        system.push(contentText(message.content));
-        break;
-      case 'user':
-        push('user', userBlocks(message.content));
-        break;
-      case 'assistant': {
-        const text = contentText(message.content);
-        const calls = (message.tool_calls ?? []).map((call) => ({ type: 'tool_use', id: call.id, name: call.function.name, input: toolArguments(call) }));
-        push('assistant', [...(text ? [{ type: 'text', text }] : []), ...calls]);
-        break;
-      }
-      case 'tool':
-        push('user', [{ type: 'tool_result', tool_use_id: message.tool_call_id, content: contentText(message.content) }]);
-        break;
-    }
-  }
+  const { system, turns } = chatTurns<'assistant', Block>(request.messages, {
+    assistantRole: 'assistant',
+    user: userBlocks,
+    text: (text) => ({ type: 'text', text }),
+    toolCall: (call) => ({ type: 'tool_use', id: call.id, name: call.function.name, input: toolArguments(call) }),
+    toolResult: (callId, text) => ({ type: 'tool_result', tool_use_id: callId, content: text }),
+  });
   const json = jsonInstruction(request.response_format);
   if (json) system.push(json);
   const choice = request.tools?.length ? toolChoice(request.tool_choice, request.parallel_tool_calls) : undefined;

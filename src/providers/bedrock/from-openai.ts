@@ -7,7 +7,7 @@
 // logprobs, image URLs that are not data URLs, and tool_choice "none" (Converse cannot forbid
 // calls to tools it is given).
 import { GatewayError } from '../../errors/catalogue.js';
-import { alternatingTurns, chatMaxTokens, contentText, jsonInstruction, parseChatRequest, parseDataUrl, stopSequences, toolArguments, type ChatContent, type ChatRequest } from '../openai/chat-request.js';
+import { chatMaxTokens, chatTurns, jsonInstruction, parseChatRequest, parseDataUrl, stopSequences, toolArguments, type ChatContent, type ChatRequest } from '../openai/chat-request.js';
 import type { JsonObject } from '../provider.js';
 
 type Block = JsonObject;
@@ -34,28 +34,15 @@ function toolChoice(choice: ChatRequest['tool_choice']): JsonObject | undefined 
 
 export function converseFromChat(body: JsonObject): JsonObject {
   const request = parseChatRequest(body);
-  const system: Block[] = [];
-  const { turns, push } = alternatingTurns<'user' | 'assistant', Block>();
-  for (const message of request.messages) {
-    switch (message.role) {
-      case 'system':
-      case 'developer':
-        system.push({ text: contentText(message.content) });
-        break;
-      case 'user':
-        push('user', userBlocks(message.content));
-        break;
-      case 'assistant': {
-        const text = contentText(message.content);
-        const calls = (message.tool_calls ?? []).map((call) => ({ toolUse: { toolUseId: call.id, name: call.function.name, input: toolArguments(call) } }));
-        push('assistant', [...(text ? [{ text }] : []), ...calls]);
-        break;
-      }
-      case 'tool':
-        push('user', [{ toolResult: { toolUseId: message.tool_call_id, content: [{ text: contentText(message.content) }] } }]);
-        break;
-    }
-  }
+  const turned = chatTurns<'assistant', Block>(request.messages, {
+    assistantRole: 'assistant',
+    user: userBlocks,
+    text: (text) => ({ text }),
+    toolCall: (call) => ({ toolUse: { toolUseId: call.id, name: call.function.name, input: toolArguments(call) } }),
+    toolResult: (callId, text) => ({ toolResult: { toolUseId: callId, content: [{ text }] } }),
+  });
+  const system: Block[] = turned.system.map((text) => ({ text }));
+  const turns = turned.turns;
   const json = jsonInstruction(request.response_format);
   if (json) system.push({ text: json });
   const max = chatMaxTokens(body);

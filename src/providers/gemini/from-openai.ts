@@ -7,7 +7,7 @@
 // Refused (400): n > 1, logprobs, image URLs that are not data URLs (Gemini reads only its own
 // file URIs). Ignored: fields Gemini has no equivalent for (seed, logit_bias).
 import { GatewayError } from '../../errors/catalogue.js';
-import { alternatingTurns, chatMaxTokens, contentText, parseChatRequest, parseDataUrl, stopSequences, toolArguments, type ChatContent, type ChatRequest } from '../openai/chat-request.js';
+import { chatMaxTokens, chatTurns, parseChatRequest, parseDataUrl, stopSequences, toolArguments, type ChatContent, type ChatRequest } from '../openai/chat-request.js';
 import type { JsonObject } from '../provider.js';
 
 type Part = JsonObject;
@@ -36,36 +36,24 @@ function responseFormat(format: ChatRequest['response_format']): JsonObject {
 
 export function generateContentFromChat(body: JsonObject): JsonObject {
   const request = parseChatRequest(body);
-  const system: Part[] = [];
-  const { turns, push } = alternatingTurns<'user' | 'model', Part>();
   // A function response names its function; OpenAI's tool message only names the call's id.
   const functionByCallId = new Map<string, string>();
-  for (const message of request.messages) {
-    switch (message.role) {
-      case 'system':
-      case 'developer':
-        system.push({ text: contentText(message.content) });
-        break;
-      case 'user':
-        push('user', userParts(message.content));
-        break;
-      case 'assistant': {
-        const text = contentText(message.content);
-        const calls = (message.tool_calls ?? []).map((call) => {
-          functionByCallId.set(call.id, call.function.name);
-          return { functionCall: { name: call.function.name, args: toolArguments(call) } };
-        });
-        push('model', [...(text ? [{ text }] : []), ...calls]);
-        break;
-      }
-      case 'tool': {
-        const name = functionByCallId.get(message.tool_call_id);
-        if (!name) throw new GatewayError('invalid_request', `No assistant tool call has the id "${message.tool_call_id}".`, 'messages');
-        push('user', [{ functionResponse: { name, response: { content: contentText(message.content) } } }]);
-        break;
-      }
-    }
-  }
+  const turned = chatTurns<'model', Part>(request.messages, {
+    assistantRole: 'model',
+    user: userParts,
+    text: (text) => ({ text }),
+    toolCall: (call) => {
+      functionByCallId.set(call.id, call.function.name);
+      return { functionCall: { name: call.function.name, args: toolArguments(call) } };
+    },
+    toolResult: (callId, text) => {
+      const name = functionByCallId.get(callId);
+      if (!name) throw new GatewayError('invalid_request', `No assistant tool call has the id "${callId}".`, 'messages');
+      return { functionResponse: { name, response: { content: text } } };
+    },
+  });
+  const system: Part[] = turned.system.map((text) => ({ text }));
+  const turns = turned.turns;
   const max = chatMaxTokens(body);
   const stop = stopSequences(request.stop);
   const generationConfig = {

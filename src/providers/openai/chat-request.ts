@@ -86,19 +86,50 @@ export function jsonInstruction(format: ChatRequest['response_format']): string 
   return `Respond with a single valid JSON object and nothing else, matching this JSON schema: ${JSON.stringify(schema)}`;
 }
 
-// Turns for a provider that wants roles to alternate (Anthropic, Gemini): an OpenAI conversation
-// may hold neighbours of one role (a tool message after each call, a user message after them),
-// which are merged into one turn.
-export function alternatingTurns<R extends string, T>() {
-  const turns: Array<{ role: R; items: T[] }> = [];
-  return {
-    turns,
-    push(role: R, items: T[]): void {
-      const last = turns.at(-1);
-      if (last?.role === role) last.items.push(...items);
-      else turns.push({ role, items });
-    },
+type ToolCall = NonNullable<Extract<ChatMessage, { role: 'assistant' }>['tool_calls']>[number];
+
+// What a target provider makes of each part of an OpenAI conversation.
+export interface TurnItems<R extends string, T> {
+  // The target's name for the assistant's turns ('assistant', Gemini's 'model').
+  readonly assistantRole: R;
+  user(content: ChatContent): T[];
+  text(text: string): T;
+  toolCall(call: ToolCall): T;
+  // A tool's answer, sent back in a user turn.
+  toolResult(callId: string, text: string): T;
+}
+
+// An OpenAI conversation as the alternating turns Anthropic, Gemini and Bedrock want, with the
+// system and developer messages apart: neighbours of one role (a tool message after each call, a
+// user message after them) are merged into one turn.
+export function chatTurns<R extends string, T>(messages: readonly ChatMessage[], items: TurnItems<R, T>): { system: string[]; turns: Array<{ role: R | 'user'; items: T[] }> } {
+  const system: string[] = [];
+  const turns: Array<{ role: R | 'user'; items: T[] }> = [];
+  const push = (role: R | 'user', added: T[]): void => {
+    const last = turns.at(-1);
+    if (last?.role === role) last.items.push(...added);
+    else turns.push({ role, items: added });
   };
+  for (const message of messages) {
+    switch (message.role) {
+      case 'system':
+      case 'developer':
+        system.push(contentText(message.content));
+        break;
+      case 'user':
+        push('user', items.user(message.content));
+        break;
+      case 'assistant': {
+        const text = contentText(message.content);
+        push(items.assistantRole, [...(text ? [items.text(text)] : []), ...(message.tool_calls ?? []).map((call) => items.toolCall(call))]);
+        break;
+      }
+      case 'tool':
+        push('user', [items.toolResult(message.tool_call_id, contentText(message.content))]);
+        break;
+    }
+  }
+  return { system, turns };
 }
 
 // The chat.completion envelope every translated answer shares.

@@ -29,15 +29,3 @@ export interface DayAmount {
   readonly day: string;
   readonly amount: number;
 }
-
-// A sparse list of (day, amount) as one amount per day from `fromDay` to `toDay` inclusive, zero
-// where nothing was recorded: a day without usage is a real zero, not a gap.
-export function denseAmounts(points: readonly DayAmount[], fromDay: string, toDay: string): number[] {
-  const length = daysBetween(fromDay, toDay) + 1;
-  const amounts = new Array<number>(Math.max(0, length)).fill(0);
-  for (const p of points) {
-    const i = daysBetween(fromDay, p.day);
-    if (i >= 0 && i < length) amounts[i]! += p.amount;
-  }
-  return amounts;
-}

@@ -10,6 +10,19 @@ export interface DigestPeriod {
   readonly to: string;
 }
 
+// The period just before `period` of the same cadence.
+export function previousPeriod(cadence: DigestCadence, period: DigestPeriod): DigestPeriod {
+  const to = addDays(period.from, -1);
+  switch (cadence) {
+    case 'daily':
+      return { from: to, to };
+    case 'weekly':
+      return { from: addDays(period.from, -7), to };
+    case 'monthly':
+      return { from: `${to.slice(0, 8)}01`, to };
+  }
+}
+
 export function latestCompletePeriod(cadence: DigestCadence, nowMs: number, tz: string, graceMs: number): DigestPeriod {
   // The local day it was `graceMs` ago: every period ending before it is complete and settled.
   const today = dayInZone(nowMs - graceMs, tz);

@@ -14,7 +14,7 @@ import { buildReport, type ReportRequest } from '../analytics/report-data.js';
 import { everything } from '../control/visibility.js';
 import type { Db } from '../db/database.js';
 import type { ReportsConfig } from './config.js';
-import { type DigestPeriod, latestCompletePeriod } from './digest-period.js';
+import { type DigestPeriod, latestCompletePeriod, previousPeriod } from './digest-period.js';
 import { digestPayload } from './digest-payload.js';
 import type { ReportSchedule } from './schedules.js';
 
@@ -66,26 +66,45 @@ export async function sendDigest(options: DigestRunnerOptions, schedule: ReportS
   });
 }
 
-// One pass: every enabled schedule whose latest complete period has no digest queued yet.
+// The periods a schedule owes: the latest complete one, and the one before it when the schedule
+// already existed when that one ended and its digest was never queued (every replica was down
+// through the whole of the latest period; claims make it once across replicas as for any period). Older ones are not backfilled: a fleet down for
+// months sends one catch-up, not a flood.
+async function duePeriods(db: Db, schedule: ReportSchedule, latest: DigestPeriod): Promise<DigestPeriod[]> {
+  const previous = previousPeriod(schedule.cadence, latest);
+  const rows = await db
+    .select({ from: reportDigests.periodFrom, state: reportDigests.state })
+    .from(reportDigests)
+    .where(and(eq(reportDigests.scheduleId, schedule.id), inArray(reportDigests.periodFrom, [previous.from, latest.from])));
+  const state = new Map(rows.map((r) => [r.from, r.state]));
+  // Created a day before the latest period's first day read as UTC (the day covers any zone's
+  // offset): the schedule existed when the previous period ended.
+  const existedThen = schedule.createdAt.getTime() <= Date.parse(`${latest.from}T00:00:00Z`) - 86_400_000;
+  return [previous, latest].filter((p) => state.get(p.from) !== 'queued' && (p === latest || existedThen));
+}
+
+// One pass: every enabled schedule's due periods (see duePeriods), oldest first.
 export async function runDueDigests(options: DigestRunnerOptions, nowMs: number): Promise<number> {
-  const { db, config, logger } = options;
+  const { db, config } = options;
   const schedules = await db.select().from(reportSchedules).where(eq(reportSchedules.enabled, true));
   let sent = 0;
   for (const schedule of schedules) {
-    const period = latestCompletePeriod(schedule.cadence, nowMs, schedule.tz, config.digestGraceMs);
-    // Only the latest complete period is sent: one missed while no replica ran is skipped.
-    const [done] = await db.select({ state: reportDigests.state }).from(reportDigests).where(and(eq(reportDigests.scheduleId, schedule.id), eq(reportDigests.periodFrom, period.from)));
-    if (done?.state === 'queued') continue;
-    try {
-      if (await sendDigest(options, schedule, period, nowMs)) {
-        sent++;
-        logger.info({ schedule: schedule.id, from: period.from, to: period.to }, 'report digest queued');
-      }
-    } catch (err) {
-      logger.warn({ err: (err as Error).message, schedule: schedule.id }, 'report digest failed; retried when its claim runs out');
+    for (const period of await duePeriods(db, schedule, latestCompletePeriod(schedule.cadence, nowMs, schedule.tz, config.digestGraceMs))) {
+      if (await sendDue(options, schedule, period, nowMs)) sent++;
     }
   }
   return sent;
+}
+
+async function sendDue(options: DigestRunnerOptions, schedule: ReportSchedule, period: DigestPeriod, nowMs: number): Promise<boolean> {
+  try {
+    const queued = await sendDigest(options, schedule, period, nowMs);
+    if (queued) options.logger.info({ schedule: schedule.id, from: period.from, to: period.to }, 'report digest queued');
+    return queued;
+  } catch (err) {
+    options.logger.warn({ err: (err as Error).message, schedule: schedule.id }, 'report digest failed; retried when its claim runs out');
+    return false;
+  }
 }
 
 export interface Digests {

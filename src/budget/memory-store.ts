@@ -365,6 +365,8 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions): Budg
 
   return {
     kind: 'memory',
+    // In process: never out of reach.
+    reachable: () => true,
     reserve: async (req) => reserve(req),
     renew: async (orgId, id, deadlineMs, nowMs) => renew(orgId, id, deadlineMs, nowMs),
     settle: async (req) => settle(req),

@@ -152,6 +152,7 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
   });
 
   return {
+    reachable: () => !lostStates.has(redis.status),
     kind: 'redis',
 
     reserve(req: StoreReserveRequest): Promise<StoreReserveResult> {

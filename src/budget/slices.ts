@@ -289,7 +289,7 @@ export function createSliceCache(options: SliceCacheOptions): SliceCache {
   return {
     admit(orgId, buckets, amounts, nowMs) {
       const org = orgs.get(orgId);
-      if (!org || closing) return null;
+      if (!org || closing || !store.reachable()) return null;
       const slices: Slice[] = [];
       for (let i = 0; i < buckets.length; i++) {
         const s = org.slices.get(buckets[i]!.key);

@@ -181,6 +181,10 @@ export interface BudgetStore {
   // Charges what the holder's requests used, gives back unspent room, appends their usage events,
   // and moves the holder's deadline, in one step.
   flushSlices(orgId: string, holderId: string, nowMs: number, deadlineMs: number, items: readonly SliceFlushItem[], events: readonly UsageEvent[]): Promise<SliceFlushResult>;
+  // False while the connection is known lost. Slices then admit nothing: requests take the
+  // per-request path, which refuses (or serves unmetered) as budget.failureMode says, instead of
+  // being served on room whose usage cannot be flushed (fault/redis-down).
+  reachable(): boolean;
   // Moves the holder's deadline; false when the reaper already returned its slices.
   renewSlices(orgId: string, holderId: string, deadlineMs: number): Promise<boolean>;
   // Appends a usage event that no reservation covers (a request no bucket applies to).

@@ -7,7 +7,7 @@ import { bedrock } from '../../src/providers/bedrock/index.js';
 import { createEventStreamSplitter, parseEventStreamMessage } from '../../src/providers/bedrock/event-stream.js';
 import { usageFromBody } from '../../src/providers/bedrock/usage.js';
 import type { SseEvent } from '../../src/proxy/sse.js';
-import { bytewise, randomSlices, whole } from './byte-slices.js';
+import { bytewise, cuts, randomSlices, slices, whole } from './byte-slices.js';
 
 const codec = new EventStreamCodec(
   (bytes) => Buffer.from(bytes).toString('utf8'),
@@ -41,23 +41,6 @@ const events: Array<[string, unknown]> = [
 ];
 const stream = Buffer.concat(events.map(([type, payload]) => frame(type, payload)));
 const finalUsage = { promptTokens: 3076, cachedTokens: 2048, cacheWriteTokens: 1002, completionTokens: 41, reasoningTokens: 0 };
-
-const cuts = [
-  ['whole', whole],
-  ['one byte at a time', bytewise],
-  ['random slices', randomSlices(7)],
-  ['other random slices', randomSlices(991)],
-] as const;
-
-function slices(bytes: Buffer, cut: (n: number) => number[]): Buffer[] {
-  const out: Buffer[] = [];
-  let at = 0;
-  for (const size of cut(bytes.length)) {
-    out.push(bytes.subarray(at, at + size));
-    at += size;
-  }
-  return out;
-}
 
 function read(bytes: Buffer, cut: (n: number) => number[], maxMessageBytes?: number) {
   const splitter = createEventStreamSplitter(maxMessageBytes);

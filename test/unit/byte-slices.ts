@@ -15,3 +15,22 @@ export function randomSlices(seed: number) {
     return sizes;
   };
 }
+
+// The cuts every usage parser is checked against, by name.
+export const cuts = [
+  ['whole', whole],
+  ['one byte at a time', bytewise],
+  ['random slices', randomSlices(7)],
+  ['other random slices', randomSlices(991)],
+] as const;
+
+// The bytes cut as `cut` says.
+export function slices(bytes: Buffer, cut: (n: number) => number[]): Buffer[] {
+  const out: Buffer[] = [];
+  let at = 0;
+  for (const size of cut(bytes.length)) {
+    out.push(bytes.subarray(at, at + size));
+    at += size;
+  }
+  return out;
+}

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { gemini } from '../../src/providers/gemini/index.js';
 import { usageFromMetadata } from '../../src/providers/gemini/usage.js';
 import { createSseSplitter, parseSseEvent } from '../../src/proxy/sse.js';
-import { bytewise, randomSlices, whole } from './byte-slices.js';
+import { cuts, slices } from './byte-slices.js';
 
 // Shapes as recorded from generativelanguage.googleapis.com (gemini-2.5-flash, thinking on, a
 // cached prefix): every chunk carries usageMetadata so far; only the last has a finishReason.
@@ -18,23 +18,6 @@ const finalUsage = { promptTokens: 1210, cachedTokens: 1024, cacheWriteTokens: 0
 
 const sseStream = chunks.map((c) => `data: ${JSON.stringify(c)}\r\n\r\n`).join('');
 const arrayStream = `[${chunks.map((c) => JSON.stringify(c, null, 2)).join('\n,\r\n')}\n]`;
-
-const cuts = [
-  ['whole', whole],
-  ['one byte at a time', bytewise],
-  ['random slices', randomSlices(7)],
-  ['other random slices', randomSlices(991)],
-] as const;
-
-function slices(bytes: Buffer, cut: (n: number) => number[]): Buffer[] {
-  const out: Buffer[] = [];
-  let at = 0;
-  for (const size of cut(bytes.length)) {
-    out.push(bytes.subarray(at, at + size));
-    at += size;
-  }
-  return out;
-}
 
 describe('Gemini ?alt=sse stream', () => {
   const bytes = Buffer.from(sseStream, 'utf8');

@@ -7,7 +7,7 @@ import type { Provider } from '../../src/providers/provider.js';
 import type { Endpoint } from '../../src/providers/types.js';
 import { createSseSplitter, parseSseEvent } from '../../src/proxy/sse.js';
 import { anthropicMessages, openaiChatWithUsage, openaiResponses } from '../fixtures/streams.js';
-import { bytewise, randomSlices, whole } from './byte-slices.js';
+import { bytewise, cuts, randomSlices, whole } from './byte-slices.js';
 
 function readUsage(provider: Provider, endpoint: Endpoint, bytes: Buffer, cut: (n: number) => number[]) {
   const splitter = createSseSplitter();
@@ -33,12 +33,7 @@ const cases = [
 
 describe.each(cases)('$name', ({ provider, endpoint, stream, events, usage }) => {
   const bytes = Buffer.from(stream, 'utf8');
-  it.each([
-    ['whole', whole],
-    ['one byte at a time', bytewise],
-    ['random slices', randomSlices(7)],
-    ['other random slices', randomSlices(991)],
-  ])('gives the same usage fed %s', (_label, cut) => {
+  it.each([...cuts])('gives the same usage fed %s', (_label, cut) => {
     const result = readUsage(provider, endpoint, bytes, cut);
     expect(result.usage).toEqual(usage);
     expect(result.events).toHaveLength(events);

@@ -16,6 +16,14 @@ local function ceilDiv(a, b)
   return q
 end
 
+-- Gives a dead holder's room back to a counter's reserved field, never below zero, and never
+-- recreates a counter that has expired or been lost (the reapers of reservations and slices).
+local function releaseReserved(key, amount)
+  if amount > 0 and redis.call('EXISTS', key) == 1 and redis.call('HINCRBY', key, 'r', int(-amount)) < 0 then
+    redis.call('HSET', key, 'r', 0)
+  end
+end
+
 -- What a reservation holds on a counter of this measure for `out` output tokens: prompt + output
 -- tokens (t), their cost rounded up to whole micro-USD (c), or one request / one slot (r, f).
 -- reserve, settle and the reaper must agree on it exactly, so it lives here once.

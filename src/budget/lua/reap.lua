@@ -41,10 +41,7 @@ for j = 1, count do
       -- Give back what reserve added to each counter's reserved field.
       for kind, measure, key in string.gmatch(record, '\n(.)(.)[^ ]* [^ ]* [^ ]* [^ ]* [^ ]* [^ ]* ([^\n]+)') do
         if kind == 'c' then
-          local amount = reservedAmount(measure, prompt, out, promptCost, outPrice)
-          if amount > 0 and redis.call('EXISTS', key) == 1 and redis.call('HINCRBY', key, 'r', string.format('%.0f', -amount)) < 0 then
-            redis.call('HSET', key, 'r', 0)
-          end
+          releaseReserved(key, reservedAmount(measure, prompt, out, promptCost, outPrice))
         end
       end
       redis.call('SET', rec, 'r' .. string.sub(record, 2), 'PX', ARGV[2])

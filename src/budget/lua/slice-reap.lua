@@ -24,9 +24,7 @@ for j = 1, count do
       for f = 1, #held, 2 do
         local kind, key, amount = string.sub(held[f], 1, 1), string.sub(held[f], 2), tonumber(held[f + 1])
         if kind == 'c' then
-          if redis.call('EXISTS', key) == 1 and redis.call('HINCRBY', key, 'r', int(-amount)) < 0 then
-            redis.call('HSET', key, 'r', 0)
-          end
+          releaseReserved(key, amount)
         else
           local tat = redis.call('GET', key)
           if tat then redis.call('SET', key, int(tonumber(tat) - amount), 'KEEPTTL') end

@@ -152,7 +152,7 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
   });
 
   return {
-    reachable: () => !lostStates.has(redis.status),
+    reachable: () => redis.status === 'ready',
     kind: 'redis',
 
     reserve(req: StoreReserveRequest): Promise<StoreReserveResult> {

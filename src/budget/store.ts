@@ -181,7 +181,8 @@ export interface BudgetStore {
   // Charges what the holder's requests used, gives back unspent room, appends their usage events,
   // and moves the holder's deadline, in one step.
   flushSlices(orgId: string, holderId: string, nowMs: number, deadlineMs: number, items: readonly SliceFlushItem[], events: readonly UsageEvent[]): Promise<SliceFlushResult>;
-  // False while the connection is known lost. Slices then admit nothing: requests take the
+  // False unless the connection is up and ready: between reconnect attempts ioredis reports
+  // 'connecting', which is no proof Redis is back. Slices then admit nothing: requests take the
   // per-request path, which refuses (or serves unmetered) as budget.failureMode says, instead of
   // being served on room whose usage cannot be flushed (fault/redis-down).
   reachable(): boolean;

@@ -139,9 +139,10 @@ export async function startApp(config: RuntimeConfig, options: StartOptions = {}
   const budgets = startBudgets({ config, redis, usage, logger, listOrgIds: orgIdsFrom(database), ledger: ledgerTotals(database.db), metrics });
   const budgetRules = await watchBudgetRules({ db: database.db, bus, budgets, fromConfig: config.budget, refreshMs: config.auth.cacheRefreshMs, logger });
   const ipAllow = await watchIpAllowLists({ db: database.db, bus, trustedProxies: config.network.trustedProxies, refreshMs: config.network.ipAllowRefreshMs, logger });
-  const alerts = startAlerts({ db: database.db, config: config.alerts, logger, registry: metrics.registry });
-  // Scheduled report digests go out through the alert channels and outbox, once per period fleet-wide.
-  const digests = config.alerts.enabled ? startDigests({ db: database.db, config: config.reports, logger, analytics: { catalog: config.catalog, configRules: config.budget.budgets } }) : undefined;
+  // Scheduled report digests go out through the alert channels and outbox, once per period
+  // fleet-wide; their own switch starts the outbox sender for them when alerts are off.
+  const alerts = startAlerts({ db: database.db, config: config.alerts, logger, registry: metrics.registry, deliverOthers: config.reports.digestsEnabled });
+  const digests = config.reports.digestsEnabled ? startDigests({ db: database.db, config: config.reports, logger, analytics: { catalog: config.catalog, configRules: config.budget.budgets } }) : undefined;
   const meteringEngine = tracer ? traceBudgetEngine(budgets.engine) : budgets.engine;
   const meter = createBudgetMeter({ counter, engine: meteringEngine, logger, metrics, ...(config.alerts.enabled ? { onCrossing: alerts.budget.onCrossing } : {}) });
   const mediaMeter = createMediaMeter({ engine: meteringEngine, logger, metrics, ...(config.alerts.enabled ? { onCrossing: alerts.budget.onCrossing } : {}) });

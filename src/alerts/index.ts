@@ -1,5 +1,7 @@
 // Alerting as the composition root starts it: the store (the AlertSink every source raises into),
-// budget crossings wired as a source, the outbox sender and the periodic sweep.
+// budget crossings wired as a source, the outbox sender and the periodic sweep. The sender also
+// serves other writers of the outbox (scheduled digests), so it runs when alerts are off but one of
+// them needs it; then the sweep only prunes delivered rows and a failing channel is only logged.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Db } from '../db/database.js';
@@ -7,6 +9,7 @@ import { createBudgetAlerts, type BudgetAlerts } from './budget-source.js';
 import { createDeliverer } from './channels/index.js';
 import type { AlertsConfig } from './config.js';
 import { createAlertMetrics } from './metrics.js';
+import { pruneBatch, pruneFinished } from './outbox.js';
 import { startSender } from './sender.js';
 import type { AlertSink } from './source.js';
 import { createAlertStore, type AlertStore } from './store.js';
@@ -23,7 +26,22 @@ export interface StartAlertsOptions {
   readonly config: AlertsConfig;
   readonly logger: Logger;
   readonly registry: Registry;
+  // Something besides alerts queues notifications (digests): deliver them even with alerts off.
+  readonly deliverOthers?: boolean;
   readonly clock?: () => number;
+}
+
+// With alerts off there are no routes to tell that a channel fails: the log says it instead.
+function loggingSink(logger: Logger): AlertSink {
+  return {
+    async raise(input) {
+      logger.warn({ fingerprint: input.fingerprint, figures: input.figures }, input.summary);
+      return { alertId: '', created: false };
+    },
+    async clear() {
+      return false;
+    },
+  };
 }
 
 export function startAlerts(options: StartAlertsOptions): Alerts {
@@ -37,11 +55,14 @@ export function startAlerts(options: StartAlertsOptions): Alerts {
   });
   const budget = createBudgetAlerts({ sink: store, severity: config.budgetSeverity, logger });
   const deliverer = createDeliverer(config, logger);
-  const sender = startSender({ db, deliverer, sink: store, config: config.delivery, metrics: createAlertMetrics(options.registry, db), logger, clock }, config.enabled);
+  const delivering = config.enabled || options.deliverOthers === true;
+  const channelHealth = config.enabled ? store : loggingSink(logger);
+  const sender = startSender({ db, deliverer, sink: channelHealth, config: config.delivery, metrics: createAlertMetrics(options.registry, db), logger, clock }, delivering);
+  const sweep = config.enabled ? () => store.sweep() : () => pruneFinished(db, clock() - config.outboxRetentionMs, pruneBatch);
   let sweeping: Promise<unknown> = Promise.resolve();
-  const sweepTimer = config.enabled
+  const sweepTimer = delivering
     ? setInterval(() => {
-        sweeping = store.sweep().catch((err) => logger.warn({ err: (err as Error).message }, 'alert sweep failed; retrying next interval'));
+        sweeping = sweep().catch((err) => logger.warn({ err: (err as Error).message }, 'alert sweep failed; retrying next interval'));
       }, config.sweepIntervalMs)
     : undefined;
   sweepTimer?.unref();

@@ -57,6 +57,9 @@ export async function settle(db: Db, row: OutboxRow, outcome: Settlement, nowMs:
   return updated.length > 0;
 }
 
+// Finished rows one prune pass deletes; the rest wait for the next pass.
+export const pruneBatch = 1_000;
+
 // Deletes up to `limit` finished rows queued before the cutoff.
 export async function pruneFinished(db: Db, beforeMs: number, limit: number): Promise<void> {
   await db.execute(sql`

@@ -9,7 +9,7 @@ import type { Visibility } from '../control/visibility.js';
 import type { Db } from '../db/database.js';
 import { GatewayError } from '../errors/catalogue.js';
 import type { AlertsConfig, Severity } from './config.js';
-import { enqueue, pruneFinished } from './outbox.js';
+import { enqueue, pruneBatch, pruneFinished } from './outbox.js';
 import { alertPayload, type AlertRow, type NotificationEvent } from './payload.js';
 import { channelsFor } from './routing.js';
 import type { AlertInput, AlertSink, RaiseResult } from './source.js';
@@ -210,7 +210,7 @@ export function createAlertStore(options: AlertStoreOptions): AlertStore {
     async sweep(nowMs = clock()) {
       const ended = await resolveWhere(sql`${alerts.endsAt} <= ${new Date(nowMs)}`, 'system:window_end', nowMs);
       const touched = ended.length + (await repeatDue(nowMs)) + (await escalateDue(nowMs));
-      await pruneFinished(db, nowMs - config.outboxRetentionMs, sweepBatch * 10);
+      await pruneFinished(db, nowMs - config.outboxRetentionMs, pruneBatch);
       return touched;
     },
   };

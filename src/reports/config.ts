@@ -1,4 +1,5 @@
-// Options of scheduled report digests (config key `reports`): how often each replica looks for a
+// Options of scheduled report digests (config key `reports`): whether this replica sends them (on
+// its own switch: digests need the outbox sender, not alert rules), how often it looks for a
 // digest that is due, how long after a period's end it waits for late usage, and how long one
 // replica may take to build a digest before another takes it over.
 import { z } from 'zod';
@@ -7,6 +8,7 @@ const positiveInt = z.number().int().positive();
 
 export const reportsSchema = z
   .object({
+    digestsEnabled: z.boolean().default(true),
     digestIntervalMs: positiveInt.default(60_000),
     digestGraceMs: z.number().int().nonnegative().default(5 * 60_000),
     digestClaimMs: positiveInt.default(10 * 60_000),

@@ -1,6 +1,6 @@
 // Who may call the gateway: orgs, nested teams, users and their API keys (stored only as hashes).
 import { sql } from 'drizzle-orm';
-import { boolean, index, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, check, index, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 // Who pays (src/control/chargeback.ts): reports group usage by these; a user's own values win over
 // their team's. Labels are free key-value pairs.
@@ -27,6 +27,22 @@ export const teams = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [uniqueIndex('teams_org_name_uq').on(t.orgId, t.name), index('teams_parent_idx').on(t.parentId)],
+);
+
+// The department and cost center a user or team had until `validUntil` (the next whole UTC hour
+// after a change), so usage before it stays charged to them (src/analytics/chargeback-usage.ts).
+export const chargebackHistory = pgTable(
+  'chargeback_history',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    orgId: text('org_id').notNull().references(() => orgs.id),
+    userId: text('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    teamId: text('team_id').references(() => teams.id, { onDelete: 'cascade' }),
+    department: text('department'),
+    costCenter: text('cost_center'),
+    validUntil: timestamp('valid_until', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('chargeback_history_org_until_idx').on(t.orgId, t.validUntil), check('chargeback_history_one_subject', sql`(${t.userId} is null) <> (${t.teamId} is null)`)],
 );
 
 // Set by admins and managers; binds the keys a user with own-keys reach (a developer) creates.

@@ -1,16 +1,19 @@
-// Usage by who pays: department and cost center. The ledger stores user and team, not metadata
-// (metadata changes; a row's attribution follows the current values), so these are not columns of
-// the usage query: it runs grouped by user and team as well, and each (user, team) row is charged
-// to the user's own department and cost center, else the nearest team up from the event's team
-// that has one, else none. The counters are summed exactly; means are request-weighted and
-// percentiles, which do not add up, are left out.
-import { eq } from 'drizzle-orm';
-import { teams, users } from '../../drizzle/schema/index.js';
+// Usage by who pays: department and cost center. The ledger stores user and team, not metadata,
+// so these are not columns of the usage query: it runs grouped by user and team as well, and each
+// (user, team) row is charged to the user's department and cost center, else the nearest team up
+// from the event's team that has one, else none, as they were when the usage happened. A change
+// takes effect at the next whole UTC hour (chargeback_history keeps the values it replaced until
+// then), so the query is split at those hours and each stretch is charged as of its start: exact,
+// and every stretch is whole hours the rollups serve. Team nesting is read as it is now. The
+// counters are summed exactly; means are request-weighted and percentiles, which do not add up,
+// are left out.
+import { asc, eq, sql } from 'drizzle-orm';
+import { chargebackHistory, teams, users } from '../../drizzle/schema/index.js';
 import type { Visibility } from '../control/visibility.js';
 import type { Db } from '../db/database.js';
 import { GatewayError } from '../errors/catalogue.js';
 import { type Dimension, type Grouping, parseGrouping } from './dimensions.js';
-import { queryUsage, type UsageMeasures, type UsageQuery, type UsageResult, type UsageRow } from './query.js';
+import { queryUsage, rangeEnd, rangeStart, type UsageMeasures, type UsageQuery, type UsageResult, type UsageRow } from './query.js';
 
 export const chargebackDimensions = ['department', 'cost_center'] as const;
 export type ChargebackDimension = (typeof chargebackDimensions)[number];
@@ -40,29 +43,99 @@ export interface Attribution {
   readonly cost_center: string | null;
 }
 
-// Who pays for a (user, team) pair: the user's own values, else the team chain's nearest.
-export async function loadAttribution(db: Db, orgId: string | null): Promise<(userId: string | null, teamId: string | null) => Attribution> {
+type Payer = (userId: string | null, teamId: string | null) => Attribution;
+
+export interface Attributions {
+  // Who paid for a (user, team) pair at an instant: the user's own values, else the team chain's nearest.
+  at(atMs: number): Payer;
+  // The instants at which some attribution of the org changed, ascending.
+  readonly changesMs: readonly number[];
+}
+
+interface Values {
+  readonly department: string | null;
+  readonly costCenter: string | null;
+}
+
+export async function loadAttribution(db: Db, orgId: string | null): Promise<Attributions> {
   const userRows = await (orgId ? db.select().from(users).where(eq(users.orgId, orgId)) : db.select().from(users));
   const teamRows = await (orgId ? db.select().from(teams).where(eq(teams.orgId, orgId)) : db.select().from(teams));
+  const history = await db
+    .select()
+    .from(chargebackHistory)
+    .where(orgId ? eq(chargebackHistory.orgId, orgId) : undefined)
+    .orderBy(asc(chargebackHistory.validUntil), asc(chargebackHistory.id));
+  // Per subject, the values each change replaced, oldest first (two changes in one hour: the first
+  // row holds what was in force until that hour ended).
+  const past = new Map<string, Array<Values & { untilMs: number }>>();
+  for (const h of history) {
+    const id = h.userId ?? h.teamId!;
+    past.set(id, [...(past.get(id) ?? []), { department: h.department, costCenter: h.costCenter, untilMs: h.validUntil.getTime() }]);
+  }
+  const valuesAt = (id: string, now: Values, atMs: number): Values => past.get(id)?.find((p) => p.untilMs > atMs) ?? now;
   const userById = new Map(userRows.map((u) => [u.id, u]));
   const teamById = new Map(teamRows.map((t) => [t.id, t]));
-  const fromTeams = (teamId: string | null, field: 'department' | 'costCenter'): string | null => {
-    // Bounded by the number of teams, so a hand-made parent cycle ends.
-    for (let id = teamId, hops = 0; id && hops <= teamRows.length; hops++) {
-      const team = teamById.get(id);
-      if (!team) return null;
-      if (team[field]) return team[field];
-      id = team.parentId;
-    }
-    return null;
+  return {
+    changesMs: [...new Set(history.map((h) => h.validUntil.getTime()))],
+    at(atMs) {
+      const fromTeams = (teamId: string | null, field: keyof Values): string | null => {
+        // Bounded by the number of teams, so a hand-made parent cycle ends.
+        for (let id = teamId, hops = 0; id && hops <= teamRows.length; hops++) {
+          const team = teamById.get(id);
+          if (!team) return null;
+          const value = valuesAt(id, team, atMs)[field];
+          if (value) return value;
+          id = team.parentId;
+        }
+        return null;
+      };
+      return (userId, teamId) => {
+        const user = userId ? userById.get(userId) : undefined;
+        const own = user ? valuesAt(user.id, user, atMs) : undefined;
+        return {
+          department: own?.department ?? fromTeams(teamId, 'department'),
+          cost_center: own?.costCenter ?? fromTeams(teamId, 'costCenter'),
+        };
+      };
+    },
   };
-  return (userId, teamId) => {
-    const user = userId ? userById.get(userId) : undefined;
-    return {
-      department: user?.department ?? fromTeams(teamId, 'department'),
-      cost_center: user?.costCenter ?? fromTeams(teamId, 'costCenter'),
-    };
+}
+
+export interface PayerRow {
+  readonly row: UsageRow;
+  readonly payer: Attribution;
+}
+
+// The usage query grouped by user and team besides its own dimensions, each row with who paid for
+// it: one query per stretch of the range between attribution changes, totals summed over them.
+export async function queryPayers(db: Db, visible: Visibility, q: UsageQuery, orgId: string | null): Promise<{ result: UsageResult; rows: PayerRow[] }> {
+  const attributions = await loadAttribution(db, orgId);
+  const dimensions: Dimension[] = [...q.dimensions, ...(['user', 'team'] as const).filter((d) => !q.dimensions.includes(d))];
+  const whole = { ...q, dimensions };
+  let cuts: number[] = [];
+  if (attributions.changesMs.length > 0) {
+    const [range] = (await db.execute(sql`select (extract(epoch from ${rangeStart(q.from, q.tz)}) * 1000)::bigint as "fromMs", (extract(epoch from ${rangeEnd(q.to, q.tz)}) * 1000)::bigint as "toMs"`) as unknown as { rows: Array<{ fromMs: string; toMs: string }> }).rows;
+    cuts = attributions.changesMs.filter((ms) => ms > Number(range!.fromMs) && ms < Number(range!.toMs));
+  }
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const stretches = [q.from, ...cuts.map(iso)].map((from, i) => ({ from, to: i < cuts.length ? iso(cuts[i]!) : q.to }));
+  const results = await Promise.all(stretches.map((s) => queryUsage(db, visible, { ...whole, ...s })));
+  const rows = results.flatMap((result) => {
+    const payer = attributions.at(result.fromMs);
+    return result.rows.map((row) => ({ row, payer: payer(row.user ?? null, row.team ?? null) }));
+  });
+  const first = results[0]!;
+  const last = results.at(-1)!;
+  const result: UsageResult = results.length === 1 ? first : {
+    ...first,
+    to: last.to,
+    toMs: last.toMs,
+    source: results.every((r) => r.source === first.source) ? first.source : 'mixed',
+    rows: results.flatMap((r) => r.rows),
+    totals: sumMeasures(results.map((r) => r.totals)),
+    truncated: results.some((r) => r.truncated),
   };
+  return { result, rows };
 }
 
 const counted = ['requests', 'errors', 'estimatedRequests', 'unmeteredRequests', 'inputTokens', 'cachedTokens', 'outputTokens', 'reasoningTokens', 'costMicros'] as const;
@@ -91,15 +164,13 @@ export interface ChargebackQuery extends UsageQuery {
 
 // The usage query grouped (and filtered) by department and cost center besides its own dimensions.
 export async function queryChargebackUsage(db: Db, visible: Visibility, q: ChargebackQuery): Promise<ChargebackResult> {
-  const dimensions: Dimension[] = [...q.dimensions, ...(['user', 'team'] as const).filter((d) => !q.dimensions.includes(d))];
-  const result = await queryUsage(db, visible, { ...q, dimensions, source: 'auto', limit: maxSourceRows });
+  const orgId = visible.orgId ?? (q.filters.org?.length === 1 ? q.filters.org[0]! : null);
+  const { result, rows: charged } = await queryPayers(db, visible, { ...q, source: 'auto', limit: maxSourceRows }, orgId);
   if (result.truncated) throw new GatewayError('invalid_request', `Grouping by ${q.chargeback.join(', ')} needs at most ${maxSourceRows} user and team rows; narrow the range or the filters.`, 'groupBy');
-  const attribute = await loadAttribution(db, visible.orgId ?? (q.filters.org?.length === 1 ? q.filters.org[0]! : null));
   const filters = Object.entries(q.chargebackFilters).filter(([, v]) => v !== undefined) as Array<[ChargebackDimension, readonly string[]]>;
   const groups = new Map<string, { key: ChargebackRow; rows: UsageRow[] }>();
   const kept: UsageRow[] = [];
-  for (const row of result.rows) {
-    const who = attribute(row.user ?? null, row.team ?? null);
+  for (const { row, payer: who } of charged) {
     if (!filters.every(([d, values]) => who[d] !== null && values.includes(who[d]))) continue;
     kept.push(row);
     const key: ChargebackRow = {

@@ -113,8 +113,8 @@ const sources = {
 
 
 const dayStart = (day: string, tz: string) => sql`(${day}::date)::timestamp at time zone ${tz}`;
-const rangeStart = (v: string, tz: string) => (isDay(v) ? dayStart(v, tz) : sql`${v}::timestamptz`);
-const rangeEnd = (v: string, tz: string) => (isDay(v) ? sql`(${v}::date + 1)::timestamp at time zone ${tz}` : sql`${v}::timestamptz`);
+export const rangeStart = (v: string, tz: string) => (isDay(v) ? dayStart(v, tz) : sql`${v}::timestamptz`);
+export const rangeEnd = (v: string, tz: string) => (isDay(v) ? sql`(${v}::date + 1)::timestamp at time zone ${tz}` : sql`${v}::timestamptz`);
 
 // Postgres refuses a zone it does not know with SQLSTATE 22023; that is the caller's mistake.
 async function run<T>(db: Db, query: SQL, tz: string): Promise<T[]> {

@@ -13,7 +13,7 @@ import type { Visibility } from '../control/visibility.js';
 import type { Db } from '../db/database.js';
 import { GatewayError } from '../errors/catalogue.js';
 import { analyse, type BudgetForecastRecord } from './analyse.js';
-import { type ChargebackDimension, loadAttribution, sumMeasures } from './chargeback-usage.js';
+import { type ChargebackDimension, queryPayers, sumMeasures } from './chargeback-usage.js';
 import type { ScopeAnomaly } from './anomalies.js';
 import { addDays, daysBetween } from './days.js';
 import type { ColumnDimension, Filters } from './dimensions.js';
@@ -177,10 +177,10 @@ export async function buildReport(db: Db, visible: Visibility, r: ReportRequest)
     ranked('team'),
     ranked('user'),
     ranked('key'),
-    queryUsage(db, visible, { ...base, dimensions: ['user', 'team'], bucket: null, limit: maxPayerRows }),
+    queryPayers(db, visible, { ...base, dimensions: ['user', 'team'], bucket: null, limit: maxPayerRows }, r.orgId),
     ...(r.tagGroups ?? []).map((tag) => queryUsage(db, visible, { ...base, dimensions: [`tag:${tag}`], bucket: null, limit: r.top })),
   ]);
-  if (payers.truncated) throw new GatewayError('invalid_request', `The report's scope has more than ${maxPayerRows} user and team pairs to charge; narrow it.`, 'org');
+  if (payers.result.truncated) throw new GatewayError('invalid_request', `The report's scope has more than ${maxPayerRows} user and team pairs to charge; narrow it.`, 'org');
   const totals = daily.totals;
   const dayRows = new Map(daily.rows.map((row) => [row.bucket!.slice(0, 10), row]));
   const names = {
@@ -193,17 +193,17 @@ export async function buildReport(db: Db, visible: Visibility, r: ReportRequest)
     return { top, rest: result.truncated ? remainder(result.totals, top) : null };
   };
 
-  const attribute = await loadAttribution(db, r.orgId);
-  // Every payer is listed up to `top`, the rest summed, as for teams and users.
+  // Every payer is listed up to `top`, the rest summed, as for teams and users; each row is charged
+  // to who paid when it was spent (chargeback-usage.ts).
   const byPayer = (dimension: ChargebackDimension): Ranked => {
     const groups = new Map<string | null, UsageMeasures[]>();
-    for (const row of payers.rows) {
-      const payer = attribute(row.user ?? null, row.team ?? null)[dimension];
+    for (const { row, payer: who } of payers.rows) {
+      const payer = who[dimension];
       groups.set(payer, [...(groups.get(payer) ?? []), row]);
     }
     const lines = [...groups].map(([payer, rows]) => ({ ...sumMeasures(rows), id: payer ?? '', name: payer ?? `(no ${dimension.replace('_', ' ')})` })).sort((a, b) => b.costMicros - a.costMicros || a.name.localeCompare(b.name));
     const top = lines.slice(0, r.top);
-    return { top, rest: lines.length > r.top ? remainder(payers.totals, top) : null };
+    return { top, rest: lines.length > r.top ? remainder(payers.result.totals, top) : null };
   };
   const byTag = (r.tagGroups ?? []).map((tag, i) => {
     const result = tagged[i]!;

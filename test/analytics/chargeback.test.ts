@@ -4,6 +4,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../../bench/mock-upstream.js';
+import { chargebackHistory } from '../../drizzle/schema/index.js';
 import { parseCsv } from '../../src/control/csv.js';
 import type { UsageEvent } from '../../src/usage/event.js';
 import { writeUsageEvents } from '../../src/usage/ledger.js';
@@ -118,6 +119,10 @@ describe('chargeback metadata', { timeout: 240_000 }, () => {
   }
 
   it('groups GET /admin/v1/usage by cost center and department, reconciling with usage_events', async () => {
+    // The changes above take effect at the next whole hour, after November's usage; moved back
+    // before November (as an injected clock would), November is charged to the values set now.
+    // chargeback-history.test.ts covers usage from before a change.
+    await f.gw.app.database.db.update(chargebackHistory).set({ validUntil: new Date('2026-10-01T00:00:00Z') });
     // Now: mgr CC-101, dev CC-ML2, olga CC-200, each their own.
     const res = await f.call('GET', '/usage?from=2026-11-01&to=2026-11-30&groupBy=cost_center', admin());
     expect(res.status, res.text).toBe(200);

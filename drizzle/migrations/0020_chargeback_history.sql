@@ -1,5 +1,5 @@
 -- Who paid before a chargeback change (src/control/chargeback.ts): each change of a user's or a
--- team's department or cost center keeps the values it replaced, valid until the next whole UTC
+-- team's department, cost center or labels keeps the values it replaced, valid until the next whole UTC
 -- hour after the change (when the new ones take effect), so usage is charged to the cost center
 -- of its own time (src/analytics/chargeback-usage.ts) while hourly rollups still serve the query.
 CREATE TABLE "chargeback_history" (
@@ -9,6 +9,7 @@ CREATE TABLE "chargeback_history" (
 	"team_id" text REFERENCES "teams"("id") ON DELETE CASCADE,
 	"department" text,
 	"cost_center" text,
+	"labels" jsonb DEFAULT '{}'::jsonb NOT NULL,
 	"valid_until" timestamp with time zone NOT NULL,
 	CONSTRAINT "chargeback_history_one_subject" CHECK (("user_id" IS NULL) <> ("team_id" IS NULL))
 );

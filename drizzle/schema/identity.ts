@@ -29,7 +29,7 @@ export const teams = pgTable(
   (t) => [uniqueIndex('teams_org_name_uq').on(t.orgId, t.name), index('teams_parent_idx').on(t.parentId)],
 );
 
-// The department and cost center a user or team had until `validUntil` (the next whole UTC hour
+// The department, cost center and labels a user or team had until `validUntil` (the next whole UTC hour
 // after a change), so usage before it stays charged to them (src/analytics/chargeback-usage.ts).
 export const chargebackHistory = pgTable(
   'chargeback_history',
@@ -40,6 +40,7 @@ export const chargebackHistory = pgTable(
     teamId: text('team_id').references(() => teams.id, { onDelete: 'cascade' }),
     department: text('department'),
     costCenter: text('cost_center'),
+    labels: jsonb('labels').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
     validUntil: timestamp('valid_until', { withTimezone: true }).notNull(),
   },
   (t) => [index('chargeback_history_org_until_idx').on(t.orgId, t.validUntil), check('chargeback_history_one_subject', sql`(${t.userId} is null) <> (${t.teamId} is null)`)],

@@ -1,7 +1,7 @@
-// Usage by who pays: department and cost center. The ledger stores user and team, not metadata,
+// Usage by who pays: department, cost center and labels (`label:NAME`). The ledger stores user and team, not metadata,
 // so these are not columns of the usage query: it runs grouped by user and team as well, and each
-// (user, team) row is charged to the user's department and cost center, else the nearest team up
-// from the event's team that has one, else none, as they were when the usage happened. A change
+// (user, team) row is charged to the user's department, cost center or label, else the nearest
+// team up from the event's team that has one, else none, as they were when the usage happened. A change
 // takes effect at the next whole UTC hour (chargeback_history keeps the values it replaced until
 // then), so the query is split at those hours and each stretch is charged as of its start: exact,
 // and every stretch is whole hours the rollups serve. Team nesting is read as it is now. The
@@ -11,12 +11,13 @@ import { asc, eq, sql } from 'drizzle-orm';
 import { chargebackHistory, teams, users } from '../../drizzle/schema/index.js';
 import type { Visibility } from '../control/visibility.js';
 import type { Db } from '../db/database.js';
+import { labelKey } from '../control/chargeback.js';
 import { GatewayError } from '../errors/catalogue.js';
 import { type Dimension, type Grouping, parseGrouping } from './dimensions.js';
 import { queryUsage, rangeEnd, rangeStart, type UsageMeasures, type UsageQuery, type UsageResult, type UsageRow } from './query.js';
 
 export const chargebackDimensions = ['department', 'cost_center'] as const;
-export type ChargebackDimension = (typeof chargebackDimensions)[number];
+export type ChargebackDimension = (typeof chargebackDimensions)[number] | `label:${string}`;
 
 export type ChargebackFilters = Partial<Record<ChargebackDimension, readonly string[]>>;
 
@@ -27,7 +28,8 @@ export interface ChargebackGrouping extends Grouping {
 // Most (user, team, …) rows read to regroup; past it the answer would not be exact, so it is refused.
 const maxSourceRows = 200_000;
 
-const isChargeback = (word: string): word is ChargebackDimension => (chargebackDimensions as readonly string[]).includes(word);
+const isChargeback = (word: string): word is ChargebackDimension =>
+  (chargebackDimensions as readonly string[]).includes(word) || (word.startsWith('label:') && labelKey.safeParse(word.slice('label:'.length)).success);
 
 // `cost_center,model,day`: the chargeback words apart, the rest parsed as any usage grouping.
 export function parseChargebackGrouping(text: string): ChargebackGrouping | string {
@@ -41,7 +43,12 @@ export function parseChargebackGrouping(text: string): ChargebackGrouping | stri
 export interface Attribution {
   readonly department: string | null;
   readonly cost_center: string | null;
+  // Per key, the user's own label, else the nearest team's up the chain.
+  readonly labels: Readonly<Record<string, string>>;
 }
+
+export const chargedTo = (who: Attribution, dimension: ChargebackDimension): string | null =>
+  dimension.startsWith('label:') ? (who.labels[dimension.slice('label:'.length)] ?? null) : who[dimension as (typeof chargebackDimensions)[number]];
 
 type Payer = (userId: string | null, teamId: string | null) => Attribution;
 
@@ -55,6 +62,7 @@ export interface Attributions {
 interface Values {
   readonly department: string | null;
   readonly costCenter: string | null;
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 export async function loadAttribution(db: Db, orgId: string | null): Promise<Attributions> {
@@ -70,7 +78,7 @@ export async function loadAttribution(db: Db, orgId: string | null): Promise<Att
   const past = new Map<string, Array<Values & { untilMs: number }>>();
   for (const h of history) {
     const id = h.userId ?? h.teamId!;
-    past.set(id, [...(past.get(id) ?? []), { department: h.department, costCenter: h.costCenter, untilMs: h.validUntil.getTime() }]);
+    past.set(id, [...(past.get(id) ?? []), { department: h.department, costCenter: h.costCenter, labels: h.labels, untilMs: h.validUntil.getTime() }]);
   }
   const valuesAt = (id: string, now: Values, atMs: number): Values => past.get(id)?.find((p) => p.untilMs > atMs) ?? now;
   const userById = new Map(userRows.map((u) => [u.id, u]));
@@ -78,7 +86,7 @@ export async function loadAttribution(db: Db, orgId: string | null): Promise<Att
   return {
     changesMs: [...new Set(history.map((h) => h.validUntil.getTime()))],
     at(atMs) {
-      const fromTeams = (teamId: string | null, field: keyof Values): string | null => {
+      const fromTeams = (teamId: string | null, field: 'department' | 'costCenter'): string | null => {
         // Bounded by the number of teams, so a hand-made parent cycle ends.
         for (let id = teamId, hops = 0; id && hops <= teamRows.length; hops++) {
           const team = teamById.get(id);
@@ -89,12 +97,24 @@ export async function loadAttribution(db: Db, orgId: string | null): Promise<Att
         }
         return null;
       };
+      // The chain's labels, farthest team first, so a nearer team's key overrides.
+      const teamLabels = (teamId: string | null): Array<Readonly<Record<string, string>>> => {
+        const chain: Array<Readonly<Record<string, string>>> = [];
+        for (let id = teamId, hops = 0; id && hops <= teamRows.length; hops++) {
+          const team = teamById.get(id);
+          if (!team) break;
+          chain.unshift(valuesAt(id, team, atMs).labels);
+          id = team.parentId;
+        }
+        return chain;
+      };
       return (userId, teamId) => {
         const user = userId ? userById.get(userId) : undefined;
         const own = user ? valuesAt(user.id, user, atMs) : undefined;
         return {
           department: own?.department ?? fromTeams(teamId, 'department'),
           cost_center: own?.costCenter ?? fromTeams(teamId, 'costCenter'),
+          labels: Object.assign({}, ...teamLabels(teamId), own?.labels ?? {}),
         };
       };
     },
@@ -162,7 +182,7 @@ export interface ChargebackQuery extends UsageQuery {
   readonly chargebackFilters: ChargebackFilters;
 }
 
-// The usage query grouped (and filtered) by department and cost center besides its own dimensions.
+// The usage query grouped (and filtered) by department, cost center and labels besides its own dimensions.
 export async function queryChargebackUsage(db: Db, visible: Visibility, q: ChargebackQuery): Promise<ChargebackResult> {
   const orgId = visible.orgId ?? (q.filters.org?.length === 1 ? q.filters.org[0]! : null);
   const { result, rows: charged } = await queryPayers(db, visible, { ...q, source: 'auto', limit: maxSourceRows }, orgId);
@@ -171,12 +191,12 @@ export async function queryChargebackUsage(db: Db, visible: Visibility, q: Charg
   const groups = new Map<string, { key: ChargebackRow; rows: UsageRow[] }>();
   const kept: UsageRow[] = [];
   for (const { row, payer: who } of charged) {
-    if (!filters.every(([d, values]) => who[d] !== null && values.includes(who[d]))) continue;
+    if (!filters.every(([d, values]) => { const v = chargedTo(who, d); return v !== null && values.includes(v); })) continue;
     kept.push(row);
     const key: ChargebackRow = {
       ...(row.bucket !== undefined ? { bucket: row.bucket, bucketStartMs: row.bucketStartMs! } : {}),
       ...Object.fromEntries(q.dimensions.map((d) => [d, row[d] ?? null])),
-      ...Object.fromEntries(q.chargeback.map((d) => [d, who[d]])),
+      ...Object.fromEntries(q.chargeback.map((d) => [d, chargedTo(who, d)])),
     } as ChargebackRow;
     const id = JSON.stringify(key);
     const group = groups.get(id) ?? groups.set(id, { key, rows: [] }).get(id)!;

@@ -13,7 +13,7 @@ import type { Visibility } from '../control/visibility.js';
 import type { Db } from '../db/database.js';
 import { GatewayError } from '../errors/catalogue.js';
 import { analyse, type BudgetForecastRecord } from './analyse.js';
-import { type ChargebackDimension, queryPayers, sumMeasures } from './chargeback-usage.js';
+import { type ChargebackDimension, chargedTo, queryPayers, sumMeasures } from './chargeback-usage.js';
 import type { ScopeAnomaly } from './anomalies.js';
 import { addDays, daysBetween } from './days.js';
 import type { ColumnDimension, Filters } from './dimensions.js';
@@ -198,7 +198,7 @@ export async function buildReport(db: Db, visible: Visibility, r: ReportRequest)
   const byPayer = (dimension: ChargebackDimension): Ranked => {
     const groups = new Map<string | null, UsageMeasures[]>();
     for (const { row, payer: who } of payers.rows) {
-      const payer = who[dimension];
+      const payer = chargedTo(who, dimension);
       groups.set(payer, [...(groups.get(payer) ?? []), row]);
     }
     const lines = [...groups].map(([payer, rows]) => ({ ...sumMeasures(rows), id: payer ?? '', name: payer ?? `(no ${dimension.replace('_', ' ')})` })).sort((a, b) => b.costMicros - a.costMicros || a.name.localeCompare(b.name));

@@ -2,7 +2,7 @@
 // center and free key-value labels, set through PATCH, CSV import or the CLI and exported as CSV.
 // Labels change as a JSON merge patch (a null value removes the label), merged in SQL so two
 // concurrent changes to different labels both land; the bounds are checked in the same transaction.
-// A new department or cost center takes effect at the next whole UTC hour: the values it replaces
+// A new department, cost center or label takes effect at the next whole UTC hour: the values it replaces
 // are kept in chargeback_history until then, so past usage stays charged to who paid at the time.
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
@@ -71,12 +71,14 @@ export async function setChargeback(db: Db, change: ChangeContext, kind: Chargeb
     if (Object.keys(after!.labels).length > maxLabels) {
       throw new GatewayError('invalid_request', `A ${kind} carries at most ${maxLabels} labels.`, 'labels');
     }
-    if (before.department !== after!.department || before.costCenter !== after!.costCenter) {
+    const sameLabels = JSON.stringify(Object.entries(before.labels).sort()) === JSON.stringify(Object.entries(after!.labels).sort());
+    if (before.department !== after!.department || before.costCenter !== after!.costCenter || !sameLabels) {
       await tx.insert(chargebackHistory).values({
         orgId: before.orgId,
         ...(kind === 'user' ? { userId: id } : { teamId: id }),
         department: before.department,
         costCenter: before.costCenter,
+        labels: before.labels,
         validUntil: sql`date_trunc('hour', now(), 'UTC') + interval '1 hour'`,
       });
     }

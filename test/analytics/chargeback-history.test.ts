@@ -1,12 +1,12 @@
 // Chargeback follows who paid when the money was spent: editing a user's or a team's department or
-// cost center (through the admin API's function or CSV import) leaves last month's report and
+// cost center or label (through the admin API's function or CSV import) leaves last month's report and
 // usage query as they were, and a change made inside a period splits that period at the next whole
 // UTC hour, each side reconciling with usage_events. A change is moved back in time by rewriting
 // its chargeback_history row, as an injected clock would. On PGlite and on Postgres.
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chargebackHistory, orgs } from '../../drizzle/schema/index.js';
-import { queryChargebackUsage } from '../../src/analytics/chargeback-usage.js';
+import { type ChargebackDimension, queryChargebackUsage } from '../../src/analytics/chargeback-usage.js';
 import { addDays } from '../../src/analytics/days.js';
 import { buildReport, type Ranked } from '../../src/analytics/report-data.js';
 import { importChargebackCsv, setChargeback } from '../../src/control/chargeback.js';
@@ -51,8 +51,14 @@ describe.each(backends)('chargeback as of the spend, on %s', (_name, create) => 
   const monthTo = `${addDays(lastMonthEnd, 1)}T00:00:00Z`;
 
   const report = () => buildReport(db, everything, { orgId, from: lastMonthStart, to: lastMonthEnd, tz: 'UTC', top: 10, nowMs: Date.now() });
-  const usageByCostCenter = (tz: string) =>
-    queryChargebackUsage(db, everything, { from: lastMonthStart, to: lastMonthEnd, tz, filters: { org: [orgId] }, source: 'auto', limit: 1_000, dimensions: [], bucket: 'day', chargeback: ['cost_center'], chargebackFilters: {} });
+  const usageBy = (tz: string, chargeback: ChargebackDimension[]) =>
+    queryChargebackUsage(db, everything, { from: lastMonthStart, to: lastMonthEnd, tz, filters: { org: [orgId] }, source: 'auto', limit: 1_000, dimensions: [], bucket: 'day', chargeback, chargebackFilters: {} });
+  const usageByCostCenter = (tz: string) => usageBy(tz, ['cost_center']);
+  const costBy = async (dimension: ChargebackDimension) => {
+    const sums: Record<string, number> = {};
+    for (const row of (await usageBy('UTC', [dimension])).rows) sums[String(row[dimension])] = (sums[String(row[dimension])] ?? 0) + row.costMicros;
+    return sums;
+  };
 
   beforeAll(async () => {
     test = await create();
@@ -64,8 +70,8 @@ describe.each(backends)('chargeback as of the spend, on %s', (_name, create) => 
     alice = (await createUser(db, setupChange, { orgId, name: 'alice', teamId: research })).id;
     bob = (await createUser(db, setupChange, { orgId, name: 'bob', teamId: sales })).id;
     // Set three months ago: alice pays from CC-1 herself, bob through his team's CC-2.
-    await setChargeback(db, setupChange, 'user', alice, { department: 'Research', costCenter: 'CC-1' });
-    await setChargeback(db, setupChange, 'team', sales, { costCenter: 'CC-2' });
+    await setChargeback(db, setupChange, 'user', alice, { department: 'Research', costCenter: 'CC-1', labels: { env: 'prod' } });
+    await setChargeback(db, setupChange, 'team', sales, { costCenter: 'CC-2', labels: { env: 'dev' } });
     await db.update(chargebackHistory).set({ validUntil: longAgo });
     // Last month: each of them four requests a day, at 01:10, 07:10, 13:10 and 19:10 UTC.
     const events: UsageEvent[] = [];
@@ -90,8 +96,10 @@ describe.each(backends)('chargeback as of the spend, on %s', (_name, create) => 
     const bobCost = await ledgerCost(bob, monthFrom, monthTo);
     expect(byName(before.byCostCenter)).toEqual({ 'CC-1': aliceCost, 'CC-2': bobCost });
     const usageBefore = await usageByCostCenter('UTC');
+    const envBefore = await costBy('label:env');
+    expect(envBefore).toEqual({ prod: aliceCost, dev: bobCost });
 
-    await setChargeback(db, setupChange, 'user', alice, { costCenter: 'CC-9', department: 'Finance' });
+    await setChargeback(db, setupChange, 'user', alice, { costCenter: 'CC-9', department: 'Finance', labels: { env: 'staging' } });
     const imported = await importChargebackCsv(db, setupChange, orgId, 'type,name,cost_center\nteam,sales,CC-8', allow);
     expect(imported.map((r) => r.status)).toEqual(['updated']);
 
@@ -100,6 +108,7 @@ describe.each(backends)('chargeback as of the spend, on %s', (_name, create) => 
     expect(after.byDepartment).toEqual(before.byDepartment);
     expect(byName(after.byDepartment)).toEqual({ Research: aliceCost, '(no department)': bobCost });
     expect(await usageByCostCenter('UTC')).toEqual(usageBefore);
+    expect(await costBy('label:env')).toEqual(envBefore);
   });
 
   it('splits a period at the hour a change took effect, each side exact against the ledger', async () => {
@@ -115,6 +124,8 @@ describe.each(backends)('chargeback as of the spend, on %s', (_name, create) => 
     expect(byName(r.byCostCenter)).toEqual(expected);
     expect(r.byCostCenter.top.reduce((s, l) => s + l.costMicros, 0)).toBe(r.totals.costMicros);
     expect(byName(r.byDepartment)).toEqual({ Research: expected['CC-1'], Finance: expected['CC-9'], '(no department)': expected['CC-2'] + expected['CC-8'] });
+    // bob's label is his team's, which the import did not touch.
+    expect(await costBy('label:env')).toEqual({ prod: expected['CC-1'], staging: expected['CC-9'], dev: expected['CC-2'] + expected['CC-8'] });
 
     // In Kolkata the change lands at 05:30 on the 15th: that local day holds both cost centers.
     const kolkata = await usageByCostCenter('Asia/Kolkata');

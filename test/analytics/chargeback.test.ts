@@ -137,6 +137,12 @@ describe('chargeback metadata', { timeout: 240_000 }, () => {
     expect(dept('=HYPERLINK("http://evil")')).toBe(await ledgerCost([f.users.dev]));
     expect(dept('Sales')).toBe(await ledgerCost([f.users.olga]));
 
+    // Labels group the same way: dev's own env wins over research's, which mgr takes.
+    const envs = await f.call('GET', '/usage?from=2026-11-01&to=2026-11-30&groupBy=label:env', admin());
+    expect(envs.status, envs.text).toBe(200);
+    expect(Object.fromEntries(envs.body.rows.map((r: any) => [r['label:env'], r.costMicros]))).toEqual({ prod: await ledgerCost([f.users.mgr]), staging: await ledgerCost([f.users.dev]), null: await ledgerCost([f.users.olga]) });
+    expect((await f.call('GET', '/usage?from=2026-11-01&to=2026-11-30&groupBy=label:bad%20key', admin())).status).toBe(400);
+
     const filtered = await f.call('GET', '/usage?from=2026-11-01&to=2026-11-30&cost_center=CC-200', admin());
     expect(filtered.body.totals.costMicros).toBe(await ledgerCost([f.users.olga]));
     expect((await f.call('GET', '/usage?from=2026-11-01&to=2026-11-30&groupBy=cost_centre', admin())).status).toBe(400);

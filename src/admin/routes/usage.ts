@@ -42,7 +42,8 @@ const usageQuery = z.object({
   from: rangeEnd,
   to: rangeEnd,
   tz: timeZoneSchema,
-  // department and cost_center too: usage charged to the user's, else their team's (src/analytics/chargeback-usage.ts).
+  // department, cost_center and label:NAME too: usage charged to the user's, else their team's, as
+  // they were when it was spent (src/analytics/chargeback-usage.ts).
   groupBy: parsedText(parseChargebackGrouping).default({ dimensions: [], bucket: null, chargeback: [] }),
   ...filterFields,
   department: list,
@@ -53,7 +54,7 @@ const usageQuery = z.object({
 
 export const usageRoutes = [
   route({
-    method: 'GET', path: '/usage', tag: 'usage', summary: 'Usage totals grouped by org, team, user, key, provider, model, tag:NAME, department, cost_center and hour/day/week/month in a time zone', permission: 'usage:read',
+    method: 'GET', path: '/usage', tag: 'usage', summary: 'Usage totals grouped by org, team, user, key, provider, model, tag:NAME, department, cost_center, label:NAME and hour/day/week/month in a time zone', permission: 'usage:read',
     query: usageQuery,
     async handle({ db, access, query }) {
       const { from, to, tz, groupBy, source, limit, department, cost_center, ...filters } = query;

@@ -16,7 +16,9 @@ import { apiKeys, budgets as budgetsTable, teams as teamsTable, users as usersTa
 import type { BudgetRule } from '../budget/rules.js';
 import { windowSpan, zoneOffsetMs } from '../budget/windows.js';
 import type { Db } from '../db/database.js';
+import { type Piece, planSources } from './query-plan.js';
 import { readRows } from './read.js';
+import { signedRows } from './signed-spans.js';
 import { addDays, type DayAmount, dayInZone, daysBetween } from './days.js';
 import type { BudgetFacts, ModelUsageFacts, RecommendationInput } from './recommendations.js';
 import type { ScopeSeries, SeriesMetric, SeriesScope } from './scope-series.js';
@@ -38,6 +40,7 @@ export interface DayRange {
 }
 
 const dayMs = 86_400_000;
+const hourMs = 3_600_000;
 
 export function dayRange({ asOfMs, timeZone, lookbackDays }: AnalysisWindow): DayRange {
   const todaySpan = windowSpan('day', timeZone, asOfMs);
@@ -119,22 +122,47 @@ export interface DaySpan {
   readonly untilMs: number;
 }
 
-// `columns` of every rollup row of the span with its local day as `day` (a date). Days before
-// splitMs come from the daily rollups (by UTC date where the zone's days are not UTC days, up to
-// exactDays before splitMs), the rest from the hourly ones, so today counts only what happened
-// before the analysis instant.
+const hourCeilMs = (ms: number) => Math.ceil(ms / hourMs) * hourMs;
+
+// The recent days from fromMs on, as their hours fall (each hour in the local day it starts in),
+// in signed spans (src/analytics/query-plan.ts): a UTC day's daily rows less the hours that begin
+// the next local day, and those hours added to it, instead of every hour of every day (at ten
+// million events the wide hourly rows are nearly as many as the events).
+function recentDayRows(level: RollupLevel, span: DaySpan, fromMs: number, columns: SQL): SQL {
+  const startMs = hourCeilMs(fromMs);
+  const endMs = hourCeilMs(span.untilMs);
+  const pieces: Piece[] = [];
+  for (let h = startMs; h < endMs; h += hourMs) {
+    const bucketMs = Date.parse(`${dayInZone(h, span.timeZone)}T00:00:00Z`);
+    const last = pieces.at(-1);
+    if (last?.bucketMs === bucketMs) pieces[pieces.length - 1] = { ...last, toMs: h + hourMs };
+    else pieces.push({ fromMs: h, toMs: h + hourMs, bucketMs });
+  }
+  const plan = planSources(startMs, endMs, pieces, level);
+  const tables = { day: { table: rollupTablesOf[level].daily, time: sql`day` }, hour: { table: rollupTablesOf[level].hourly, time: sql`hour` } };
+  const grains = (['day', 'hour'] as const).filter((g) => plan.parts[g]);
+  if (grains.length === 0) return sql`select null::date as day, null::bigint as bucket_ms, 0 as sign, ${columns} from ${tables.day.table} where false`;
+  const selects = grains.map((g) => {
+    const { table, time } = tables[g];
+    const rows = signedRows(plan.parts[g]!, (f, t) => sql`select ${columns} from ${table} where org_id = ${span.orgId} and ${time} >= ${f} and ${time} < ${t}`);
+    return sql`select date '1970-01-01' + (x.bucket_ms / ${dayMs})::int as day, x.* from (${rows}) x`;
+  });
+  return sql.join(selects, sql` union all `);
+}
+
+// `columns` of every rollup row of the span with its local day as `day` (a date) and the sign it
+// counts with as `sign` (callers sum sign * amount). Days before splitMs come from the daily
+// rollups (by UTC date where the zone's days are not UTC days, up to exactDays before splitMs),
+// the rest as their hours fall (recentDayRows), so today counts only what happened before the
+// analysis instant's hour ended.
 export function localDayRows(level: RollupLevel, span: DaySpan, columns: SQL): SQL {
-  const { orgId, timeZone, fromMs, splitMs, untilMs } = span;
-  const tables = rollupTablesOf[level];
-  const hourly = (from: number) => sql`
-    select (hour at time zone ${timeZone})::date as day, ${columns}
-    from ${tables.hourly} where org_id = ${orgId} and hour >= ${at(from)} and hour < ${at(untilMs)}`;
-  const daily = (from: number, until: number) => sql`select (day at time zone 'UTC')::date as day, ${columns}
-        from ${tables.daily} where org_id = ${orgId} and day >= ${at(from)} and day < ${at(until)}`;
+  const { orgId, timeZone, fromMs, splitMs } = span;
+  const daily = (from: number, until: number) => sql`select (day at time zone 'UTC')::date as day, null::bigint as bucket_ms, 1 as sign, ${columns}
+        from ${rollupTablesOf[level].daily} where org_id = ${orgId} and day >= ${at(from)} and day < ${at(until)}`;
   const aligned = utcAligned(timeZone, fromMs, splitMs);
   const dailyFromMs = aligned ? fromMs : utcDayStartMs(fromMs);
   const dailyUntilMs = aligned ? splitMs : Math.max(dailyFromMs, utcDayStartMs(splitMs - exactDays * dayMs));
-  return dailyUntilMs > dailyFromMs ? sql`${daily(dailyFromMs, dailyUntilMs)} union all ${hourly(dailyUntilMs)}` : hourly(fromMs);
+  return dailyUntilMs > dailyFromMs ? sql`${daily(dailyFromMs, dailyUntilMs)} union all ${recentDayRows(level, span, dailyUntilMs, columns)}` : recentDayRows(level, span, fromMs, columns);
 }
 
 // One dense series per pair (a, b) of the span's days, firstDay at index 0 and `length` days long;
@@ -144,7 +172,7 @@ async function loadPairDays(db: Db, level: RollupLevel, span: DaySpan, metric: S
   const rows = await readRows<{ a: string | null; b: string; days: string }>(
     db,
     sql`select a, b, string_agg((day - ${firstDay}::date) || ':' || amount, ',') as days
-      from (select day, a, b, sum(amount)::bigint as amount from (${localDayRows(level, span, sql`${pair}, ${metricSql[metric]} as amount`)}) r group by day, a, b) d
+      from (select day, a, b, sum(sign * amount)::bigint as amount from (${localDayRows(level, span, sql`${pair}, ${metricSql[metric]} as amount`)}) r group by day, a, b) d
       where amount <> 0 and day >= ${firstDay}::date
       group by a, b`,
   );
@@ -355,7 +383,7 @@ async function allTimeTotals(db: Db, view: FactsView, rule: BudgetRuleRef): Prom
   const span: DaySpan = { orgId: view.orgId, timeZone: 'UTC', fromMs: 0, splitMs: todayStartUtcMs, untilMs: view.untilMs };
   const rows = await readRows<{ s: string | null; amount: string }>(
     db,
-    sql`select s, sum(amount)::bigint as amount from (${localDayRows(level, span, sql`${column} as s, ${metricSql[rule.metric]} as amount`)}) r group by s`,
+    sql`select s, sum(sign * amount)::bigint as amount from (${localDayRows(level, span, sql`${column} as s, ${metricSql[rule.metric]} as amount`)}) r group by s`,
   );
   const totals = new Map<string, number>();
   for (const r of rows) {
@@ -370,8 +398,8 @@ async function allTimeTotals(db: Db, view: FactsView, rule: BudgetRuleRef): Prom
 async function modelUsage(db: Db, view: FactsView, since: string): Promise<ModelUsageFacts[]> {
   const rows = await readRows<Record<'model' | 'requests' | 'prompt' | 'cached' | 'completion' | 'cost' | 'unstated' | 'unstated_output', string>>(
     db,
-    sql`select model, sum(requests)::bigint as requests, sum(prompt)::bigint as prompt, sum(cached)::bigint as cached,
-        sum(completion)::bigint as completion, sum(cost)::bigint as cost, sum(unstated)::bigint as unstated, sum(unstated_output)::bigint as unstated_output
+    sql`select model, sum(sign * requests)::bigint as requests, sum(sign * prompt)::bigint as prompt, sum(sign * cached)::bigint as cached,
+        sum(sign * completion)::bigint as completion, sum(sign * cost)::bigint as cost, sum(sign * unstated)::bigint as unstated, sum(sign * unstated_output)::bigint as unstated_output
       from (${localDayRows('team', view.span, sql`model, requests - unmetered_requests as requests, prompt_tokens as prompt, cached_tokens as cached, completion_tokens as completion,
         cost_micros as cost, max_tokens_unstated_requests as unstated, max_tokens_unstated_output_tokens as unstated_output`)}) r
       where day >= ${since}::date group by model`,

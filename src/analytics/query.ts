@@ -12,6 +12,7 @@ import type { Db } from '../db/database.js';
 import { GatewayError } from '../errors/catalogue.js';
 import { type ColumnDimension, type Dimension, type Filters, type Grouping, isTagDimension, type TimeBucket } from './dimensions.js';
 import { readRows } from './read.js';
+import { instant, signedRows } from './signed-spans.js';
 import { dayMs, type Grain, type GrainPart, piecesOf, planSources, type QueryPlan, type RollupLevel } from './query-plan.js';
 
 export interface UsageQuery extends Grouping {
@@ -187,8 +188,6 @@ const inList = (col: SQL, values: readonly string[]) => (values.length === 0 ? s
 const teamsUnder = (ids: readonly string[]) =>
   ids.length === 0 ? sql`false` : sql`team_id in (with recursive below(id) as (select id from teams where id in ${ids} union select t.id from teams t join below on t.parent_id = below.id) select id from below)`;
 
-const instant = (ms: SQL) => sql`timestamptz 'epoch' + ${ms} * interval '1 millisecond'`;
-
 // What the caller may see and asked for.
 function conditions(q: UsageQuery, visible: Visibility): SQL[] {
   const where: SQL[] = [];
@@ -204,23 +203,19 @@ function conditions(q: UsageQuery, visible: Visibility): SQL[] {
   return where;
 }
 
-// A Postgres array literal, one parameter however many spans a plan has.
-const array = (values: ReadonlyArray<number | null>, type: 'bigint' | 'int') => sql`${`{${values.map((v) => (v === null ? 'NULL' : String(v))).join(',')}}`}::${sql.raw(type)}[]`;
-
 // One grain's rows, read span by span (an index range each) and counted with their sign toward
 // every bucket the plan gives the span: columns b (bucket start, ms), d0… and the measures.
 function grainRows(q: UsageQuery, visible: Visibility, source: Source, part: GrainPart): SQL {
   const groups = q.dimensions.map((d, i) => sql`${dimensionSql(d)} as ${sql.raw(`d${i}`)}`);
-  const where = sql.join([...conditions(q, visible), sql`${source.time} >= ${instant(sql`s.f`)}`, sql`${source.time} < ${instant(sql`s.t`)}`], sql` and `);
-  const read = source.summed
-    ? sql`select ${sql.join([...groups, rollupSums], sql`, `)} from ${source.table} where ${where}
-        ${groups.length > 0 ? sql.raw(`group by ${groups.map((_, i) => i + 1).join(', ')}`) : sql``} having count(*) > 0`
-    : sql`select ${sql.join([...groups, eventMeasures], sql`, `)} from ${source.table} where ${where}`;
-  const c = part.contributions;
-  return sql`select ${sql.join([sql`c.b`, ...q.dimensions.map((_, i) => sql.raw(`g.d${i}`)), ...measureNames.map((m) => sql.raw(`c.s * g.${m} as ${m}`))], sql`, `)}
-    from unnest(${array(part.startsMs, 'bigint')}, ${array(part.endsMs, 'bigint')}) with ordinality s(f, t, i)
-    cross join lateral (${read}) g
-    join unnest(${array(c.map((x) => x.index), 'int')}, ${array(c.map((x) => x.sign), 'int')}, ${array(c.map((x) => x.bucketMs), 'bigint')}) c(i, s, b) on c.i = s.i`;
+  const read = (fromTime: SQL, toTime: SQL) => {
+    const where = sql.join([...conditions(q, visible), sql`${source.time} >= ${fromTime}`, sql`${source.time} < ${toTime}`], sql` and `);
+    return source.summed
+      ? sql`select ${sql.join([...groups, rollupSums], sql`, `)} from ${source.table} where ${where}
+          ${groups.length > 0 ? sql.raw(`group by ${groups.map((_, i) => i + 1).join(', ')}`) : sql``} having count(*) > 0`
+      : sql`select ${sql.join([...groups, eventMeasures], sql`, `)} from ${source.table} where ${where}`;
+  };
+  return sql`select ${sql.join([sql`bucket_ms as b`, ...q.dimensions.map((_, i) => sql.raw(`d${i}`)), ...measureNames.map((m) => sql.raw(`sign * ${m} as ${m}`))], sql`, `)}
+    from (${signedRows(part, read)}) x`;
 }
 
 const usesTags = (q: UsageQuery) => q.dimensions.some(isTagDimension) || (q.filters.tags?.length ?? 0) > 0;

@@ -69,8 +69,9 @@ export interface FactsView {
   // Rollup hours from here on are left out (the analysis instant).
   readonly untilMs: number;
   readonly span: DaySpan;
-  // Amounts per day, index 0 the first day and the last index today (so far).
-  readonly userKeys: readonly PairDays[];
+  // Amounts per day, index 0 the first day and the last index today (so far); userKeys is null
+  // when the view was loaded without them.
+  readonly userKeys: readonly PairDays[] | null;
   readonly teamModels: readonly PairDays[];
   // Each team and every team above it, for team budgets and series that count the teams below.
   readonly ancestors: ReadonlyMap<string, readonly string[]>;
@@ -141,7 +142,7 @@ function recentDayRows(level: RollupLevel, span: DaySpan, fromMs: number, column
   const plan = planSources(startMs, endMs, pieces, level);
   const tables = { day: { table: rollupTablesOf[level].daily, time: sql`day` }, hour: { table: rollupTablesOf[level].hourly, time: sql`hour` } };
   const grains = (['day', 'hour'] as const).filter((g) => plan.parts[g]);
-  if (grains.length === 0) return sql`select null::date as day, null::bigint as bucket_ms, 0 as sign, ${columns} from ${tables.day.table} where false`;
+  if (grains.length === 0) return sql`select null::date as day, null::bigint as bucket_ms, 0 as sign, null::bigint as span_index, ${columns} from ${tables.day.table} where false`;
   const selects = grains.map((g) => {
     const { table, time } = tables[g];
     const rows = signedRows(plan.parts[g]!, (f, t) => sql`select ${columns} from ${table} where org_id = ${span.orgId} and ${time} >= ${f} and ${time} < ${t}`);
@@ -157,7 +158,7 @@ function recentDayRows(level: RollupLevel, span: DaySpan, fromMs: number, column
 // analysis instant's hour ended.
 export function localDayRows(level: RollupLevel, span: DaySpan, columns: SQL): SQL {
   const { orgId, timeZone, fromMs, splitMs } = span;
-  const daily = (from: number, until: number) => sql`select (day at time zone 'UTC')::date as day, null::bigint as bucket_ms, 1 as sign, ${columns}
+  const daily = (from: number, until: number) => sql`select (day at time zone 'UTC')::date as day, null::bigint as bucket_ms, 1 as sign, null::bigint as span_index, ${columns}
         from ${rollupTablesOf[level].daily} where org_id = ${orgId} and day >= ${at(from)} and day < ${at(until)}`;
   const aligned = utcAligned(timeZone, fromMs, splitMs);
   const dailyFromMs = aligned ? fromMs : utcDayStartMs(fromMs);
@@ -200,17 +201,32 @@ export async function loadTeamAncestors(db: Db, orgId: string): Promise<Map<stri
   return ancestors;
 }
 
-export async function loadFactsView(db: Db, orgId: string, window: AnalysisWindow, ancestors: ReadonlyMap<string, readonly string[]>, metric: SeriesMetric = 'costMicros'): Promise<FactsView> {
+// `userKeys: false` leaves the (user, key) pairs out: at ten million events they are the wide
+// rollups' 270k daily rows and most of the view's time, and org and team budgets, the model and
+// team series never read them (the console's forecast needs only those).
+export async function loadFactsView(
+  db: Db,
+  orgId: string,
+  window: AnalysisWindow,
+  ancestors: ReadonlyMap<string, readonly string[]>,
+  metric: SeriesMetric = 'costMicros',
+  options: { userKeys: boolean } = { userKeys: true },
+): Promise<FactsView> {
   const range = dayRange(window);
   const untilMs = window.asOfMs + 1;
   const span: DaySpan = { orgId, timeZone: window.timeZone, fromMs: range.fromMs, splitMs: range.todayStartMs, untilMs };
   const length = daysBetween(range.firstDay, range.today) + 1;
   const [userKeys, teamModels] = await Promise.all([
-    loadPairDays(db, 'wide', span, metric, range.firstDay, length),
+    options.userKeys ? loadPairDays(db, 'wide', span, metric, range.firstDay, length) : null,
     loadPairDays(db, 'team', span, metric, range.firstDay, length),
   ]);
   return { orgId, timeZone: window.timeZone, metric, range, untilMs, span, userKeys, teamModels, ancestors };
 }
+
+const userKeysOf = (view: FactsView): readonly PairDays[] => {
+  if (!view.userKeys) throw new Error('this facts view was loaded without its (user, key) pairs');
+  return view.userKeys;
+};
 
 // Which pairs a scope sums and the subjects each pair counts toward.
 function subjectsOf(view: FactsView, scope: SeriesScope): { pairs: readonly PairDays[]; of: (p: PairDays) => readonly string[] } {
@@ -220,9 +236,9 @@ function subjectsOf(view: FactsView, scope: SeriesScope): { pairs: readonly Pair
     case 'team':
       return { pairs: view.teamModels, of: (p) => (p.a === null ? [] : (view.ancestors.get(p.a) ?? [p.a])) };
     case 'user':
-      return { pairs: view.userKeys, of: (p) => (p.a === null ? [] : [p.a]) };
+      return { pairs: userKeysOf(view), of: (p) => (p.a === null ? [] : [p.a]) };
     case 'key':
-      return { pairs: view.userKeys, of: (p) => [p.b] };
+      return { pairs: userKeysOf(view), of: (p) => [p.b] };
     case 'model':
       return { pairs: view.teamModels, of: (p) => [p.b] };
   }

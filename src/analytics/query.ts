@@ -1,11 +1,11 @@
 // Usage queries over the ledger: totals grouped by any dimensions and a time bucket in an IANA zone,
-// filtered and limited to what the caller may see. Exactness first: a daily, hourly or 15-minute
-// rollup row answers only for a UTC day, hour or quarter hour that lies wholly in the range and in
-// one bucket (the plan, src/analytics/query-plan.ts); the rest (range ends off the quarter hour,
-// tags, latency percentiles, and the hour around a +05:30 midnight when users or keys are asked
-// for) comes from the raw events, all summed by one aggregation. Queries that neither group nor
-// filter by user, key or tag read the team level rollups (src/usage/rollup-tables.ts), which
-// have a few hundred rows a day instead of thousands.
+// filtered and limited to what the caller may see. Exactness first: each local bucket is the
+// signed sum of daily, hourly and 15-minute rollups and raw event spans the plan gives
+// (src/analytics/query-plan.ts: rollups are additive, so a +05:30 day is its UTC day plus and
+// minus 5.5 hours); tags and latency percentiles come from the raw events alone, and all of it is
+// summed by one aggregation. Queries that neither group nor filter by user, key or tag read the
+// team level rollups (src/usage/rollup-tables.ts), which have a few hundred rows a day instead of
+// thousands.
 import { sql, type SQL } from 'drizzle-orm';
 import type { Visibility } from '../control/visibility.js';
 import type { Db } from '../db/database.js';

@@ -58,16 +58,20 @@ export async function analyse(db: Db, orgId: string, options: AnalyseOptions = {
   const lookbackDays = options.lookbackDays ?? 90;
   const all = options.forecast === undefined && options.anomalies === undefined && options.recommendations === undefined;
   const want = { forecast: all || options.forecast === true, anomalies: all || options.anomalies === true, recommendations: all || options.recommendations === true };
-  // The rollups are read once per time zone and metric (the analysis' own and each budget's) and shared.
+  // The rollups are read once per time zone and metric (the analysis' own and each budget's) and
+  // shared; the (user, key) pairs only where a user or key series is asked for.
   const ancestors = await loadTeamAncestors(db, orgId);
+  const rules = want.forecast || want.recommendations ? await loadBudgetRules(db, orgId, options.configRules) : [];
+  const needsUserKeys = (zone: string, metric: string) =>
+    (zone === timeZone && metric === 'costMicros' && (want.anomalies || want.recommendations)) ||
+    rules.some((r) => r.timezone === zone && r.metric === metric && (r.scope === 'user' || r.scope === 'key'));
   const views = new Map<string, Promise<FactsView>>();
   const viewFor: ViewFor = (zone, metric) => {
     const key = `${zone} ${metric}`;
-    if (!views.has(key)) views.set(key, loadFactsView(db, orgId, { asOfMs, timeZone: zone, lookbackDays }, ancestors, metric));
+    if (!views.has(key)) views.set(key, loadFactsView(db, orgId, { asOfMs, timeZone: zone, lookbackDays }, ancestors, metric, { userKeys: needsUserKeys(zone, metric) }));
     return views.get(key)!;
   };
 
-  const rules = want.forecast || want.recommendations ? await loadBudgetRules(db, orgId, options.configRules) : [];
   const subjects = await loadBudgetSubjects(db, rules, viewFor, { totalHorizonDays: options.totalHorizonDays ?? 30, maxSubjectsPerRule: options.maxSubjectsPerRule ?? 100 });
   const analysis: { -readonly [K in keyof Analysis]: Analysis[K] } = { orgId, asOf: new Date(asOfMs).toISOString(), timeZone, lookbackDays };
 

@@ -16,7 +16,9 @@ import { apiKeys, budgets as budgetsTable, teams as teamsTable, users as usersTa
 import type { BudgetRule } from '../budget/rules.js';
 import { windowSpan, zoneOffsetMs } from '../budget/windows.js';
 import type { Db } from '../db/database.js';
+import { type Piece, planSources } from './query-plan.js';
 import { readRows } from './read.js';
+import { signedRows } from './signed-spans.js';
 import { addDays, type DayAmount, dayInZone, daysBetween } from './days.js';
 import type { BudgetFacts, ModelUsageFacts, RecommendationInput } from './recommendations.js';
 import type { ScopeSeries, SeriesMetric, SeriesScope } from './scope-series.js';
@@ -38,6 +40,7 @@ export interface DayRange {
 }
 
 const dayMs = 86_400_000;
+const hourMs = 3_600_000;
 
 export function dayRange({ asOfMs, timeZone, lookbackDays }: AnalysisWindow): DayRange {
   const todaySpan = windowSpan('day', timeZone, asOfMs);
@@ -66,8 +69,9 @@ export interface FactsView {
   // Rollup hours from here on are left out (the analysis instant).
   readonly untilMs: number;
   readonly span: DaySpan;
-  // Amounts per day, index 0 the first day and the last index today (so far).
-  readonly userKeys: readonly PairDays[];
+  // Amounts per day, index 0 the first day and the last index today (so far); userKeys is null
+  // when the view was loaded without them.
+  readonly userKeys: readonly PairDays[] | null;
   readonly teamModels: readonly PairDays[];
   // Each team and every team above it, for team budgets and series that count the teams below.
   readonly ancestors: ReadonlyMap<string, readonly string[]>;
@@ -119,22 +123,47 @@ export interface DaySpan {
   readonly untilMs: number;
 }
 
-// `columns` of every rollup row of the span with its local day as `day` (a date). Days before
-// splitMs come from the daily rollups (by UTC date where the zone's days are not UTC days, up to
-// exactDays before splitMs), the rest from the hourly ones, so today counts only what happened
-// before the analysis instant.
+const hourCeilMs = (ms: number) => Math.ceil(ms / hourMs) * hourMs;
+
+// The recent days from fromMs on, as their hours fall (each hour in the local day it starts in),
+// in signed spans (src/analytics/query-plan.ts): a UTC day's daily rows less the hours that begin
+// the next local day, and those hours added to it, instead of every hour of every day (at ten
+// million events the wide hourly rows are nearly as many as the events).
+function recentDayRows(level: RollupLevel, span: DaySpan, fromMs: number, columns: SQL): SQL {
+  const startMs = hourCeilMs(fromMs);
+  const endMs = hourCeilMs(span.untilMs);
+  const pieces: Piece[] = [];
+  for (let h = startMs; h < endMs; h += hourMs) {
+    const bucketMs = Date.parse(`${dayInZone(h, span.timeZone)}T00:00:00Z`);
+    const last = pieces.at(-1);
+    if (last?.bucketMs === bucketMs) pieces[pieces.length - 1] = { ...last, toMs: h + hourMs };
+    else pieces.push({ fromMs: h, toMs: h + hourMs, bucketMs });
+  }
+  const plan = planSources(startMs, endMs, pieces, level);
+  const tables = { day: { table: rollupTablesOf[level].daily, time: sql`day` }, hour: { table: rollupTablesOf[level].hourly, time: sql`hour` } };
+  const grains = (['day', 'hour'] as const).filter((g) => plan.parts[g]);
+  if (grains.length === 0) return sql`select null::date as day, null::bigint as bucket_ms, 0 as sign, null::bigint as span_index, ${columns} from ${tables.day.table} where false`;
+  const selects = grains.map((g) => {
+    const { table, time } = tables[g];
+    const rows = signedRows(plan.parts[g]!, (f, t) => sql`select ${columns} from ${table} where org_id = ${span.orgId} and ${time} >= ${f} and ${time} < ${t}`);
+    return sql`select date '1970-01-01' + (x.bucket_ms / ${dayMs})::int as day, x.* from (${rows}) x`;
+  });
+  return sql.join(selects, sql` union all `);
+}
+
+// `columns` of every rollup row of the span with its local day as `day` (a date) and the sign it
+// counts with as `sign` (callers sum sign * amount). Days before splitMs come from the daily
+// rollups (by UTC date where the zone's days are not UTC days, up to exactDays before splitMs),
+// the rest as their hours fall (recentDayRows), so today counts only what happened before the
+// analysis instant's hour ended.
 export function localDayRows(level: RollupLevel, span: DaySpan, columns: SQL): SQL {
-  const { orgId, timeZone, fromMs, splitMs, untilMs } = span;
-  const tables = rollupTablesOf[level];
-  const hourly = (from: number) => sql`
-    select (hour at time zone ${timeZone})::date as day, ${columns}
-    from ${tables.hourly} where org_id = ${orgId} and hour >= ${at(from)} and hour < ${at(untilMs)}`;
-  const daily = (from: number, until: number) => sql`select (day at time zone 'UTC')::date as day, ${columns}
-        from ${tables.daily} where org_id = ${orgId} and day >= ${at(from)} and day < ${at(until)}`;
+  const { orgId, timeZone, fromMs, splitMs } = span;
+  const daily = (from: number, until: number) => sql`select (day at time zone 'UTC')::date as day, null::bigint as bucket_ms, 1 as sign, null::bigint as span_index, ${columns}
+        from ${rollupTablesOf[level].daily} where org_id = ${orgId} and day >= ${at(from)} and day < ${at(until)}`;
   const aligned = utcAligned(timeZone, fromMs, splitMs);
   const dailyFromMs = aligned ? fromMs : utcDayStartMs(fromMs);
   const dailyUntilMs = aligned ? splitMs : Math.max(dailyFromMs, utcDayStartMs(splitMs - exactDays * dayMs));
-  return dailyUntilMs > dailyFromMs ? sql`${daily(dailyFromMs, dailyUntilMs)} union all ${hourly(dailyUntilMs)}` : hourly(fromMs);
+  return dailyUntilMs > dailyFromMs ? sql`${daily(dailyFromMs, dailyUntilMs)} union all ${recentDayRows(level, span, dailyUntilMs, columns)}` : recentDayRows(level, span, fromMs, columns);
 }
 
 // One dense series per pair (a, b) of the span's days, firstDay at index 0 and `length` days long;
@@ -144,7 +173,7 @@ async function loadPairDays(db: Db, level: RollupLevel, span: DaySpan, metric: S
   const rows = await readRows<{ a: string | null; b: string; days: string }>(
     db,
     sql`select a, b, string_agg((day - ${firstDay}::date) || ':' || amount, ',') as days
-      from (select day, a, b, sum(amount)::bigint as amount from (${localDayRows(level, span, sql`${pair}, ${metricSql[metric]} as amount`)}) r group by day, a, b) d
+      from (select day, a, b, sum(sign * amount)::bigint as amount from (${localDayRows(level, span, sql`${pair}, ${metricSql[metric]} as amount`)}) r group by day, a, b) d
       where amount <> 0 and day >= ${firstDay}::date
       group by a, b`,
   );
@@ -172,17 +201,32 @@ export async function loadTeamAncestors(db: Db, orgId: string): Promise<Map<stri
   return ancestors;
 }
 
-export async function loadFactsView(db: Db, orgId: string, window: AnalysisWindow, ancestors: ReadonlyMap<string, readonly string[]>, metric: SeriesMetric = 'costMicros'): Promise<FactsView> {
+// `userKeys: false` leaves the (user, key) pairs out: at ten million events they are the wide
+// rollups' 270k daily rows and most of the view's time, and org and team budgets, the model and
+// team series never read them (the console's forecast needs only those).
+export async function loadFactsView(
+  db: Db,
+  orgId: string,
+  window: AnalysisWindow,
+  ancestors: ReadonlyMap<string, readonly string[]>,
+  metric: SeriesMetric = 'costMicros',
+  options: { userKeys: boolean } = { userKeys: true },
+): Promise<FactsView> {
   const range = dayRange(window);
   const untilMs = window.asOfMs + 1;
   const span: DaySpan = { orgId, timeZone: window.timeZone, fromMs: range.fromMs, splitMs: range.todayStartMs, untilMs };
   const length = daysBetween(range.firstDay, range.today) + 1;
   const [userKeys, teamModels] = await Promise.all([
-    loadPairDays(db, 'wide', span, metric, range.firstDay, length),
+    options.userKeys ? loadPairDays(db, 'wide', span, metric, range.firstDay, length) : null,
     loadPairDays(db, 'team', span, metric, range.firstDay, length),
   ]);
   return { orgId, timeZone: window.timeZone, metric, range, untilMs, span, userKeys, teamModels, ancestors };
 }
+
+const userKeysOf = (view: FactsView): readonly PairDays[] => {
+  if (!view.userKeys) throw new Error('this facts view was loaded without its (user, key) pairs');
+  return view.userKeys;
+};
 
 // Which pairs a scope sums and the subjects each pair counts toward.
 function subjectsOf(view: FactsView, scope: SeriesScope): { pairs: readonly PairDays[]; of: (p: PairDays) => readonly string[] } {
@@ -192,9 +236,9 @@ function subjectsOf(view: FactsView, scope: SeriesScope): { pairs: readonly Pair
     case 'team':
       return { pairs: view.teamModels, of: (p) => (p.a === null ? [] : (view.ancestors.get(p.a) ?? [p.a])) };
     case 'user':
-      return { pairs: view.userKeys, of: (p) => (p.a === null ? [] : [p.a]) };
+      return { pairs: userKeysOf(view), of: (p) => (p.a === null ? [] : [p.a]) };
     case 'key':
-      return { pairs: view.userKeys, of: (p) => [p.b] };
+      return { pairs: userKeysOf(view), of: (p) => [p.b] };
     case 'model':
       return { pairs: view.teamModels, of: (p) => [p.b] };
   }
@@ -355,7 +399,7 @@ async function allTimeTotals(db: Db, view: FactsView, rule: BudgetRuleRef): Prom
   const span: DaySpan = { orgId: view.orgId, timeZone: 'UTC', fromMs: 0, splitMs: todayStartUtcMs, untilMs: view.untilMs };
   const rows = await readRows<{ s: string | null; amount: string }>(
     db,
-    sql`select s, sum(amount)::bigint as amount from (${localDayRows(level, span, sql`${column} as s, ${metricSql[rule.metric]} as amount`)}) r group by s`,
+    sql`select s, sum(sign * amount)::bigint as amount from (${localDayRows(level, span, sql`${column} as s, ${metricSql[rule.metric]} as amount`)}) r group by s`,
   );
   const totals = new Map<string, number>();
   for (const r of rows) {
@@ -370,8 +414,8 @@ async function allTimeTotals(db: Db, view: FactsView, rule: BudgetRuleRef): Prom
 async function modelUsage(db: Db, view: FactsView, since: string): Promise<ModelUsageFacts[]> {
   const rows = await readRows<Record<'model' | 'requests' | 'prompt' | 'cached' | 'completion' | 'cost' | 'unstated' | 'unstated_output', string>>(
     db,
-    sql`select model, sum(requests)::bigint as requests, sum(prompt)::bigint as prompt, sum(cached)::bigint as cached,
-        sum(completion)::bigint as completion, sum(cost)::bigint as cost, sum(unstated)::bigint as unstated, sum(unstated_output)::bigint as unstated_output
+    sql`select model, sum(sign * requests)::bigint as requests, sum(sign * prompt)::bigint as prompt, sum(sign * cached)::bigint as cached,
+        sum(sign * completion)::bigint as completion, sum(sign * cost)::bigint as cost, sum(sign * unstated)::bigint as unstated, sum(sign * unstated_output)::bigint as unstated_output
       from (${localDayRows('team', view.span, sql`model, requests - unmetered_requests as requests, prompt_tokens as prompt, cached_tokens as cached, completion_tokens as completion,
         cost_micros as cost, max_tokens_unstated_requests as unstated, max_tokens_unstated_output_tokens as unstated_output`)}) r
       where day >= ${since}::date group by model`,

@@ -1,18 +1,19 @@
 // Usage queries over the ledger: totals grouped by any dimensions and a time bucket in an IANA zone,
-// filtered and limited to what the caller may see. Exactness first: a daily, hourly or 15-minute
-// rollup row answers only for a UTC day, hour or quarter hour that lies wholly in the range and in
-// one bucket (the plan, src/analytics/query-plan.ts); the rest (range ends off the quarter hour,
-// tags, latency percentiles, and the hour around a +05:30 midnight when users or keys are asked
-// for) comes from the raw events, all summed by one aggregation. Queries that neither group nor
-// filter by user, key or tag read the team level rollups (src/usage/rollup-tables.ts), which
-// have a few hundred rows a day instead of thousands.
+// filtered and limited to what the caller may see. Exactness first: each local bucket is the
+// signed sum of daily, hourly and 15-minute rollups and raw event spans the plan gives
+// (src/analytics/query-plan.ts: rollups are additive, so a +05:30 day is its UTC day plus and
+// minus 5.5 hours); tags and latency percentiles come from the raw events alone, and all of it is
+// summed by one aggregation. Queries that neither group nor filter by user, key or tag read the
+// team level rollups (src/usage/rollup-tables.ts), which have a few hundred rows a day instead of
+// thousands.
 import { sql, type SQL } from 'drizzle-orm';
 import type { Visibility } from '../control/visibility.js';
 import type { Db } from '../db/database.js';
 import { GatewayError } from '../errors/catalogue.js';
 import { type ColumnDimension, type Dimension, type Filters, type Grouping, isTagDimension, type TimeBucket } from './dimensions.js';
 import { readRows } from './read.js';
-import { dayMs, hourFactsSql, planSources, type QueryPlan, type RollupLevel, type Span } from './query-plan.js';
+import { instant, signedRows } from './signed-spans.js';
+import { dayMs, type Grain, type GrainPart, piecesOf, planSources, type QueryPlan, type RollupLevel } from './query-plan.js';
 
 export interface UsageQuery extends Grouping {
   // A calendar day 'YYYY-MM-DD' (local to tz; `to` includes its whole day) or an ISO instant with
@@ -91,26 +92,37 @@ const column: Record<ColumnDimension, SQL> = {
   model: sql`model`,
 };
 
-const rollupMeasures = sql`requests, error_requests as errors, estimated_requests as estimated, unmetered_requests as unmetered,
-      prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_micros, latency_ms_sum as latency_ms`;
+// Per-row measures under one set of names, so one outer aggregation serves every source. Rollup
+// rows are summed per group within each span first (a span's rows count toward a bucket as one).
+const measureNames = ['requests', 'errors', 'estimated', 'unmetered', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'reasoning_tokens', 'cost_micros', 'latency_ms'] as const;
 
 const rollupSums = sql`sum(requests) as requests, sum(error_requests) as errors, sum(estimated_requests) as estimated, sum(unmetered_requests) as unmetered,
       sum(prompt_tokens) as prompt_tokens, sum(cached_tokens) as cached_tokens, sum(completion_tokens) as completion_tokens,
       sum(reasoning_tokens) as reasoning_tokens, sum(cost_micros) as cost_micros, sum(latency_ms_sum) as latency_ms`;
-const rollupSummedMeasures = sql`requests, errors, estimated, unmetered, prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_micros, latency_ms`;
 
-// Per-row measures under one set of names, so one outer aggregation serves every source.
-const sources = {
-  days: { table: sql`usage_rollups_daily`, time: sql`day`, measures: rollupMeasures },
-  hours: { table: sql`usage_rollups_hourly`, time: sql`hour`, measures: rollupMeasures },
-  events: {
-    table: sql`usage_events`,
-    time: sql`time`,
-    measures: sql`1 as requests, (status >= 400 or error_code is not null)::int as errors, estimated::int as estimated,
-      unmetered::int as unmetered, prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_micros, latency_ms`,
+interface Source {
+  readonly table: SQL;
+  readonly time: SQL;
+  // Rollups are summed per group in each span; events are read row by row (percentiles need them).
+  readonly summed: boolean;
+}
+
+const rollup = (table: string, time: string): Source => ({ table: sql.raw(table), time: sql.raw(time), summed: true });
+const eventSource: Source = { table: sql`usage_events`, time: sql`time`, summed: false };
+const eventMeasures = sql`1 as requests, (status >= 400 or error_code is not null)::int as errors, estimated::int as estimated,
+      unmetered::int as unmetered, prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_micros, latency_ms`;
+
+// Which table answers each grain at each rollup level (the wide level has no quarter hours).
+const grainSources: Record<RollupLevel, Partial<Record<Grain, Source>>> = {
+  none: { event: eventSource },
+  wide: { day: rollup('usage_rollups_daily', 'day'), hour: rollup('usage_rollups_hourly', 'hour'), event: eventSource },
+  team: {
+    day: rollup('usage_rollups_team_daily', 'day'),
+    hour: rollup('usage_rollups_team_hourly', 'hour'),
+    quarter: rollup('usage_rollups_team_15m', 'quarter'),
+    event: eventSource,
   },
-} as const;
-
+};
 
 const dayStart = (day: string, tz: string) => sql`(${day}::date)::timestamp at time zone ${tz}`;
 export const rangeStart = (v: string, tz: string) => (isDay(v) ? dayStart(v, tz) : sql`${v}::timestamptz`);
@@ -127,18 +139,6 @@ async function run<T>(db: Db, query: SQL, tz: string): Promise<T[]> {
   }
 }
 
-type Source = (typeof sources)[keyof typeof sources];
-
-// Which table answers each kind of span at each rollup level (the wide level has no quarter hours).
-const rollupSources: Record<Exclude<RollupLevel, 'none'>, Partial<Record<'days' | 'hours' | 'quarters', Source>>> = {
-  wide: { days: sources.days, hours: sources.hours },
-  team: {
-    days: { table: sql`usage_rollups_team_daily`, time: sql`day`, measures: rollupMeasures },
-    hours: { table: sql`usage_rollups_team_hourly`, time: sql`hour`, measures: rollupMeasures },
-    quarters: { table: sql`usage_rollups_team_15m`, time: sql`quarter`, measures: rollupMeasures },
-  },
-};
-
 const teamLevelDimensions = new Set<Dimension>(['org', 'team', 'provider', 'model']);
 
 // Team level rollups hold no user, key or tag; a developer (whose view is their own user) needs the wide ones.
@@ -148,27 +148,38 @@ function rollupLevel(q: UsageQuery, visible: Visibility): RollupLevel {
   return teamLevel ? 'team' : 'wide';
 }
 
-// The range as instants and which rows answer it (src/analytics/query-plan.ts), in one statement.
+// Where the query's local buckets begin between f and t, as date_trunc places rows: days, weeks
+// and months begin at local midnights (a local series mapped back to instants); an hour begins
+// where its instant's own offset says (date_trunc keeps the offset for hours, so both 01:00s of
+// a DST fall-back begin one), found on the 15-minute grid every zone's offset lies on.
+function bucketStartsSql(bucket: TimeBucket | null, tz: string): SQL {
+  const ms = (v: SQL) => sql`(extract(epoch from ${v}) * 1000)::bigint`;
+  if (!bucket) return sql`select null::bigint as start_ms`;
+  if (bucket === 'hour') {
+    return sql`select distinct ${ms(sql`date_trunc('hour', x, ${tz})`)} as start_ms
+      from (select f as x union all select generate_series(date_bin('15 minutes', f, timestamptz '2000-01-01T00:00:00Z'), t - interval '1 millisecond', interval '15 minutes')) g`;
+  }
+  return sql`select ${ms(sql`(g at time zone ${tz})`)} as start_ms
+    from generate_series(date_trunc(${bucket}, f, ${tz}) at time zone ${tz}, t at time zone ${tz}, ${`1 ${bucket}`}::interval) g`;
+}
+
+// The range as instants, cut at its local buckets, and which rows answer each piece
+// (src/analytics/query-plan.ts), in one statement.
 async function planRange(db: Db, q: UsageQuery, level: RollupLevel): Promise<QueryPlan> {
-  const facts =
-    level === 'none' ? sql`select null::bigint as start_ms, null::boolean as aligned, null::bigint as bucket_ms, null::boolean as quarters_aligned where false` : hourFactsSql(q.bucket, q.tz);
-  const rows = await run<{ from_ms: string; to_ms: string; start_ms: string | null; aligned: boolean | null; bucket_ms: string | null; quarters_aligned: boolean | null }>(
+  const rows = await run<{ from_ms: string; to_ms: string; start_ms: string | null }>(
     db,
-    sql`select (extract(epoch from r.f) * 1000)::bigint as from_ms, (extract(epoch from r.t_end) * 1000)::bigint as to_ms, x.start_ms, x.aligned, x.bucket_ms, x.quarters_aligned
+    sql`select (extract(epoch from r.f) * 1000)::bigint as from_ms, (extract(epoch from r.t_end) * 1000)::bigint as to_ms, x.start_ms
     from (select f, t_end, least(t_end, f + ${`${maxRangeDays} days`}::interval) as t
       from (select ${rangeStart(q.from, q.tz)} as f, ${rangeEnd(q.to, q.tz)} as t_end) given) r
-    left join lateral (${facts}) x on r.t_end > r.f and r.t_end - r.f <= ${`${maxRangeDays} days`}::interval
-    order by x.start_ms`,
+    left join lateral (${bucketStartsSql(q.bucket, q.tz)}) x on r.t_end > r.f and r.t_end - r.f <= ${`${maxRangeDays} days`}::interval`,
     q.tz,
   );
   const fromMs = Number(rows[0]!.from_ms);
   const toMs = Number(rows[0]!.to_ms);
   if (toMs <= fromMs) throw new GatewayError('invalid_request', `to must be after from (${q.from} .. ${q.to}).`, 'to');
   if (toMs - fromMs > maxRangeDays * dayMs) throw new GatewayError('invalid_request', `The range may span at most ${maxRangeDays} days.`, 'to');
-  const hours = rows
-    .filter((r) => r.start_ms !== null)
-    .map((r) => ({ startMs: Number(r.start_ms), aligned: r.aligned!, bucketMs: r.bucket_ms === null ? null : Number(r.bucket_ms), quartersAligned: r.quarters_aligned! }));
-  return planSources(fromMs, toMs, hours, level);
+  const starts = rows.filter((r) => r.start_ms !== null).map((r) => Number(r.start_ms));
+  return planSources(fromMs, toMs, piecesOf(fromMs, toMs, q.bucket, starts), level);
 }
 
 const inList = (col: SQL, values: readonly string[]) => (values.length === 0 ? sql`false` : sql`${col} in ${values}`);
@@ -177,14 +188,9 @@ const inList = (col: SQL, values: readonly string[]) => (values.length === 0 ? s
 const teamsUnder = (ids: readonly string[]) =>
   ids.length === 0 ? sql`false` : sql`team_id in (with recursive below(id) as (select id from teams where id in ${ids} union select t.id from teams t join below on t.parent_id = below.id) select id from below)`;
 
-const instant = (ms: number) => sql`timestamptz 'epoch' + ${ms}::bigint * interval '1 millisecond'`;
-
-// The source's own spans within the overall bounds (which the indexes use).
-const inSpans = (time: SQL, spans: readonly Span[]) => sql`(${sql.join(spans.map((s) => sql`(${time} >= ${instant(s.fromMs)} and ${time} < ${instant(s.toMs)})`), sql` or `)})`;
-
-// The overall bounds and what the caller may see and asked for; the spans are inSpans'.
-function conditions(q: UsageQuery, visible: Visibility, time: SQL, spans: readonly Span[]): SQL[] {
-  const where: SQL[] = [sql`${time} >= ${instant(spans[0]!.fromMs)}`, sql`${time} < ${instant(spans.at(-1)!.toMs)}`];
+// What the caller may see and asked for.
+function conditions(q: UsageQuery, visible: Visibility): SQL[] {
+  const where: SQL[] = [];
   if (visible.orgId) where.push(sql`org_id = ${visible.orgId}`);
   if (visible.teamIds) where.push(inList(sql`team_id`, visible.teamIds));
   if (visible.userId !== null) where.push(sql`user_id = ${visible.userId}`);
@@ -195,6 +201,21 @@ function conditions(q: UsageQuery, visible: Visibility, time: SQL, spans: readon
   }
   for (const tag of tags) where.push(sql`tags ->> ${tag.name} = ${tag.value}`);
   return where;
+}
+
+// One grain's rows, read span by span (an index range each) and counted with their sign toward
+// every bucket the plan gives the span: columns b (bucket start, ms), d0… and the measures.
+function grainRows(q: UsageQuery, visible: Visibility, source: Source, part: GrainPart): SQL {
+  const groups = q.dimensions.map((d, i) => sql`${dimensionSql(d)} as ${sql.raw(`d${i}`)}`);
+  const read = (fromTime: SQL, toTime: SQL) => {
+    const where = sql.join([...conditions(q, visible), sql`${source.time} >= ${fromTime}`, sql`${source.time} < ${toTime}`], sql` and `);
+    return source.summed
+      ? sql`select ${sql.join([...groups, rollupSums], sql`, `)} from ${source.table} where ${where}
+          ${groups.length > 0 ? sql.raw(`group by ${groups.map((_, i) => i + 1).join(', ')}`) : sql``} having count(*) > 0`
+      : sql`select ${sql.join([...groups, eventMeasures], sql`, `)} from ${source.table} where ${where}`;
+  };
+  return sql`select ${sql.join([sql`bucket_ms as b`, ...q.dimensions.map((_, i) => sql.raw(`d${i}`)), ...measureNames.map((m) => sql.raw(`sign * ${m} as ${m}`))], sql`, `)}
+    from (${signedRows(part, read)}) x`;
 }
 
 const usesTags = (q: UsageQuery) => q.dimensions.some(isTagDimension) || (q.filters.tags?.length ?? 0) > 0;
@@ -249,23 +270,12 @@ function measures(r: RawRow): UsageMeasures {
 export async function queryUsage(db: Db, visible: Visibility, q: UsageQuery): Promise<UsageResult> {
   const level = rollupLevel(q, visible);
   const plan = await planRange(db, q, level);
-  const parts = (['days', 'hours', 'quarters', 'events'] as const).filter((name) => plan[name].length > 0);
-  const sourceName = parts.length === 1 && parts[0] === 'events' ? 'events' : parts.includes('events') ? 'mixed' : 'rollups';
-  const dims = (time: SQL) => [...(q.bucket ? [sql`date_trunc(${q.bucket}, ${time}, ${q.tz}) as b`] : []), ...q.dimensions.map((d, i) => sql`${dimensionSql(d)} as ${sql.raw(`d${i}`)}`)];
+  const grains = (['day', 'hour', 'quarter', 'event'] as const).filter((g) => plan.parts[g]);
+  const sourceName = grains.length === 1 && grains[0] === 'event' ? 'events' : grains.includes('event') ? 'mixed' : 'rollups';
   const keys = [...(q.bucket ? [sql.raw('b')] : []), ...q.dimensions.map((_, i) => sql.raw(`d${i}`))];
-  const selects = parts.map((name) => {
-    const source = name === 'events' || level === 'none' ? sources.events : rollupSources[level][name]!;
-    const where = conditions(q, visible, source.time, plan[name]);
-    if (!q.bucket || source === sources.events) return sql`select ${sql.join([...dims(source.time), source.measures], sql`, `)} from ${source.table} where ${sql.join([...where, inSpans(source.time, plan[name])], sql` and `)}`;
-    // Rollup rows summed per rollup bucket first, then placed in local buckets: date_trunc in a
-    // zone per row, and a test of every row against a span per local day, made a month by day in
-    // Asia/Kolkata read 86k team hours at about a second; summed first it is 720 hours.
-    const groups = q.dimensions.map((d, i) => sql`${dimensionSql(d)} as ${sql.raw(`d${i}`)}`);
-    const summed = sql`select ${sql.join([sql`${source.time} as t`, ...groups, rollupSums], sql`, `)} from ${source.table}
-      where ${sql.join(where, sql` and `)} group by ${sql.raw(Array.from({ length: groups.length + 1 }, (_, i) => i + 1).join(', '))}`;
-    return sql`select ${sql.join([...dims(sql`t`).slice(0, 1), ...q.dimensions.map((_, i) => sql.raw(`d${i}`)), rollupSummedMeasures], sql`, `)}
-      from (${summed}) g where ${inSpans(sql`t`, plan[name])}`;
-  });
+  const selects = grains.map((g) => grainRows(q, visible, grainSources[level][g]!, plan.parts[g]!));
+  const placed = sql`select ${sql.join([...(q.bucket ? [sql`${instant(sql`b`)} as b`] : []), ...q.dimensions.map((_, i) => sql.raw(`d${i}`)), ...measureNames.map((m) => sql.raw(m))], sql`, `)}
+    from (${sql.join(selects, sql` union all `)}) u`;
   const bucketColumns = q.bucket
     ? sql`(extract(epoch from b) * 1000)::bigint as bucket_ms, to_char(b at time zone ${q.tz}, 'YYYY-MM-DD"T"HH24:MI:SS') as bucket_local,
         extract(epoch from (b at time zone ${q.tz}) - (b at time zone 'UTC'))::int as bucket_offset_s`
@@ -291,8 +301,9 @@ export async function queryUsage(db: Db, visible: Visibility, q: UsageQuery): Pr
   const rows = await run<RawRow>(
     db,
     sql`select ${sql.join(select, sql`, `)}
-      from (${sql.join(selects, sql` union all `)}) s
+      from (${placed}) s
       ${grouping}
+      having ${isTotal} <> 0 or coalesce(sum(requests), 0) <> 0
       order by ${sql.join([sql`is_total desc, bucket_ms nulls first, cost_micros desc, requests desc`, ...q.dimensions.map((_, i) => sql.raw(`d${i}`))], sql`, `)}
       limit ${q.limit + 2}`,
     q.tz,

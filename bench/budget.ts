@@ -240,7 +240,7 @@ async function main(): Promise<void> {
       row('in-process twin, sequential', await drive(pairs, 1, pairOp(twin, `mem-${name}`)));
       if (!redisUp) continue;
 
-      const engine = engineOn(createRedisBudgetStore({ redis, keyPrefix: prefix, recordRetentionMs: config.recordRetentionMs, batchWindowMs: config.batchWindowMs }), input, rules);
+      const engine = engineOn(createRedisBudgetStore({ redis, keyPrefix: prefix, recordRetentionMs: config.recordRetentionMs, batchWindowMs: config.batchWindowMs, usageFlushMs: config.usageFlushMs }), input, rules);
       await drive(5_000, inFlight, pairOp(engine, `warm-${name}`));
       const incr = await driveRedis(redis, pairs, incrPairs);
       // Its EVALSHA column would only show other clients' scripts.
@@ -253,7 +253,7 @@ async function main(): Promise<void> {
       console.log(`${'  ceilings with a core each'.padEnd(34)} redis ${Math.round(1e6 / loaded.redisUs!)} pairs/s, node ${Math.round(1e6 / loaded.nodeUs)} pairs/s`);
       // Replica-local slices: requests admitted in process, settles flushed with their usage
       // events once per org and event-loop turn (the evalsha column is then per flush).
-      const sliced = engineOn(createRedisBudgetStore({ redis, keyPrefix: prefix, recordRetentionMs: config.recordRetentionMs, batchWindowMs: config.batchWindowMs }), input, rules, true);
+      const sliced = engineOn(createRedisBudgetStore({ redis, keyPrefix: prefix, recordRetentionMs: config.recordRetentionMs, batchWindowMs: config.batchWindowMs, usageFlushMs: config.usageFlushMs }), input, rules, true);
       await drive(5_000, inFlight, pairOp(sliced, `warm-sliced-${name}`));
       row(`slices: reserve+settle, ${inFlight} in flight`, await driveRedis(redis, pairs, pairOp(sliced, `sliced-${name}`)), incr.perSecond);
       row('slices: reserve+settle, sequential', await drive(Math.min(pairs, 5_000), 1, pairOp(sliced, `sliced-seq-${name}`)));

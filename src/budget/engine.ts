@@ -109,7 +109,7 @@ export interface BudgetEngineOptions {
   // Rebuilds counters the store lost (Redis restarted empty, the embedded process restarted).
   readonly ledger: LedgerTotals;
   readonly rules: CompiledBudgets;
-  readonly config: Pick<BudgetConfig, 'failureMode' | 'leaseMs' | 'minOutputTokens' | 'recordRetentionMs' | 'batchWindowMs'>;
+  readonly config: Pick<BudgetConfig, 'failureMode' | 'leaseMs' | 'minOutputTokens' | 'recordRetentionMs' | 'usageFlushMs'>;
   // Replica-local slices (src/budget/slices.ts); without them every request reserves in the store.
   readonly slices?: SliceOptions;
   // Usage the store could not take (it was down at reserve or settle): the core writes it to the
@@ -166,7 +166,7 @@ export function createBudgetEngine(options: BudgetEngineOptions): BudgetEngine {
         holderId: options.slices.holderId,
         leaseMs: config.leaseMs,
         idleMs: options.slices.idleMs,
-        batchWindowMs: config.batchWindowMs,
+        flushWindowMs: config.usageFlushMs,
         minRequests: options.slices.minRequests,
         clock,
         onError: (err) => onError(err, 'settle'),

@@ -54,8 +54,10 @@ export interface RedisBudgetStoreOptions {
   // Must match the prefix the planner used for bucket keys (config redisKeyPrefix).
   readonly keyPrefix: string;
   readonly recordRetentionMs: number;
-  // How long settles and unbudgeted usage events gather before their call (budget.batchWindowMs).
+  // How long settles gather before their call (budget.batchWindowMs).
   readonly batchWindowMs: number;
+  // How long the usage events of unbudgeted requests gather (budget.usageFlushMs; 0 one turn).
+  readonly usageFlushMs: number;
 }
 
 const settleStatus = { 1: 'settled', 3: 'late', 2: 'duplicate', 0: 'unknown' } as const;
@@ -83,6 +85,7 @@ function recordKeys(record: string | null, into: Set<string>): void {
 
 // Bounds one batched call, so a burst does not become one huge script run that blocks Redis.
 const maxBatch = 128;
+const maxBatchBytes = 256 * 1024;
 
 // settle.lua's reply: per reservation, status, crossing count, then the crossings.
 function parseSettleReply(reply: Reply, count: number): StoreSettleResult[] {
@@ -104,7 +107,7 @@ function parseSettleReply(reply: Reply, count: number): StoreSettleResult[] {
 const lostStates = new Set(['reconnecting', 'close', 'end']);
 
 export function createRedisBudgetStore(options: RedisBudgetStoreOptions): BudgetStore {
-  const { redis, keyPrefix, recordRetentionMs, batchWindowMs } = options;
+  const { redis, keyPrefix, recordRetentionMs, batchWindowMs, usageFlushMs } = options;
   // Once the connection is lost, ioredis queues commands until it reconnects or gives up. A
   // request waiting on reserve must not sit in that queue, so reserve fails at once (503, or
   // served when fail-open); settles and renewals run after the answer and may wait out a blip.
@@ -128,9 +131,12 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
   redis.defineCommand('tollgateSliceFlush', { lua: script('slice-flush') });
   redis.defineCommand('tollgateSliceRenew', { numberOfKeys: 1, lua: luaFile('slice-renew') });
   redis.defineCommand('tollgateSliceReap', { lua: script('slice-reap') });
+  // One stream entry per batch (append.lua), as slice flushes write theirs.
   const appends = createBatcher<string, void>({
-    windowMs: batchWindowMs,
+    windowMs: usageFlushMs,
     maxItems: maxBatch,
+    maxBytes: maxBatchBytes,
+    sizeOf: (json) => json.length,
     run: async (streamKey, events) => {
       await redis.tollgateAppend(streamKey, ...events);
       return events.map(() => undefined);

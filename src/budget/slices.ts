@@ -4,7 +4,8 @@
 // the store at a share of the free room that shrinks as the limit nears; below a floor the store
 // grants nothing and requests take the per-request path, which is exact. A holder can spend only
 // what it holds, so no budget is overspent. Settles accumulate here and leave with their usage
-// events in one call per org and event-loop turn (or budget.batchWindowMs). Slices go back on
+// events in one call per org every flushWindowMs (budget.usageFlushMs), or sooner once the org has
+// maxEvents events or about maxEventBytes waiting. Slices go back on
 // window rollover, after idleMs unused, when the bucket nears its limit (seen in a flush), on a
 // rule change and at shutdown; a dead holder's go back through the reaper once its lease runs out.
 import type { UsageEvent } from '../usage/event.js';
@@ -55,7 +56,11 @@ interface OrgSlices {
   holders: number;
   waiters: Waiter[];
   events: UsageEvent[];
+  // Estimated JSON size of events (eventBytes).
+  eventBytes: number;
   flushScheduled: boolean;
+  // The timer of a scheduled flush, when it waits for the window rather than the next turn.
+  flushTimer: NodeJS.Timeout | undefined;
   lastFlushMs: number;
 }
 
@@ -77,7 +82,8 @@ export interface SliceCacheOptions {
   readonly leaseMs: number;
   // A slice unused this long goes back.
   readonly idleMs: number;
-  readonly batchWindowMs: number;
+  // How long settles and their events gather before their flush (0: one event-loop turn).
+  readonly flushWindowMs: number;
   // A slice covers at least this many requests of the size that asked for it, or none is taken.
   readonly minRequests: number;
   readonly clock: () => number;
@@ -98,8 +104,18 @@ export interface SliceCache {
   close(): Promise<void>;
 }
 
-// Flushes carry at most this many events, so a burst never becomes one long script run.
+// Flushes carry at most this many events, and about this many bytes of them, so a burst never
+// becomes one long script run and a crash loses at most that much usage per org.
 const maxEvents = 128;
+const maxEventBytes = 256 * 1024;
+
+// An event's JSON size without serialising it twice: its fixed fields stay under 600 bytes; its
+// caller tags (up to 16 pairs of 128 characters) are what varies.
+function eventBytes(event: UsageEvent): number {
+  let bytes = 600;
+  for (const name in event.tags) bytes += name.length + event.tags[name]!.length + 6;
+  return bytes;
+}
 // After a failed flush, its usage stays pending and is sent again this much later.
 const retryMs = 200;
 
@@ -118,14 +134,14 @@ export function sliceBucketOf(b: BucketPlan, nowMs: number): SliceBucket {
 const available = (s: Slice): number => s.held - s.open - s.pending - s.sending;
 
 export function createSliceCache(options: SliceCacheOptions): SliceCache {
-  const { store, holderId, leaseMs, idleMs, batchWindowMs, minRequests, clock, onError, onUnrecordedUsage } = options;
+  const { store, holderId, leaseMs, idleMs, flushWindowMs, minRequests, clock, onError, onUnrecordedUsage } = options;
   const orgs = new Map<string, OrgSlices>();
   let closing = false;
 
   const orgOf = (orgId: string): OrgSlices => {
     let org = orgs.get(orgId);
     if (!org) {
-      org = { slices: new Map(), closedUntilMs: new Map(), taking: false, holders: 1, waiters: [], events: [], flushScheduled: false, lastFlushMs: 0 };
+      org = { slices: new Map(), closedUntilMs: new Map(), taking: false, holders: 1, waiters: [], events: [], eventBytes: 0, flushScheduled: false, flushTimer: undefined, lastFlushMs: 0 };
       orgs.set(orgId, org);
     }
     return org;
@@ -173,22 +189,28 @@ export function createSliceCache(options: SliceCacheOptions): SliceCache {
       });
   }
 
-  function scheduleFlush(orgId: string, org: OrgSlices, delayMs = batchWindowMs): void {
-    if (org.flushScheduled) return;
+  // A flush waiting for its window is brought forward to the next turn when asked with delay 0.
+  function scheduleFlush(orgId: string, org: OrgSlices, delayMs = flushWindowMs): void {
+    if (org.flushScheduled && (delayMs > 0 || org.flushTimer === undefined)) return;
+    clearTimeout(org.flushTimer);
+    org.flushTimer = undefined;
     org.flushScheduled = true;
     const run = () => {
       org.flushScheduled = false;
+      org.flushTimer = undefined;
       flush(orgId, org).catch((err: Error) => onError(err));
     };
     if (delayMs === 0) setImmediate(run);
-    else setTimeout(run, delayMs).unref();
+    else org.flushTimer = setTimeout(run, delayMs).unref();
   }
 
   // Resolves false when the store could not take it.
   async function flush(orgId: string, org: OrgSlices): Promise<boolean> {
-    const waiters = org.waiters.splice(0, maxEvents);
-    const events = org.events.splice(0, maxEvents);
-    if (org.waiters.length > 0) scheduleFlush(orgId, org, 0);
+    const count = takeCount(org.events);
+    const waiters = org.waiters.splice(0, count);
+    const events = org.events.splice(0, count);
+    org.eventBytes = org.events.reduce((sum, e) => sum + eventBytes(e), 0);
+    if (org.waiters.length > 0) scheduleFlush(orgId, org, full(org) ? 0 : flushWindowMs);
     const sent: Array<{ slice: Slice; item: SliceFlushItem }> = [];
     for (const slice of org.slices.values()) {
       const giveBack = slice.returning ? Math.max(0, available(slice)) : 0;
@@ -246,14 +268,27 @@ export function createSliceCache(options: SliceCacheOptions): SliceCache {
     }
   }
 
+  const full = (org: OrgSlices): boolean => org.events.length >= maxEvents || org.eventBytes >= maxEventBytes;
+
+  // How many of the waiting events the next flush carries: up to maxEvents and maxEventBytes.
+  function takeCount(events: readonly UsageEvent[]): number {
+    let bytes = 0;
+    for (let i = 0; i < events.length && i < maxEvents; i++) {
+      bytes += eventBytes(events[i]!);
+      if (bytes > maxEventBytes) return Math.max(1, i);
+    }
+    return Math.min(events.length, maxEvents);
+  }
+
   function dropIfDone(org: OrgSlices, slice: Slice): void {
     if (!slice.returning || slice.held > 0 || slice.open > 0 || slice.pending > 0 || slice.sending > 0) return;
     if (org.slices.get(slice.bucket.key) === slice) org.slices.delete(slice.bucket.key);
   }
 
+  // Room going back is not held for the window: near the limit another replica may need it now.
   function markReturning(orgId: string, org: OrgSlices, slice: Slice): void {
     slice.returning = true;
-    scheduleFlush(orgId, org);
+    scheduleFlush(orgId, org, 0);
   }
 
   // Idle, rolled-over and near-limit slices go back; holders with anything out keep their lease.
@@ -324,9 +359,9 @@ export function createSliceCache(options: SliceCacheOptions): SliceCache {
         s.pending += used[i]!;
       });
       org.events.push(event);
+      org.eventBytes += eventBytes(event);
       const settled = new Promise<LocalSettle>((resolve) => org.waiters.push({ hold, resolve }));
-      if (org.waiters.length >= maxEvents) scheduleFlush(hold.orgId, org, 0);
-      else scheduleFlush(hold.orgId, org);
+      scheduleFlush(hold.orgId, org, full(org) ? 0 : flushWindowMs);
       return settled;
     },
 
@@ -337,6 +372,11 @@ export function createSliceCache(options: SliceCacheOptions): SliceCache {
     async close() {
       closing = true;
       clearInterval(sweeper);
+      for (const org of orgs.values()) {
+        clearTimeout(org.flushTimer);
+        org.flushTimer = undefined;
+        org.flushScheduled = false;
+      }
       await Promise.all(
         [...orgs].map(async ([orgId, org]) => {
           for (const slice of org.slices.values()) slice.returning = true;

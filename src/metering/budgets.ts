@@ -42,7 +42,7 @@ export function startBudgets({ config, redis, usage, logger, listOrgIds, ledger,
   const budget = config.budget;
   const keyPrefix = config.redisKeyPrefix;
   const rawStore = redis
-    ? createRedisBudgetStore({ redis, keyPrefix, recordRetentionMs: budget.recordRetentionMs, batchWindowMs: budget.batchWindowMs })
+    ? createRedisBudgetStore({ redis, keyPrefix, recordRetentionMs: budget.recordRetentionMs, batchWindowMs: budget.batchWindowMs, usageFlushMs: budget.usageFlushMs })
     : createMemoryBudgetStore({ keyPrefix, recordRetentionMs: budget.recordRetentionMs, onUsageEvent: usage.push });
   const store = observingLateSettles(rawStore, ({ id, orgId, event }) => {
     metrics.lateSettles.inc();

@@ -37,10 +37,17 @@ export interface StreamFlusher {
   lag(): UsageLag;
 }
 
+// An entry and the events it holds (one from a per-request settle, up to 128 from a batch), each
+// with its JSON for the dead-letter stream.
 interface Parsed {
   entry: StreamEntry;
-  event: UsageEvent;
+  events: Array<{ event: UsageEvent; payload: string }>;
 }
+
+// Entries read per stream and round: an entry holds 1 to 128 events, so a round reads between
+// perStream / 8 and 16 × perStream events (perStream = batchSize × writeConcurrency), bounded
+// however the stream was written.
+const entriesPerRead = (perStream: number): number => Math.max(1, Math.floor(perStream / 8));
 
 export function createStreamFlusher(options: StreamFlusherOptions): StreamFlusher {
   const { redis, keyPrefix, database, listOrgIds, config } = options;
@@ -99,55 +106,82 @@ export function createStreamFlusher(options: StreamFlusherOptions): StreamFlushe
   async function round(): Promise<boolean> {
     const entries: StreamEntry[] = [];
     let more = false;
+    const perStream = config.batchSize * config.writeConcurrency;
+    const count = entriesPerRead(perStream);
     if (Date.now() >= nextClaimAtMs) {
-      const claims = await onEveryStream((key) => streams.claimIdle(key, config.claimIdleMs, config.batchSize));
+      const claims = await onEveryStream((key) => streams.claimIdle(key, config.claimIdleMs, count));
       for (const claim of claims) entries.push(...claim.entries);
-      metrics.claimed.inc(claims.reduce((n, c) => n + c.entries.length, 0));
+      metrics.claimed.inc(claims.reduce((n, c) => n + c.entries.reduce((k, e) => k + e.payloads.length, 0), 0));
       more = claims.some((c) => c.more);
       if (!more) nextClaimAtMs = Date.now() + config.claimIdleMs / 2;
     }
     // Enough from each stream to keep every writer busy even when one org has all the traffic.
     // Reading is bounded by writing: nothing more is read until this round is acknowledged.
-    const perStream = config.batchSize * config.writeConcurrency;
-    for (const fresh of await onEveryStream((key) => streams.readNew(key, perStream))) {
+    for (const fresh of await onEveryStream((key) => streams.readNew(key, count))) {
       entries.push(...fresh);
-      more ||= fresh.length >= perStream;
+      more ||= fresh.length >= count;
     }
     await flush(entries);
     return more;
   }
 
+  // An entry is acknowledged once all its events are written or dead-lettered; one whose
+  // dead-lettering failed stays pending, to be claimed and tried again.
   async function flush(entries: readonly StreamEntry[]): Promise<void> {
-    const valid: Parsed[] = [];
+    const parsed: Parsed[] = [];
+    const settled: StreamEntry[] = [];
     for (const entry of entries) {
-      const event = parseEntry(entry);
-      if (event) valid.push({ entry, event });
-      else await reject(entry, 'invalid', 'not a valid usage event');
+      const events: Parsed['events'] = [];
+      let kept = true;
+      for (const payload of entry.payloads) {
+        const event = parseEvent(payload);
+        if (event) events.push({ event, payload });
+        else kept = (await reject(entry, payload, 'invalid', 'not a valid usage event')) && kept;
+      }
+      if (entry.payloads.length === 0) kept = await reject(entry, '', 'invalid', 'no usage event in the entry');
+      if (!kept) continue;
+      if (events.length > 0) parsed.push({ entry, events });
+      else settled.push(entry);
     }
+    await acknowledge(settled);
+    // Batches of whole entries, so an entry is acknowledged after one write.
     const batches: Parsed[][] = [];
-    for (let i = 0; i < valid.length; i += config.batchSize) batches.push(valid.slice(i, i + config.batchSize));
+    let size = config.batchSize;
+    for (const p of parsed) {
+      if (size >= config.batchSize) {
+        batches.push([]);
+        size = 0;
+      }
+      batches.at(-1)!.push(p);
+      size += p.events.length;
+    }
     const writer = async () => {
       for (let batch = batches.shift(); batch; batch = batches.shift()) {
-        const rejected = await write(batch);
+        const rejected = await write(batch.flatMap((p) => p.events.map((e) => e.event)));
         // Abandoned on stop: this batch and the rest stay pending in Redis.
         if (!rejected) return;
         const refused = new Map(rejected.map((r) => [r.event, r.error]));
-        for (const { entry, event } of batch) {
-          if (refused.has(event)) await reject(entry, 'refused', String(refused.get(event)));
+        const done: StreamEntry[] = [];
+        for (const { entry, events } of batch) {
+          let kept = true;
+          for (const { event, payload } of events) {
+            if (refused.has(event)) kept = (await reject(entry, payload, 'refused', String(refused.get(event)))) && kept;
+          }
+          if (kept) done.push(entry);
         }
-        await acknowledge(batch.filter((p) => !refused.has(p.event)).map((p) => p.entry));
+        await acknowledge(done);
       }
     };
     await Promise.all(Array.from({ length: Math.min(config.writeConcurrency, batches.length) }, writer));
   }
 
   // Retries until Postgres takes the batch; gives up only when stopping.
-  async function write(batch: readonly Parsed[]) {
+  async function write(batch: readonly UsageEvent[]) {
     const backoff = createBackoff(config.retryMaxMs);
     for (;;) {
       const endTimer = metrics.batchDuration.startTimer();
       try {
-        const result = await writeUsageEvents(database.db, batch.map((p) => p.event));
+        const result = await writeUsageEvents(database.db, batch);
         endTimer();
         metrics.flushed.inc(result.inserted);
         metrics.duplicates.inc(batch.length - result.inserted - result.rejected.length);
@@ -180,16 +214,18 @@ export function createStreamFlusher(options: StreamFlusherOptions): StreamFlushe
     }));
   }
 
-  // Entries that can never be written go to the dead-letter stream so they stop blocking the group.
-  async function reject(entry: StreamEntry, reason: 'invalid' | 'refused', detail: string): Promise<void> {
+  // Events that can never be written go to the dead-letter stream so they stop blocking the group;
+  // false when that failed (the entry then stays pending).
+  async function reject(entry: StreamEntry, payload: string, reason: 'invalid' | 'refused', detail: string): Promise<boolean> {
     metrics.rejected.inc({ reason });
-    log.error({ key: entry.key, id: entry.id, reason, detail }, 'usage entry cannot be written; moved to the dead-letter stream');
+    log.error({ key: entry.key, id: entry.id, reason, detail }, 'usage event cannot be written; moved to the dead-letter stream');
     try {
-      await streams.deadLetter(entry, `${reason}: ${detail}`);
-      await streams.ack(entry.key, [entry.id]);
+      await streams.deadLetter(entry, payload, `${reason}: ${detail}`);
+      return true;
     } catch (error) {
       metrics.errors.inc({ stage: 'redis' });
-      log.warn({ err: error, id: entry.id }, 'could not dead-letter a usage entry; it will be claimed again');
+      log.warn({ err: error, id: entry.id }, 'could not dead-letter a usage event; its entry will be claimed again');
+      return false;
     }
   }
 
@@ -233,10 +269,9 @@ export function createStreamFlusher(options: StreamFlusherOptions): StreamFlushe
   };
 }
 
-function parseEntry(entry: StreamEntry): UsageEvent | undefined {
-  if (entry.payload === undefined) return undefined;
+function parseEvent(payload: string): UsageEvent | undefined {
   try {
-    const parsed = usageEventSchema.safeParse(JSON.parse(entry.payload));
+    const parsed = usageEventSchema.safeParse(JSON.parse(payload));
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;

@@ -5,9 +5,10 @@ import type { Cluster, Redis } from 'ioredis';
 
 export type RedisClient = Redis | Cluster;
 
-// The budget engine's settle step XADDs one entry per request to usageStreamKey (owned by the
-// key layout in budget/keys.ts), field `e` = the UsageEvent as JSON. It must not trim with
-// MAXLEN: the flusher trims only acknowledged entries.
+// The budget store XADDs usage to usageStreamKey (owned by the key layout in budget/keys.ts), each
+// field `e` a UsageEvent as JSON: one per entry from a per-request settle, a batch's worth in one
+// entry from a slice flush or an append (one entry costs Redis one add, delivery and ack however
+// many events it holds). It must not trim with MAXLEN: the flusher trims only acknowledged entries.
 export { usageStreamKey } from '../budget/keys.js';
 
 // Entries that can never be written, kept for inspection. Bounded, since nothing consumes them.
@@ -17,8 +18,8 @@ const deadLetterMaxLen = 10_000;
 export interface StreamEntry {
   key: string;
   id: string;
-  // The `e` field; undefined when the entry has none.
-  payload: string | undefined;
+  // Every `e` field, in order; empty when the entry has none.
+  payloads: string[];
 }
 
 export interface StreamState {
@@ -35,7 +36,8 @@ export interface UsageStreams {
   // Takes over entries idle longer than minIdleMs; `more` when a full page came back.
   claimIdle(key: string, minIdleMs: number, count: number): Promise<{ entries: StreamEntry[]; more: boolean }>;
   ack(key: string, ids: readonly string[]): Promise<void>;
-  deadLetter(entry: StreamEntry, reason: string): Promise<void>;
+  // One event of an entry (or the entry, when it has none), with why.
+  deadLetter(entry: StreamEntry, payload: string, reason: string): Promise<void>;
   // Measures, trims acknowledged entries and prunes dead consumers, atomically per stream.
   state(key: string, trim: boolean, pruneIdleMs: number): Promise<StreamState>;
 }
@@ -53,8 +55,9 @@ export function createUsageStreams(redis: RedisClient, group: string, consumer: 
   const scripted = redis as RedisClient & WithStateScript;
 
   const toEntry = (key: string, [id, fields]: RawEntry): StreamEntry => {
-    const at = fields ? fields.indexOf('e') : -1;
-    return { key, id, payload: at >= 0 && at % 2 === 0 ? fields![at + 1] : undefined };
+    const payloads: string[] = [];
+    if (fields) for (let at = 0; at + 1 < fields.length; at += 2) if (fields[at] === 'e') payloads.push(fields[at + 1]!);
+    return { key, id, payloads };
   };
 
   return {
@@ -83,8 +86,8 @@ export function createUsageStreams(redis: RedisClient, group: string, consumer: 
       if (ids.length > 0) await redis.xack(key, group, ...ids);
     },
 
-    async deadLetter(entry, reason) {
-      await redis.xadd(deadLetterKey(entry.key), 'MAXLEN', '~', deadLetterMaxLen, '*', 'id', entry.id, 'e', entry.payload ?? '', 'reason', reason);
+    async deadLetter(entry, payload, reason) {
+      await redis.xadd(deadLetterKey(entry.key), 'MAXLEN', '~', deadLetterMaxLen, '*', 'id', entry.id, 'e', payload, 'reason', reason);
     },
 
     async state(key, trim, pruneIdleMs) {

@@ -158,6 +158,10 @@ async function keysMatching(client: Redis | Cluster, pattern: string): Promise<s
   return (await Promise.all(nodes.map((n) => n.keys(pattern)))).flat();
 }
 
+// Every `e` field of every entry: a flush or an append writes its batch as one entry.
+const streamEvents = (entries: Array<[string, string[]]>): UsageEvent[] =>
+  entries.flatMap(([, fields]) => fields.flatMap((f, i) => (i % 2 === 0 && f === 'e' ? [JSON.parse(fields[i + 1]!) as UsageEvent] : [])));
+
 function redisBackend(name: string, available: boolean, connection: () => Redis | Cluster): Backend {
   return {
     name,
@@ -169,9 +173,9 @@ function redisBackend(name: string, available: boolean, connection: () => Redis 
       const flushed: UsageEvent[] = [];
       const events = async (orgId: string) => {
         const entries = await client.xrange(usageStreamKey(prefix, orgId), '-', '+');
-        return [...flushed.filter((e) => e.orgId === orgId), ...entries.map(([, fields]) => JSON.parse(fields[1]!) as UsageEvent)];
+        return [...flushed.filter((e) => e.orgId === orgId), ...streamEvents(entries)];
       };
-      const store = createRedisBudgetStore({ redis: client, keyPrefix: prefix, recordRetentionMs: config.recordRetentionMs, batchWindowMs: 2 });
+      const store = createRedisBudgetStore({ redis: client, keyPrefix: prefix, recordRetentionMs: config.recordRetentionMs, batchWindowMs: 2, usageFlushMs: 2 });
       const engine = createBudgetEngine({ store, ledger: ledgerOver(events), rules: compileBudgetRules({ ...config, keyPrefix: prefix }), config, onUnrecordedUsage: () => {} });
       return {
         engine,
@@ -187,8 +191,8 @@ function redisBackend(name: string, available: boolean, connection: () => Redis 
     replicas(input, count, clock, minRequests) {
       const config = budgetConfigSchema.parse(input);
       const client = connection();
-      const events = async (orgId: string) => (await client.xrange(usageStreamKey(prefix, orgId), '-', '+')).map(([, fields]) => JSON.parse(fields[1]!) as UsageEvent);
-      const stores = Array.from({ length: count }, () => createRedisBudgetStore({ redis: client, keyPrefix: prefix, recordRetentionMs: config.recordRetentionMs, batchWindowMs: 0 }));
+      const events = async (orgId: string) => streamEvents(await client.xrange(usageStreamKey(prefix, orgId), '-', '+'));
+      const stores = Array.from({ length: count }, () => createRedisBudgetStore({ redis: client, keyPrefix: prefix, recordRetentionMs: config.recordRetentionMs, batchWindowMs: 0, usageFlushMs: 0 }));
       const calls = new Map<string, number>();
       return { engines: replicaEngines(stores, input, clock, events, calls, minRequests), calls, store: stores[0]!, events };
     },

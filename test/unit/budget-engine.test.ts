@@ -26,7 +26,7 @@ const event = { requestId: 'r1', orgId: 'o1', promptTokens: 10, completionTokens
 function unreachableStore(): { store: BudgetStore; redis: Redis } {
   const redis = new Redis({ port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
   redis.on('error', () => {});
-  return { redis, store: createRedisBudgetStore({ redis, keyPrefix: 'tgtest:', recordRetentionMs: 60_000, batchWindowMs: 2 }) };
+  return { redis, store: createRedisBudgetStore({ redis, keyPrefix: 'tgtest:', recordRetentionMs: 60_000, batchWindowMs: 2, usageFlushMs: 2 }) };
 }
 
 const emptyLedger: LedgerTotals = async (_orgId, buckets) => buckets.map(() => 0);

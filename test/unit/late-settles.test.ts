@@ -66,7 +66,7 @@ const event = (principal: BudgetPrincipal, requestId: string): UsageEvent => ({
 
 const stores: Array<{ name: string; available: boolean; make: () => BudgetStore }> = [
   { name: 'the in-process twin', available: true, make: () => createMemoryBudgetStore({ keyPrefix: prefix, recordRetentionMs: 600_000, onUsageEvent: () => {} }) },
-  { name: 'Redis', available: redis !== undefined, make: () => createRedisBudgetStore({ redis: redis!, keyPrefix: prefix, recordRetentionMs: 600_000, batchWindowMs: 0 }) },
+  { name: 'Redis', available: redis !== undefined, make: () => createRedisBudgetStore({ redis: redis!, keyPrefix: prefix, recordRetentionMs: 600_000, batchWindowMs: 0, usageFlushMs: 0 }) },
 ];
 
 for (const backend of stores) {

@@ -129,6 +129,24 @@ describe.skipIf(!ready)('usage stream flusher', () => {
     expect(dead.map(([, fields]) => fields[fields.indexOf('reason') + 1]!.split(':')[0])).toEqual(['invalid', 'invalid', 'invalid', 'refused']);
   });
 
+  it('writes every event of an entry that holds a batch, dead-letters a bad one alone, and acknowledges the entry once', async () => {
+    const sent = events(0, 300);
+    // As a slice flush or an append writes them: one entry per batch, one `e` field per event.
+    for (let i = 0; i < sent.length; i += 100) {
+      const fields = sent.slice(i, i + 100).flatMap((e) => ['e', JSON.stringify(e)]);
+      if (i === 100) fields.push('e', '{not json', 'e', JSON.stringify(makeEvent(999, { requestId: 'nul', model: 'gpt\u0000' })));
+      await redis.xadd(key('org-a'), '*', ...fields);
+    }
+    await startFlusher({ batchSize: 64 });
+    await waitFor(async () => (await flushedRows()) === sent.length && (await pendingCount('org-a')) === 0, 10_000, 'all batched events flushed');
+    const totals = await ledgerTotals(testDb.database);
+    expect(totals.events).toEqual(expectedTotals(sent));
+    expect(totals.rollups).toEqual(expectedTotals(sent));
+    const dead = await redis.xrange(`${key('org-a')}:dead`, '-', '+');
+    expect(dead.map(([, fields]) => fields[fields.indexOf('reason') + 1]!.split(':')[0])).toEqual(['invalid', 'refused']);
+    expect((await registry.getSingleMetric('tollgate_usage_events_flushed_total')!.get()).values[0]!.value).toBe(sent.length);
+  });
+
   it('trims acknowledged entries but keeps unacknowledged ones, and reports their age as lag', async () => {
     await send(events(0, 600));
     const first = await startFlusher();

@@ -8,7 +8,7 @@
 --     [4] bucket count n, then seven per bucket: kind (c, g), used (counters: charged to u; rates:
 --     time spent), giveBack (unspent room returned to the bucket), limit, warnAt, criticalAt,
 --     expireAtMs (0 never: a counter recreated by the charge gets its window's expiry back), then
---     the usage events as JSON.
+--     the usage events as JSON (one stream entry holds them all).
 -- The slice shrinks by used + giveBack, never below zero: a slice the reaper already returned (its
 -- holder looked dead) gives back nothing twice, and its usage is still charged (a late settle).
 -- Returns {lease kept 1 | 0, then per bucket: held after, free after, crossing level or 0, used}.
@@ -86,7 +86,11 @@ for i = 1, n do
 end
 -- A holder with nothing left leaves the lease set; the reaper has nothing to return for it.
 if emptied and redis.call('EXISTS', KEYS[2]) == 0 then redis.call('ZREM', KEYS[1], ARGV[1]) end
+-- The events go as one stream entry with one field `e` each, as append.lua writes them.
+local fields = {}
 for i = 5 + n * 7, #ARGV do
-  redis.call('XADD', KEYS[3], '*', 'e', ARGV[i])
+  fields[#fields + 1] = 'e'
+  fields[#fields + 1] = ARGV[i]
 end
+if #fields > 0 then redis.call('XADD', KEYS[3], '*', unpack(fields)) end
 return result

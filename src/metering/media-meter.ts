@@ -13,7 +13,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { UsageEvent } from '../usage/event.js';
 import { reportCrossings, reserveOrRefuse } from './budget-outcome.js';
 import type { MediaCharge, SettledCharge } from './media-price.js';
-import { callerContext, eventSubject, type EventContext } from './usage-event.js';
+import { callerContext, type EventContext, usageEvent } from './usage-event.js';
 
 export interface MediaMeterRequest {
   readonly requestId: string;
@@ -104,8 +104,7 @@ export function createMediaMeter(options: MediaMeterOptions): MediaMeter {
 
 function mediaUsageEvent(result: MediaOutcome, ctx: EventContext, nowMs: number): UsageEvent {
   const charge = result.settled?.charge;
-  return {
-    ...eventSubject(ctx, nowMs),
+  return usageEvent(ctx, nowMs, {
     promptTokens: charge?.promptTokens ?? 0,
     cachedTokens: charge?.cachedTokens ?? 0,
     completionTokens: charge?.completionTokens ?? 0,
@@ -118,7 +117,5 @@ function mediaUsageEvent(result: MediaOutcome, ctx: EventContext, nowMs: number)
     ttfbMs: result.ttfbMs,
     estimated: (result.settled?.estimated ?? false) || ctx.model.priceEstimated === true,
     unmetered: false,
-    sessionId: ctx.sessionId,
-    tags: ctx.tags,
-  };
+  });
 }

@@ -35,7 +35,7 @@ describe('tollgate report through the admin API', () => {
     const events = seedEvents(800).map((e) => ({ ...e, orgId: f.orgId, teamId: e.teamId && f.teams.research, userId: e.teamId ? f.users.mgr : e.userId }));
     await writeUsageEvents(f.gw.app.database.db, events);
     env = { TOLLGATE_URL: f.gw.url, TOLLGATE_ADMIN_KEY: f.tokens.admin };
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await f?.gw.close();
@@ -59,7 +59,7 @@ describe('tollgate report through the admin API', () => {
     const html = join(dir, 'http.html');
     await run('html', ['--out', html]);
     expect(readFileSync(html, 'utf8')).toContain(usd(report.totals.costMicros));
-  }, 60_000);
+  }, 120_000);
 
   it("narrows to a team by name, and refuses a manager's org-wide report", async () => {
     const team = await runCli(['report', '--org', 'acme', '--team', 'research', '--from', '2026-11-01', '--to', '2026-11-04', '--format', 'json'], env);
@@ -70,7 +70,7 @@ describe('tollgate report through the admin API', () => {
     expect(refused.stderr).toContain('(forbidden)');
     const asManager = await runCli(['report', '--org', 'acme', '--team', 'research', '--period', '2026-11'], { ...env, TOLLGATE_ADMIN_KEY: f.tokens.manager });
     expect(asManager.code, asManager.stderr).toBe(0);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('tollgate report offline on the embedded database', () => {
@@ -81,7 +81,7 @@ describe('tollgate report offline on the embedded database', () => {
     await database.migrate();
     await seedUsage(database.db, 800);
     await database.close();
-  }, 60_000);
+  }, 120_000);
 
   it('writes the PDF and JSON of a Kolkata report with the same totals', async () => {
     const env = { TOLLGATE_DATA_DIR: dataDir };
@@ -96,5 +96,5 @@ describe('tollgate report offline on the embedded database', () => {
     expect(pdfTotals(pdf)).toEqual(expectedCells(report));
     const bad = await runCli(['report', '--org', 'a', '--format', 'pdf'], env);
     expect(bad.code).toBe(2);
-  }, 60_000);
+  }, 120_000);
 });

@@ -33,7 +33,8 @@ export interface GatewayProcess {
 // One process per gateway unless env asks for more workers: on Redis and Postgres the default is one
 // per core, and a test's replicas are meant to be separate gateways, not each a whole machine's worth.
 // entry: another build's bin/tollgate.js (the compiled one under test/ops).
-export function spawnGateway(env: Record<string, string>, timeoutMs = 20_000, entry = bin): Promise<GatewayProcess> {
+// A gateway that misses the deadline is killed, so a slow start under load leaves no orphan behind.
+export function spawnGateway(env: Record<string, string>, timeoutMs = 40_000, entry = bin): Promise<GatewayProcess> {
   const child = spawn(process.execPath, [entry, 'serve'], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', TOLLGATE_SERVER__WORKERS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -41,7 +42,10 @@ export function spawnGateway(env: Record<string, string>, timeoutMs = 20_000, en
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start in ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`gateway did not start in ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
     const onData = (d: Buffer) => {
       output += d.toString();
       const match = /"port":(\d+)[^\n]*"msg":"tollgate listening"/.exec(output);

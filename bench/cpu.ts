@@ -7,13 +7,14 @@
 //   loaded machine does not move: each server runs under callgrind, is warmed up uninstrumented,
 //   and then counts exactly --requests requests.
 // Run: node --import ./bin/typescript.js bench/cpu.ts [--duration 10] [--rounds 5] [--callgrind] [--requests 2000] [--warmup 3000] [--no-load]
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { cpuSeconds, startProcess } from './child-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -47,33 +48,10 @@ const gatewayEnv = (port: number) => ({
 });
 const body = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: 'Say hello in five words.' }] });
 
-function start(command: string, args: string[], env: Record<string, string>, readyText: RegExp): Promise<ChildProcess> {
-  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (!readyText.test(out)) return;
-      // Stop collecting: per-request logs must not pile up in this process.
-      child.stdout!.off('data', onData);
-      child.stdout!.resume();
-      resolve(child);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}: ${out.slice(-2000)}`)));
-  });
-}
-
 function run(args: string[], env: Record<string, string>): string {
   return execFileSync(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8' });
 }
 
-// CPU seconds a process has used (user + system), from /proc.
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 const load = (url: string, key: string, options: { duration?: number; amount?: number; connections?: number }) =>
   autocannon({
@@ -105,7 +83,7 @@ async function loadedCpu(targets: Array<{ name: string; url: string; pid: number
 // warms up (V8 has optimised the hot path by then), on for exactly `requests` requests.
 async function callgrindIr(name: string, args: string[], env: Record<string, string>, port: number, key: string, requests: number, outDir: string): Promise<{ total: number; main: number }> {
   const out = join(outDir, `${name}.callgrind`);
-  const child = await start('valgrind', ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${out}`, process.execPath, ...args], { ...env, PORT: String(port) }, /listening/);
+  const child = await startProcess('valgrind', ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${out}`, process.execPath, ...args], { ...env, PORT: String(port) }, /listening/);
   try {
     const url = `http://127.0.0.1:${port}`;
     await load(url, key, { amount: Number(values.warmup) });
@@ -140,8 +118,8 @@ const pgAdmin = async (statement: string) => {
   await client.end();
 };
 try {
-  children.push(await start('redis-server', ['--port', String(ports.redis), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {}, /Ready to accept connections/));
-  children.push(await start(process.execPath, ['--import', './bin/typescript.js', 'bench/mock-upstream.ts', String(ports.mock)], {}, /mock upstream on/));
+  children.push(await startProcess('redis-server', ['--port', String(ports.redis), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {}, /Ready to accept connections/));
+  children.push(await startProcess(process.execPath, ['--import', './bin/typescript.js', 'bench/mock-upstream.ts', String(ports.mock)], {}, /mock upstream on/));
   await pgAdmin(`create database ${benchDb}`);
   run(['bin/tollgate.js', 'migrate'], gatewayEnv(ports.gateway));
   const key = (JSON.parse(run(['bin/tollgate.js', 'keys', 'create', '--user', 'bench', '--json'], { ...gatewayEnv(ports.gateway), LOG_LEVEL: 'warn' })) as { key: string }).key;
@@ -150,17 +128,17 @@ try {
   const uptime = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
   if (!values['no-load']) {
-    const bare = await start(process.execPath, bareArgs(ports.bare), {}, /bare proxy listening/);
+    const bare = await startProcess(process.execPath, bareArgs(ports.bare), {}, /bare proxy listening/);
     children.push(bare);
     const profile = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [];
-    const gateway = await start(process.execPath, [...profile, ...gatewayArgs], gatewayEnv(ports.gateway), /tollgate listening/);
+    const gateway = await startProcess(process.execPath, [...profile, ...gatewayArgs], gatewayEnv(ports.gateway), /tollgate listening/);
     children.push(gateway);
     const targets = [
       { name: 'bare', url: `http://127.0.0.1:${ports.bare}`, pid: bare.pid! },
       { name: 'gateway', url: `http://127.0.0.1:${ports.gateway}`, pid: gateway.pid! },
     ];
     if (values.compare) {
-      const before = await start(process.execPath, [join(values.compare, 'bin/tollgate.js'), 'serve'], gatewayEnv(ports.before), /tollgate listening/);
+      const before = await startProcess(process.execPath, [join(values.compare, 'bin/tollgate.js'), 'serve'], gatewayEnv(ports.before), /tollgate listening/);
       children.push(before);
       targets.push({ name: 'before', url: `http://127.0.0.1:${ports.before}`, pid: before.pid! });
     }

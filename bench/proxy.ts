@@ -4,7 +4,7 @@
 // autocannon runs here. The gateway without budgets and the one with five budget buckets each get
 // a redis-server of their own, so its INFO commandstats and INFO cpu deltas are theirs alone (the
 // machine's shared Redis serves other sessions too); the last lines print issue 17's targets. Run: node --import ./bin/typescript.js bench/proxy.ts [--duration 10] [--rounds 5]
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,28 +13,14 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { Pool } from 'undici';
+import { cpuSeconds, startProcess } from './child-process.js';
 
 const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, rounds: { type: 'string', default: '5' } } });
 const duration = Number(values.duration);
 const rounds = Number(values.rounds);
 const root = new URL('..', import.meta.url).pathname;
-
-function start(args: string[], env: Record<string, string>, readyText: RegExp): Promise<ChildProcess> {
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (!readyText.test(out)) return;
-      // Stop collecting: per-request logs must not pile up in this process.
-      child.stdout!.off('data', onData);
-      child.stdout!.resume();
-      resolve(child);
-    };
-    child.stdout!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}: ${out}`)));
-  });
-}
+const startRedis = (port: number) =>
+  startProcess('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {}, /Ready to accept connections/);
 
 function run(command: string[], env: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -115,34 +101,6 @@ async function redisStats(redis: Redis | undefined): Promise<{ cpuS: number; cal
   let calls = 0;
   for (const m of info.matchAll(/^cmdstat_([\w|]+):calls=(\d+)/gm)) if (m[1] !== 'info' && !scriptCommands.has(m[1]!)) calls += Number(m[2]);
   return { cpuS, calls };
-}
-
-function startRedisServer(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (/Ready to accept connections/.test(out)) resolve(child);
-    });
-    child.on('exit', (code) => reject(new Error(`redis-server on ${port} exited ${code}: ${out}`)));
-  });
-}
-
-// CPU seconds a process has used (user + system), from /proc: on a shared two-core machine the
-// throughput of one process depends on what else runs, its CPU per request does not.
-// The children count too: `serve --workers 2` does its work in two worker processes.
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  const children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
-  try {
-    return [pid, ...children].reduce((total, p) => {
-      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return total + (Number(fields[11]) + Number(fields[12])) / 100;
-    }, 0);
-  } catch {
-    return Number.NaN;
-  }
 }
 
 // One autocannon slice against one target; measureLoaded sums the slices of each target.
@@ -246,22 +204,22 @@ const children: ChildProcess[] = [];
 const redisOf: Record<string, Redis> = {};
 try {
   const pids: Record<string, number | undefined> = {};
-  children.push(await startRedisServer(ports.gatewayRedis));
-  children.push(await startRedisServer(ports.budgetedRedis));
-  children.push(await startRedisServer(ports.budgeted20Redis));
+  children.push(await startRedis(ports.gatewayRedis));
+  children.push(await startRedis(ports.budgetedRedis));
+  children.push(await startRedis(ports.budgeted20Redis));
   redisOf.gateway = new Redis(ports.gatewayRedis, '127.0.0.1');
   redisOf.budgeted = new Redis(ports.budgetedRedis, '127.0.0.1');
   redisOf.budgeted20 = new Redis(ports.budgeted20Redis, '127.0.0.1');
-  children.push(await start(['--import', './bin/typescript.js', 'bench/mock-upstream.ts', String(ports.mock)], {}, /mock upstream on/));
+  children.push(await startProcess(process.execPath, ['--import', './bin/typescript.js', 'bench/mock-upstream.ts', String(ports.mock)], {}, /mock upstream on/));
   pids.direct = children.at(-1)!.pid;
-  children.push(await start(['--import', './bin/typescript.js', 'bench/bare-proxy.ts', String(ports.bare), `http://127.0.0.1:${ports.mock}`], {}, /bare proxy listening/));
+  children.push(await startProcess(process.execPath, ['--import', './bin/typescript.js', 'bench/bare-proxy.ts', String(ports.bare), `http://127.0.0.1:${ports.mock}`], {}, /bare proxy listening/));
   pids.bare = children.at(-1)!.pid;
   await postgres(`create database ${benchDb}`);
   await run(['bin/tollgate.js', 'migrate'], production);
   const createKey = async (env: Record<string, string>) => (JSON.parse(await run(['bin/tollgate.js', 'keys', 'create', '--user', 'bench', '--json'], { ...env, LOG_LEVEL: 'warn' })) as { key: string }).key;
   const keys: Record<string, string> = { embedded: await createKey(variants.embedded), production: await createKey(production) };
   for (const [name, env] of Object.entries(variants)) {
-    children.push(await start(['bin/tollgate.js', 'serve'], env, /tollgate listening/));
+    children.push(await startProcess(process.execPath, ['bin/tollgate.js', 'serve'], env, /tollgate listening/));
     pids[name] = children.at(-1)!.pid;
   }
 

@@ -1,5 +1,5 @@
 // The report as one tidy CSV table: one row per observation (the total, each day, each model, each
-// ranked team/user/key/department/cost center/tag value and the rest, each budget), a `section` column saying which, the same
+// ranked team/user/key/department/cost center/tag/label value and the rest, each budget), a `section` column saying which, the same
 // measure columns throughout. Cells go through the admin export's writer, which neutralises
 // formula-like text (a tag or key name starting with =, +, -, @).
 import { publicMeasures } from './query.js';
@@ -30,6 +30,7 @@ export function reportToCsv(report: Report): string {
     ...ranked('department', report.byDepartment),
     ...ranked('cost_center', report.byCostCenter),
     ...report.byTag.flatMap((t) => ranked(`tag:${t.tag}`, t.lines)),
+    ...report.byLabel.flatMap((l) => ranked(`label:${l.label}`, l.lines)),
     ...report.budgets.map((b) => ({
       section: 'budget', id: b.subject.id, name: b.subject.name, budget_metric: b.metric, budget_window: b.window,
       budget_limit: b.limit, budget_used: b.used, forecast_p50: b.forecastP50, run_out_day: b.runOutDay,

@@ -35,6 +35,8 @@ export interface ReportRequest {
   readonly top: number;
   // Tag names (keys of x-tollgate-tags) to rank usage by, each its own section.
   readonly tagGroups?: readonly string[] | undefined;
+  // Label names (the users' and teams' free key-value chargeback metadata), each its own section.
+  readonly labelGroups?: readonly string[] | undefined;
   readonly nowMs: number;
   // For model recommendations and the config file's budgets; without them those are left out.
   readonly analytics?: { readonly catalog: Catalog; readonly configRules: readonly BudgetRule[] } | undefined;
@@ -90,6 +92,8 @@ export interface Report {
   readonly byDepartment: Ranked;
   readonly byCostCenter: Ranked;
   readonly byTag: ReadonlyArray<{ readonly tag: string; readonly lines: Ranked }>;
+  // Charged like departments: to the user's label, else the nearest team's.
+  readonly byLabel: ReadonlyArray<{ readonly label: string; readonly lines: Ranked }>;
   readonly budgets: readonly BudgetLine[];
   readonly anomalies: readonly ScopeAnomaly[];
   readonly recommendations: readonly Recommendation[];
@@ -201,7 +205,8 @@ export async function buildReport(db: Db, visible: Visibility, r: ReportRequest)
       const payer = chargedTo(who, dimension);
       groups.set(payer, [...(groups.get(payer) ?? []), row]);
     }
-    const lines = [...groups].map(([payer, rows]) => ({ ...sumMeasures(rows), id: payer ?? '', name: payer ?? `(no ${dimension.replace('_', ' ')})` })).sort((a, b) => b.costMicros - a.costMicros || a.name.localeCompare(b.name));
+    const unset = dimension.startsWith('label:') ? `(no ${dimension.slice('label:'.length)} label)` : `(no ${dimension.replace('_', ' ')})`;
+    const lines = [...groups].map(([payer, rows]) => ({ ...sumMeasures(rows), id: payer ?? '', name: payer ?? unset })).sort((a, b) => b.costMicros - a.costMicros || a.name.localeCompare(b.name));
     const top = lines.slice(0, r.top);
     return { top, rest: lines.length > r.top ? remainder(payers.result.totals, top) : null };
   };
@@ -263,6 +268,7 @@ export async function buildReport(db: Db, visible: Visibility, r: ReportRequest)
     byDepartment: byPayer('department'),
     byCostCenter: byPayer('cost_center'),
     byTag,
+    byLabel: (r.labelGroups ?? []).map((label) => ({ label, lines: byPayer(`label:${label}`) })),
     budgets,
     anomalies,
     recommendations,

@@ -59,6 +59,7 @@ export function reportToHtml(report: Report): string {
     rankedSection('By department', report.byDepartment, t.costMicros),
     rankedSection('By cost center', report.byCostCenter, t.costMicros),
     ...report.byTag.map((g) => rankedSection(`By tag ${g.tag}`, g.lines, t.costMicros)),
+    ...report.byLabel.map((g) => rankedSection(`By label ${g.label}`, g.lines, t.costMicros)),
     `<h2>Budgets</h2>${
       report.budgets.length === 0
         ? '<p>No budgets apply.</p>'

@@ -98,6 +98,7 @@ export function reportToPdf(report: Report): Promise<Buffer> {
   ranked(doc, 'By department', report.byDepartment, t.costMicros);
   ranked(doc, 'By cost center', report.byCostCenter, t.costMicros);
   for (const g of report.byTag) ranked(doc, `By tag ${g.tag}`, g.lines, t.costMicros);
+  for (const g of report.byLabel) ranked(doc, `By label ${g.label}`, g.lines, t.costMicros);
   heading(doc, 'Budgets');
   if (report.budgets.length === 0) doc.font('Helvetica').fontSize(9).text('No budgets apply.');
   else

@@ -152,7 +152,7 @@ describe('chargeback metadata', { timeout: 240_000 }, () => {
     expect(mine.body.rows.map((r: any) => r.cost_center).sort()).toEqual(['CC-101', 'CC-ML2']);
   });
 
-  it('reports by department, cost center and a tag, each section adding up to the ledger', async () => {
+  it('reports by department, cost center, a tag and a label, each section adding up to the ledger', async () => {
     const res = await f.call('GET', `/reports?org=${f.orgId}&period=2026-11&tags=project`, admin());
     expect(res.status, res.text).toBe(200);
     const report = res.body;
@@ -168,9 +168,22 @@ describe('chargeback metadata', { timeout: 240_000 }, () => {
     expect(apollo.costMicros).toBe(Number(tagged.rows[0]!.c));
     expect(sum(report.byTag[0].lines)).toBe(total);
 
+    // A label section charges like GET /admin/v1/usage?groupBy=label:env: dev's own env, else the team's.
+    const labelled = await f.call('GET', `/reports?org=${f.orgId}&period=2026-11&labels=env`, admin());
+    expect(labelled.status, labelled.text).toBe(200);
+    const [env] = labelled.body.byLabel;
+    expect(env.label).toBe('env');
+    expect(Object.fromEntries(env.lines.top.map((l: any) => [l.name, l.costMicros]))).toEqual({
+      prod: await ledgerCost([f.users.mgr]), staging: await ledgerCost([f.users.dev]), '(no env label)': await ledgerCost([f.users.olga]),
+    });
+    expect(sum(env.lines)).toBe(total);
+    expect((await f.call('GET', `/reports?org=${f.orgId}&period=2026-11&labels=bad%20key`, admin())).status).toBe(400);
+
     const csv = await f.call('GET', `/reports?org=${f.orgId}&period=2026-11&format=csv`, admin());
     const rows = parseCsv(csv.text);
     const ccRows = rows.filter((r) => r[0] === 'cost_center');
     expect(ccRows.length).toBe(3);
+    const labelCsv = parseCsv((await f.call('GET', `/reports?org=${f.orgId}&period=2026-11&format=csv&labels=env`, admin())).text);
+    expect(labelCsv.filter((r) => r[0] === 'label:env').map((r) => r[5]).sort()).toEqual(['(no env label)', 'prod', 'staging']);
   });
 });

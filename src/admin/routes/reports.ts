@@ -4,6 +4,7 @@ import { splitList } from '../../analytics/dimensions.js';
 import { buildReport } from '../../analytics/report-data.js';
 import { renderReport, reportFormats } from '../../analytics/report-render.js';
 import { timeZoneSchema } from '../../analytics/time-zone.js';
+import { labelKey } from '../../control/chargeback.js';
 import { getKey } from '../../control/keys.js';
 import { getTeam } from '../../control/teams.js';
 import { getUser } from '../../control/users.js';
@@ -47,6 +48,8 @@ const reportQuery = z
     top: z.coerce.number().int().min(1).max(100).default(10),
     // Tag names (x-tollgate-tags keys) to rank usage by, each a section of its own.
     tags: z.string().max(400).transform(splitList).pipe(z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be tag names')).max(5)).optional(),
+    // Label names (users' and teams' chargeback labels) to charge usage by, each a section of its own.
+    labels: z.string().max(400).transform(splitList).pipe(z.array(labelKey).max(5)).optional(),
   })
   .refine((q) => (q.period !== undefined && q.from === undefined && q.to === undefined) || (q.period === undefined && q.from !== undefined && q.to !== undefined), {
     message: 'give either period (YYYY-MM) or both from and to (YYYY-MM-DD)',
@@ -61,7 +64,7 @@ export const reportRoutes = [
       await assertScope(db, access, query);
       const range = query.period ? monthDays(query.period) : { from: query.from!, to: query.to! };
       const report = await buildReport(db, await access.visibility('usage:read'), {
-        orgId: query.org, teamId: query.team, userId: query.user, keyId: query.key, ...range, tz: query.tz, top: query.top, tagGroups: query.tags, nowMs: Date.now(), analytics: settings.analytics,
+        orgId: query.org, teamId: query.team, userId: query.user, keyId: query.key, ...range, tz: query.tz, top: query.top, tagGroups: query.tags, labelGroups: query.labels, nowMs: Date.now(), analytics: settings.analytics,
       });
       if (query.format === 'json') return report;
       const rendered = await renderReport(report, query.format);

@@ -7,7 +7,7 @@ import { UsageError } from './keys.js';
 
 export const report = apiCommand({
   name: 'report',
-  summary: 'Write a usage report: --org ORG [--team T | --user U | --key KEY_ID] (--period YYYY-MM | --from D --to D) [--tz Z] --format json|csv|html|pdf [--out FILE] [--top N] [--tags project,env] (sections by department, cost center and each tag).',
+  summary: 'Write a usage report: --org ORG [--team T | --user U | --key KEY_ID] (--period YYYY-MM | --from D --to D) [--tz Z] --format json|csv|html|pdf [--out FILE] [--top N] [--tags project,env] [--labels env,product] (sections by department, cost center, each tag and each label).',
   options: {
     team: { type: 'string' },
     user: { type: 'string' },
@@ -20,6 +20,7 @@ export const report = apiCommand({
     out: { type: 'string' },
     top: { type: 'string' },
     tags: { type: 'string' },
+    labels: { type: 'string' },
   },
   async run({ client, str, org, out }) {
     if (!str('org')) throw new UsageError('report needs --org');
@@ -40,6 +41,7 @@ export const report = apiCommand({
         format: str('format'),
         top: str('top'),
         tags: str('tags'),
+        labels: str('labels'),
       },
     });
     // JSON arrives parsed from the HTTP client and as an object in process.

@@ -146,3 +146,30 @@ export const usageRollupsTeamDaily = pgTable(
   { day: timestamp('day', { withTimezone: true }).notNull(), ...teamRollupColumns() },
   (t) => [unique('usage_rollups_team_daily_uq').on(t.orgId, t.day, t.teamId, t.provider, t.model).nullsNotDistinct()],
 );
+
+// The same sums per org, user and key only (migration 0021), at an hour and a UTC day: the
+// analyses' per-user and per-key day series (src/analytics/inputs.ts).
+const keyRollupColumns = () => {
+  const { teamId: _team, provider: _provider, model: _model, ...rest } = rollupColumns();
+  return rest;
+};
+
+export const usageRollupsKeyHourly = pgTable(
+  'usage_rollups_key_hourly',
+  { hour: timestamp('hour', { withTimezone: true }).notNull(), ...keyRollupColumns() },
+  (t) => [
+    unique('usage_rollups_key_hourly_uq').on(t.orgId, t.hour, t.userId, t.keyId),
+    index('usage_rollups_key_hourly_user_idx').on(t.userId, t.hour),
+    index('usage_rollups_key_hourly_key_idx').on(t.keyId, t.hour),
+  ],
+);
+
+export const usageRollupsKeyDaily = pgTable(
+  'usage_rollups_key_daily',
+  { day: timestamp('day', { withTimezone: true }).notNull(), ...keyRollupColumns() },
+  (t) => [
+    unique('usage_rollups_key_daily_uq').on(t.orgId, t.day, t.userId, t.keyId),
+    index('usage_rollups_key_daily_user_idx').on(t.userId, t.day),
+    index('usage_rollups_key_daily_key_idx').on(t.keyId, t.day),
+  ],
+);

@@ -1,6 +1,6 @@
 // What the analyses read, loaded from the ledger's daily and hourly rollups and the control plane.
-// Postgres sums the org's rollups for the look-back per local day and per (user, key) and (team,
-// model) pair, one query each per time zone and metric, and returns each pair's days as one row;
+// Postgres sums the org's rollups for the look-back per local day and per (user, key) pair (the
+// key rollups, a third of the wide ones' rows) and (team, model) pair (the team rollups), one query each per time zone and metric, and returns each pair's days as one row;
 // every series, budget subject and spend figure is then added up from those thousand-odd series
 // in memory (loading every day, team, user, key and model row, 270k at ten million events, was
 // most of a month report's nine seconds). Per-model use and all-time totals are grouped in SQL.
@@ -57,7 +57,7 @@ export function dayRange({ asOfMs, timeZone, lookbackDays }: AnalysisWindow): Da
 }
 
 // The org's rollups from the window's first day up to asOfMs (today's partial day included), in
-// one metric, summed per local day in Postgres: one row per (user, key) pair from the wide rollups
+// one metric, summed per local day in Postgres: one row per (user, key) pair from the key rollups
 // and one per (team, model) pair from the team level ones, each a dense series from firstDay to
 // today. Every scope's series is a sum of one kind of pair (a team also counts the teams below
 // it), so Node adds up about a thousand series instead of every rollup row.
@@ -100,10 +100,11 @@ const exactDays = 3;
 
 const utcDayStartMs = (ms: number) => ms - (((ms % dayMs) + dayMs) % dayMs);
 
-export type RollupLevel = 'wide' | 'team';
+// Per (user, key) or per (team, model): the analyses need no finer rows.
+export type RollupLevel = 'key' | 'team';
 
 const rollupTablesOf: Record<RollupLevel, { daily: SQL; hourly: SQL }> = {
-  wide: { daily: sql`usage_rollups_daily`, hourly: sql`usage_rollups_hourly` },
+  key: { daily: sql`usage_rollups_key_daily`, hourly: sql`usage_rollups_key_hourly` },
   team: { daily: sql`usage_rollups_team_daily`, hourly: sql`usage_rollups_team_hourly` },
 };
 
@@ -139,7 +140,7 @@ function recentDayRows(level: RollupLevel, span: DaySpan, fromMs: number, column
     if (last?.bucketMs === bucketMs) pieces[pieces.length - 1] = { ...last, toMs: h + hourMs };
     else pieces.push({ fromMs: h, toMs: h + hourMs, bucketMs });
   }
-  const plan = planSources(startMs, endMs, pieces, level);
+  const plan = planSources(startMs, endMs, pieces, level === 'team' ? 'team' : 'wide');
   const tables = { day: { table: rollupTablesOf[level].daily, time: sql`day` }, hour: { table: rollupTablesOf[level].hourly, time: sql`hour` } };
   const grains = (['day', 'hour'] as const).filter((g) => plan.parts[g]);
   if (grains.length === 0) return sql`select null::date as day, null::bigint as bucket_ms, 0 as sign, null::bigint as span_index, ${columns} from ${tables.day.table} where false`;
@@ -169,7 +170,7 @@ export function localDayRows(level: RollupLevel, span: DaySpan, columns: SQL): S
 // One dense series per pair (a, b) of the span's days, firstDay at index 0 and `length` days long;
 // days before firstDay (an old UTC day labelled before it) are left out.
 async function loadPairDays(db: Db, level: RollupLevel, span: DaySpan, metric: SeriesMetric, firstDay: string, length: number): Promise<PairDays[]> {
-  const pair = level === 'wide' ? sql`user_id as a, key_id as b` : sql`team_id as a, model as b`;
+  const pair = level === 'key' ? sql`user_id as a, key_id as b` : sql`team_id as a, model as b`;
   const rows = await readRows<{ a: string | null; b: string; days: string }>(
     db,
     sql`select a, b, string_agg((day - ${firstDay}::date) || ':' || amount, ',') as days
@@ -201,8 +202,8 @@ export async function loadTeamAncestors(db: Db, orgId: string): Promise<Map<stri
   return ancestors;
 }
 
-// `userKeys: false` leaves the (user, key) pairs out: at ten million events they are the wide
-// rollups' 270k daily rows and most of the view's time, and org and team budgets, the model and
+// `userKeys: false` leaves the (user, key) pairs out: at ten million events they are the key
+// rollups' 90k daily rows and most of the view's time, and org and team budgets, the model and
 // team series never read them (the console's forecast needs only those).
 export async function loadFactsView(
   db: Db,
@@ -217,7 +218,7 @@ export async function loadFactsView(
   const span: DaySpan = { orgId, timeZone: window.timeZone, fromMs: range.fromMs, splitMs: range.todayStartMs, untilMs };
   const length = daysBetween(range.firstDay, range.today) + 1;
   const [userKeys, teamModels] = await Promise.all([
-    options.userKeys ? loadPairDays(db, 'wide', span, metric, range.firstDay, length) : null,
+    options.userKeys ? loadPairDays(db, 'key', span, metric, range.firstDay, length) : null,
     loadPairDays(db, 'team', span, metric, range.firstDay, length),
   ]);
   return { orgId, timeZone: window.timeZone, metric, range, untilMs, span, userKeys, teamModels, ancestors };
@@ -387,8 +388,8 @@ export async function loadBudgetSubjects(db: Db, rules: readonly BudgetRuleRef[]
 const subjectColumn: Record<BudgetRuleRef['scope'], { level: RollupLevel; column: SQL }> = {
   org: { level: 'team', column: sql`org_id` },
   team: { level: 'team', column: sql`team_id` },
-  user: { level: 'wide', column: sql`user_id` },
-  key: { level: 'wide', column: sql`key_id` },
+  user: { level: 'key', column: sql`user_id` },
+  key: { level: 'key', column: sql`key_id` },
 };
 
 // Each subject's amount over all time up to the analysis instant, summed in Postgres per scope

@@ -13,7 +13,7 @@ import type { Visibility } from '../control/visibility.js';
 import type { Db } from '../db/database.js';
 import { GatewayError } from '../errors/catalogue.js';
 import { analyse, type BudgetForecastRecord } from './analyse.js';
-import { type ChargebackDimension, chargedTo, queryPayers, sumMeasures } from './chargeback-usage.js';
+import { type ChargebackDimension, chargedTo, type PayerRow, queryPayers, sumMeasures } from './chargeback-usage.js';
 import type { ScopeAnomaly } from './anomalies.js';
 import { addDays, daysBetween } from './days.js';
 import type { ColumnDimension, Filters } from './dimensions.js';
@@ -175,41 +175,47 @@ export async function buildReport(db: Db, visible: Visibility, r: ReportRequest)
   });
   // Awaited below; a query failing first must not leave its rejection unhandled.
   analysed.catch(() => undefined);
-  const [daily, models, byTeam, byUser, byKey, payers, ...tagged] = await Promise.all([
+  // Users, keys and who paid all come from one query by (key, user, team): at ten million events
+  // each of the three read the month's wide rollups (three quarters of an offset zone's report).
+  const [daily, models, byTeam, payers, ...tagged] = await Promise.all([
     byDay,
     queryUsage(db, visible, { ...base, dimensions: ['provider', 'model'], bucket: null, limit: 10_000 }),
     ranked('team'),
-    ranked('user'),
-    ranked('key'),
-    queryPayers(db, visible, { ...base, dimensions: ['user', 'team'], bucket: null, limit: maxPayerRows }, r.orgId),
+    queryPayers(db, visible, { ...base, dimensions: ['key'], bucket: null, limit: maxPayerRows }, r.orgId),
     ...(r.tagGroups ?? []).map((tag) => queryUsage(db, visible, { ...base, dimensions: [`tag:${tag}`], bucket: null, limit: r.top })),
   ]);
-  if (payers.result.truncated) throw new GatewayError('invalid_request', `The report's scope has more than ${maxPayerRows} user and team pairs to charge; narrow it.`, 'org');
+  if (payers.result.truncated) throw new GatewayError('invalid_request', `The report's scope has more than ${maxPayerRows} key, user and team rows to charge; narrow it.`, 'org');
   const totals = daily.totals;
   const dayRows = new Map(daily.rows.map((row) => [row.bucket!.slice(0, 10), row]));
-  const names = {
-    team: await namesOf(db, 'team', byTeam.rows.map((row) => row.team).filter((v): v is string => !!v)),
-    user: await namesOf(db, 'user', byUser.rows.map((row) => row.user!)),
-    key: await namesOf(db, 'key', byKey.rows.map((row) => row.key!)),
-  };
-  const rank = (result: typeof byTeam, dimension: 'team' | 'user' | 'key'): Ranked => {
-    const top = result.rows.map((row) => ({ ...pick(row), id: row[dimension] ?? '', name: row[dimension] ? (names[dimension].get(row[dimension]!) ?? row[dimension]!) : `(no ${dimension})` }));
-    return { top, rest: result.truncated ? remainder(result.totals, top) : null };
-  };
+  const teamNames = await namesOf(db, 'team', byTeam.rows.map((row) => row.team).filter((v): v is string => !!v));
+  const byTeamLines = byTeam.rows.map((row) => ({ ...pick(row), id: row.team ?? '', name: row.team ? (teamNames.get(row.team) ?? row.team) : '(no team)' }));
 
-  // Every payer is listed up to `top`, the rest summed, as for teams and users; each row is charged
-  // to who paid when it was spent (chargeback-usage.ts).
-  const byPayer = (dimension: ChargebackDimension): Ranked => {
+  // The payers' rows summed per group (user, key, department...), the top by cost listed and the
+  // rest summed, ordered as the usage query orders its rows.
+  const rankGroups = async (groupOf: (row: PayerRow) => string | null, unset: string, names?: (ids: string[]) => Promise<Map<string, string>>): Promise<Ranked> => {
     const groups = new Map<string | null, UsageMeasures[]>();
-    for (const { row, payer: who } of payers.rows) {
-      const payer = chargedTo(who, dimension);
-      groups.set(payer, [...(groups.get(payer) ?? []), row]);
+    for (const p of payers.rows) {
+      const id = groupOf(p);
+      const rows = groups.get(id);
+      if (rows) rows.push(p.row);
+      else groups.set(id, [p.row]);
     }
-    const unset = dimension.startsWith('label:') ? `(no ${dimension.slice('label:'.length)} label)` : `(no ${dimension.replace('_', ' ')})`;
-    const lines = [...groups].map(([payer, rows]) => ({ ...sumMeasures(rows), id: payer ?? '', name: payer ?? unset })).sort((a, b) => b.costMicros - a.costMicros || a.name.localeCompare(b.name));
-    const top = lines.slice(0, r.top);
-    return { top, rest: lines.length > r.top ? remainder(payers.result.totals, top) : null };
+    const sorted = [...groups].map(([id, rows]) => ({ id, measures: rows.length === 1 ? pick(rows[0]!) : sumMeasures(rows) }))
+      .sort((a, b) => b.measures.costMicros - a.measures.costMicros || b.measures.requests - a.measures.requests || (a.id ?? '').localeCompare(b.id ?? ''));
+    const top = sorted.slice(0, r.top);
+    const named = names ? await names(top.flatMap((g) => (g.id === null ? [] : [g.id]))) : new Map<string, string>();
+    const lines = top.map((g) => ({ ...g.measures, id: g.id ?? '', name: g.id === null ? unset : (named.get(g.id) ?? g.id) }));
+    return { top: lines, rest: sorted.length > r.top ? remainder(payers.result.totals, lines) : null };
   };
+  const byPayer = (dimension: ChargebackDimension) =>
+    rankGroups((p) => chargedTo(p.payer, dimension), dimension.startsWith('label:') ? `(no ${dimension.slice('label:'.length)} label)` : `(no ${dimension.replace('_', ' ')})`);
+  const [byUser, byKey, byDepartment, byCostCenter, ...byLabel] = await Promise.all([
+    rankGroups((p) => p.row.user ?? null, '(no user)', (ids) => namesOf(db, 'user', ids)),
+    rankGroups((p) => p.row.key ?? null, '(no key)', (ids) => namesOf(db, 'key', ids)),
+    byPayer('department'),
+    byPayer('cost_center'),
+    ...(r.labelGroups ?? []).map((label) => byPayer(`label:${label}`)),
+  ]);
   const byTag = (r.tagGroups ?? []).map((tag, i) => {
     const result = tagged[i]!;
     const dimension = `tag:${tag}` as const;
@@ -262,13 +268,13 @@ export async function buildReport(db: Db, visible: Visibility, r: ReportRequest)
       return { day, ...(row ? pick(row) : zeroMeasures) };
     }),
     byModel: models.rows.map((row) => ({ provider: row.provider!, model: row.model!, ...pick(row) })),
-    byTeam: rank(byTeam, 'team'),
-    byUser: rank(byUser, 'user'),
-    byKey: rank(byKey, 'key'),
-    byDepartment: byPayer('department'),
-    byCostCenter: byPayer('cost_center'),
+    byTeam: { top: byTeamLines, rest: byTeam.truncated ? remainder(byTeam.totals, byTeamLines) : null },
+    byUser,
+    byKey,
+    byDepartment,
+    byCostCenter,
     byTag,
-    byLabel: (r.labelGroups ?? []).map((label) => ({ label, lines: byPayer(`label:${label}`) })),
+    byLabel: (r.labelGroups ?? []).map((label, i) => ({ label, lines: byLabel[i]! })),
     budgets,
     anomalies,
     recommendations,

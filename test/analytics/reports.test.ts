@@ -79,6 +79,11 @@ describe.each(backends)('reports on %s', (_name, available, open) => {
     expect(kolkata.byDay.map((d) => d.day)).toEqual(['2026-10-27', '2026-10-28', '2026-10-29', '2026-10-30', '2026-10-31', '2026-11-01', '2026-11-02', '2026-11-03', '2026-11-04']);
     expect(kolkata.byDay.find((d) => d.day === '2026-11-02')).toMatchObject(await ledger('2026-11-01T18:30:00Z', '2026-11-02T18:30:00Z'));
     expectSectionsAddUp(kolkata);
+    // Each listed user and key is its own ledger sum, the costliest first.
+    for (const [lines, column] of [[kolkata.byUser.top, sql`user_id`], [kolkata.byKey.top, sql`key_id`]] as const) {
+      expect(lines.map((l) => l.costMicros)).toEqual(lines.map((l) => l.costMicros).toSorted((a, b) => b - a));
+      for (const line of lines) expect(line).toMatchObject(await ledger('2026-10-26T18:30:00Z', '2026-11-04T18:30:00Z', sql`and ${column} = ${line.id}`));
+    }
     // November in New York: EDT until the 1st at 06:00 UTC, EST after.
     const november = await report({ from: '2026-11-01', to: '2026-11-30', tz: 'America/New_York' });
     expect(november.totals).toMatchObject(await ledger('2026-11-01T04:00:00Z', '2026-12-01T05:00:00Z'));

@@ -5,6 +5,7 @@ import { usageEvents, usageRollupsHourly } from '../../drizzle/schema/usage.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { writeUsageEvents } from '../../src/usage/ledger.js';
+import { rollupTables } from '../../src/usage/rollup-tables.js';
 import { orgIdsFrom } from '../../src/usage/org-ids.js';
 import { createPgliteDatabase, createPostgresDatabase, expectedTotals, ledgerTotals, makeEvent, postgresAvailable, type TestDatabase } from './support.js';
 
@@ -59,7 +60,7 @@ for (const backend of backends) {
       ]);
       const flags = await database.db.select({ requestId: usageEvents.requestId, flag: usageEvents.maxTokensUnstated }).from(usageEvents).where(eq(usageEvents.orgId, 'org-cap')).orderBy(usageEvents.requestId);
       expect(flags).toEqual([{ requestId: 'req-1', flag: true }, { requestId: 'req-2', flag: true }, { requestId: 'req-3', flag: false }]);
-      for (const table of ['usage_rollups_hourly', 'usage_rollups_daily', 'usage_rollups_team_15m', 'usage_rollups_team_hourly', 'usage_rollups_team_daily']) {
+      for (const { table } of rollupTables) {
         const [sums] = await rows(database, sql`select sum(requests)::int as requests, sum(max_tokens_unstated_requests)::int as unstated, sum(max_tokens_unstated_output_tokens)::int as output
           from ${sql.identifier(table)} where org_id = 'org-cap'`);
         expect({ table, ...sums }).toEqual({ table, requests: 3, unstated: 2, output: 100 });

@@ -216,7 +216,8 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
         const stream = statusCode < 300 && mediaType(upstreamHeaders['content-type']) === framing.mediaType;
         if (stream) sse = { splitter: framing.createSplitter(), reader: req.provider.streamUsageReader(req.endpoint) };
         const headers: Record<string, string | string[]> = {};
-        for (const [name, value] of Object.entries(upstreamHeaders)) {
+        for (const name in upstreamHeaders) {
+          const value = upstreamHeaders[name];
           if (value === undefined || droppedResponseHeaders.has(name)) continue;
           if (name === 'content-length' && ((stream && req.hideUsageEvent) || statusCode >= 400 || req.translate)) continue;
           headers[name] = value;

@@ -167,7 +167,8 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
           const body = parsedBody();
           if (body === undefined) measured = false;
           usage = req.provider.usageFromBody(req.endpoint, body);
-          text = req.provider.deliveredText(req.endpoint, undefined, body);
+          // The text is counted only when the answer carries no usage (src/metering/usage-event.ts).
+          if (!usage) text = req.provider.deliveredText(req.endpoint, undefined, body);
         }
       }
       // What remains is a string, held until settle counts it (briefly, outside the budget).

@@ -49,14 +49,12 @@ const maxUsage = (a: Usage, b: Usage | undefined): Usage =>
 // counted delivered text, raised to any partial usage the stream reported (Anthropic's
 // message_start); and the whole reserved output when the output could not all be counted, or
 // when the model bills hidden reasoning and the client left before its usage arrived.
-async function usageOf(outcome: MeterOutcome, ctx: EventContext, counter: PromptCounter): Promise<{ usage: Usage; estimated: boolean }> {
-  if (outcome.usage) return { usage: outcome.usage, estimated: false };
-  if (!billed(outcome)) return { usage: zero, estimated: false };
+async function estimatedUsage(outcome: MeterOutcome, ctx: EventContext, counter: PromptCounter): Promise<Usage> {
   const [promptTokens, completion] = await Promise.all([promptTokensOf(ctx), counter.countCompletion(outcome.deliveredText(), ctx.model)]);
   const counted = maxUsage({ ...zero, promptTokens, completionTokens: completion.tokens }, outcome.partialUsage);
   const hidden = !outcome.measured || (outcome.clientGone && ctx.model.reasoning);
   const completionTokens = hidden ? Math.max(counted.completionTokens, ctx.reservedOutputTokens) : counted.completionTokens;
-  return { usage: { ...counted, completionTokens }, estimated: true };
+  return { ...counted, completionTokens };
 }
 
 // A prompt first counted here (nothing metered the request) may fail to count (a body the
@@ -106,8 +104,15 @@ export function usageEvent(ctx: EventContext, nowMs: number, o: EventOutcome): U
 // The tier the provider reports serving the request at, else the one the request asked for.
 const servedTier = (outcome: MeterOutcome, ctx: EventContext): unknown => outcome.usage?.serviceTier ?? outcome.partialUsage?.serviceTier ?? ctx.serviceTier;
 
-export async function buildUsageEvent(outcome: MeterOutcome, ctx: EventContext, counter: PromptCounter, nowMs: number): Promise<UsageEvent> {
-  const { usage, estimated } = await usageOf(outcome, ctx, counter);
+// Synchronous when the provider reported usage or nothing was billed (most requests): the
+// request path awaits a promise only when it has tokens to count.
+export function buildUsageEvent(outcome: MeterOutcome, ctx: EventContext, counter: PromptCounter, nowMs: number): UsageEvent | Promise<UsageEvent> {
+  if (outcome.usage) return eventOf(outcome, ctx, nowMs, outcome.usage, false);
+  if (!billed(outcome)) return eventOf(outcome, ctx, nowMs, zero, false);
+  return estimatedUsage(outcome, ctx, counter).then((usage) => eventOf(outcome, ctx, nowMs, usage, true));
+}
+
+function eventOf(outcome: MeterOutcome, ctx: EventContext, nowMs: number, usage: Usage, estimated: boolean): UsageEvent {
   return usageEvent(ctx, nowMs, {
     promptTokens: usage.promptTokens,
     cachedTokens: usage.cachedTokens,

@@ -25,7 +25,11 @@ export const droppedResponseHeaders: ReadonlySet<string> = new Set([
 ]);
 
 export function pickHeaders(headers: IncomingHttpHeaders, names: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
+  return copyHeaders({}, headers, names);
+}
+
+// pickHeaders into an object the caller is filling.
+export function copyHeaders(out: Record<string, string>, headers: IncomingHttpHeaders, names: readonly string[]): Record<string, string> {
   for (const name of names) {
     const value = headers[name];
     if (typeof value === 'string') out[name] = value;

@@ -167,7 +167,8 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
           const body = parsedBody();
           if (body === undefined) measured = false;
           usage = req.provider.usageFromBody(req.endpoint, body);
-          text = req.provider.deliveredText(req.endpoint, undefined, body);
+          // The text is counted only when the answer carries no usage (src/metering/usage-event.ts).
+          if (!usage) text = req.provider.deliveredText(req.endpoint, undefined, body);
         }
       }
       // What remains is a string, held until settle counts it (briefly, outside the budget).
@@ -216,7 +217,8 @@ export function relay(req: RelayRequest, res: ServerResponse): Promise<RelayOutc
         const stream = statusCode < 300 && mediaType(upstreamHeaders['content-type']) === framing.mediaType;
         if (stream) sse = { splitter: framing.createSplitter(), reader: req.provider.streamUsageReader(req.endpoint) };
         const headers: Record<string, string | string[]> = {};
-        for (const [name, value] of Object.entries(upstreamHeaders)) {
+        for (const name in upstreamHeaders) {
+          const value = upstreamHeaders[name];
           if (value === undefined || droppedResponseHeaders.has(name)) continue;
           if (name === 'content-length' && ((stream && req.hideUsageEvent) || statusCode >= 400 || req.translate)) continue;
           headers[name] = value;

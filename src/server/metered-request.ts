@@ -11,7 +11,7 @@ import type { Admission, Meter } from '../metering/meter.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { providers, translations } from '../providers/index.js';
 import type { JsonObject, Provider, TranslationContext } from '../providers/provider.js';
-import { forwardedRequestHeaders, pickHeaders } from '../proxy/headers.js';
+import { copyHeaders, forwardedRequestHeaders } from '../proxy/headers.js';
 import type { Ownership } from '../proxy/ownership.js';
 import { createRedactor, providerSecrets } from '../proxy/redact.js';
 import { relay, type RelayOutcome } from '../proxy/relay.js';
@@ -139,12 +139,10 @@ export function createMeteredHandler(deps: MeteredRequestDeps) {
       const sendBody = prepared.body ?? (outgoing === clientBody ? undefined : outgoing);
       const search = translation ? (translation.search?.(clientBody) ?? '') : parseRequestTarget(req.url).search;
       const target = provider.target(upstream.config, endpoint, model.upstreamModel, search);
-      const unsigned: Record<string, string> = {
-        'content-type': 'application/json',
-        'accept-encoding': 'identity',
-        ...pickHeaders(req.headers, forwardedRequestHeaders),
-        ...target.headers,
-      };
+      // Filled in place, not spread: V8 builds `{ a, ...b, ...c }` on its slow generic path.
+      const unsigned: Record<string, string> = { 'content-type': 'application/json', 'accept-encoding': 'identity' };
+      copyHeaders(unsigned, req.headers, forwardedRequestHeaders);
+      for (const name in target.headers) unsigned[name] = target.headers[name]!;
       // The client's own bytes go upstream unless the gateway had to change the body.
       const upstreamBody = sendBody ? JSON.stringify(sendBody) : raw;
       const headers = provider.sign ? await provider.sign(upstream.config, { path: target.path, headers: unsigned, body: upstreamBody }) : unsigned;

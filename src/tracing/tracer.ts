@@ -24,10 +24,14 @@ function finish(span: OpenSpan, parentSpanId: string | undefined, name: string, 
   span.exporter.push(finished);
 }
 
-// Runs fn in a child span of the request's current span; just fn when nothing is traced.
-export async function traced<T>(name: string, fn: () => T | Promise<T>, kind: number = spanKind.internal): Promise<T> {
+// Runs fn in a child span of the request's current span; just fn when nothing is traced (not
+// wrapped in a promise of its own: the untraced request path awaits one promise fewer).
+export function traced<R>(name: string, fn: () => R, kind: number = spanKind.internal): R | Promise<Awaited<R>> {
   const parent = current.getStore();
-  if (!parent) return fn();
+  return parent ? tracedIn(parent, name, fn, kind) : fn();
+}
+
+async function tracedIn<R>(parent: OpenSpan, name: string, fn: () => R, kind: number): Promise<Awaited<R>> {
   const span: OpenSpan = { traceId: parent.traceId, spanId: newSpanId(), root: parent.root ?? parent, attributes: {}, exporter: parent.exporter };
   const startNs = nowNs();
   let error = false;

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Database } from '../db/database.js';
 import type { UsageConfig } from './config.js';
-import { usageEventSchema, type UsageEvent } from './event.js';
+import { parseUsageEvent, type UsageEvent } from './event.js';
 import type { UsageLag } from './lag.js';
 import { writeUsageEvents } from './ledger.js';
 import { createUsageMetrics } from './metrics.js';
@@ -271,8 +271,7 @@ export function createStreamFlusher(options: StreamFlusherOptions): StreamFlushe
 
 function parseEvent(payload: string): UsageEvent | undefined {
   try {
-    const parsed = usageEventSchema.safeParse(JSON.parse(payload));
-    return parsed.success ? parsed.data : undefined;
+    return parseUsageEvent(JSON.parse(payload));
   } catch {
     return undefined;
   }

@@ -1,12 +1,13 @@
 // CPU per request of the gateway without budgets (Redis + Postgres, auth, parsing, usage, the
 // usage event, metrics and the access log all on) against the bare undici proxy, the floor
-// (bench/bare-proxy.ts), measured two ways in one run:
+// (bench/bare-proxy.ts), and with --budgets the same gateway with bench/proxy.ts's five budget
+// buckets (bench/budgets-env.ts) beside them, measured two ways in one run:
 // - CPU time from /proc under autocannon load at 50 connections, in interleaved rounds (what
 //   bench/proxy.ts reports, but only these two targets, so a change can be measured in a minute);
 // - with --callgrind, machine instructions per request counted by valgrind (callgrind Ir), which a
 //   loaded machine does not move: each server runs under callgrind, is warmed up uninstrumented,
 //   and then counts exactly --requests requests.
-// Run: node --import ./bin/typescript.js bench/cpu.ts [--duration 10] [--rounds 5] [--callgrind] [--requests 2000] [--warmup 3000] [--no-load]
+// Run: node --import ./bin/typescript.js bench/cpu.ts [--duration 10] [--rounds 5] [--budgets] [--callgrind] [--requests 2000] [--warmup 3000] [--no-load] [--profile DIR]
 import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { budgetsEnv } from './budgets-env.js';
 import { cpuSeconds, startProcess } from './child-process.js';
 
 const { values } = parseArgs({
@@ -23,20 +25,23 @@ const { values } = parseArgs({
     callgrind: { type: 'boolean', default: false },
     requests: { type: 'string', default: '2000' },
     warmup: { type: 'string', default: '3000' },
-    // Which servers run under callgrind (before needs --compare).
-    'callgrind-targets': { type: 'string', default: 'bare,gateway,before' },
+    // Adds the gateway with five budget buckets (`budgets`) to the targets.
+    budgets: { type: 'boolean', default: false },
+    // Which servers run under callgrind (before needs --compare, budgets --budgets).
+    'callgrind-targets': { type: 'string', default: 'bare,gateway,before,budgets' },
     'no-load': { type: 'boolean', default: false },
     // Another checkout of Tollgate (e.g. main) to measure beside this one, as `before`.
     compare: { type: 'string' },
-    // Writes a V8 CPU profile of this checkout's gateway under load (node --cpu-prof) into this directory.
+    // Writes a V8 CPU profile of this checkout's gateways under load (node --cpu-prof) into this
+    // directory, one per target (gateway.cpuprofile, budgets.cpuprofile).
     profile: { type: 'string' },
   },
 });
 const root = new URL('..', import.meta.url).pathname;
-const ports = { mock: 19201, bare: 19202, gateway: 19203, redis: 19211, bareCg: 19222, gatewayCg: 19223, before: 19204 };
+const ports = { mock: 19201, bare: 19202, gateway: 19203, redis: 19211, bareCg: 19222, gatewayCg: 19223, before: 19204, budgets: 19205 };
 const postgresUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const benchDb = `tollgate_cpu_${process.pid}`;
-const gatewayEnv = (port: number) => ({
+const gatewayEnv = (port: number): Record<string, string> => ({
   OPENAI_BASE_URL: `http://127.0.0.1:${ports.mock}/v1`,
   OPENAI_API_KEY: 'sk-upstream',
   LOG_LEVEL: 'info',
@@ -46,6 +51,8 @@ const gatewayEnv = (port: number) => ({
   TOLLGATE_SERVER__WORKERS: '1',
   PORT: String(port),
 });
+// Its own key prefix: the two gateways' usage streams and counters stay apart.
+const budgetedEnv = (port: number): Record<string, string> => ({ ...gatewayEnv(port), ...budgetsEnv, TOLLGATE_REDIS_KEY_PREFIX: `tgcpub:${process.pid}:` });
 const body = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: 'Say hello in five words.' }] });
 
 function run(args: string[], env: Record<string, string>): string {
@@ -130,13 +137,18 @@ try {
   if (!values['no-load']) {
     const bare = await startProcess(process.execPath, bareArgs(ports.bare), {}, /bare proxy listening/);
     children.push(bare);
-    const profile = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [];
-    const gateway = await startProcess(process.execPath, [...profile, ...gatewayArgs], gatewayEnv(ports.gateway), /tollgate listening/);
+    const profile = (name: string) => (values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
+    const gateway = await startProcess(process.execPath, [...profile('gateway'), ...gatewayArgs], gatewayEnv(ports.gateway), /tollgate listening/);
     children.push(gateway);
     const targets = [
       { name: 'bare', url: `http://127.0.0.1:${ports.bare}`, pid: bare.pid! },
       { name: 'gateway', url: `http://127.0.0.1:${ports.gateway}`, pid: gateway.pid! },
     ];
+    if (values.budgets) {
+      const budgeted = await startProcess(process.execPath, [...profile('budgets'), ...gatewayArgs], budgetedEnv(ports.budgets), /tollgate listening/);
+      children.push(budgeted);
+      targets.push({ name: 'budgets', url: `http://127.0.0.1:${ports.budgets}`, pid: budgeted.pid! });
+    }
     if (values.compare) {
       const before = await startProcess(process.execPath, [join(values.compare, 'bin/tollgate.js'), 'serve'], gatewayEnv(ports.before), /tollgate listening/);
       children.push(before);
@@ -149,6 +161,7 @@ try {
     process.stdout.write(`CPU per request at 50 connections (load average ${loadBefore} before, ${uptime()} after):\n`);
     for (const t of targets) process.stdout.write(`  ${t.name.padEnd(8)} ${perRequest(t.name).toFixed(1).padStart(7)} µs  (${totals.get(t.name)!.requests} requests, ${totals.get(t.name)!.errors} errors)\n`);
     for (const t of targets.slice(1)) process.stdout.write(`  ${t.name} / bare: ${(perRequest(t.name) / perRequest('bare')).toFixed(2)}\n`);
+    if (values.budgets) process.stdout.write(`  budgets / gateway: ${(perRequest('budgets') / perRequest('gateway')).toFixed(2)} (+${(perRequest('budgets') - perRequest('gateway')).toFixed(1)} µs)\n`);
   }
   if (values.callgrind) {
     const requests = Number(values.requests);
@@ -156,6 +169,7 @@ try {
       bare: { args: bareArgs(ports.bareCg), env: {}, port: ports.bareCg },
       gateway: { args: gatewayArgs, env: gatewayEnv(ports.gatewayCg), port: ports.gatewayCg },
       ...(values.compare ? { before: { args: [join(values.compare, 'bin/tollgate.js'), 'serve'], env: gatewayEnv(ports.gatewayCg), port: ports.gatewayCg } } : {}),
+      ...(values.budgets ? { budgets: { args: gatewayArgs, env: budgetedEnv(ports.gatewayCg), port: ports.gatewayCg } } : {}),
     };
     const counted = new Map<string, { total: number; main: number }>();
     for (const name of values['callgrind-targets'].split(',')) {

@@ -13,6 +13,7 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { Pool } from 'undici';
+import { budgetsEnv } from './budgets-env.js';
 import { cpuSeconds, startProcess } from './child-process.js';
 
 const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, rounds: { type: 'string', default: '5' } } });
@@ -170,18 +171,6 @@ const production = {
   TOLLGATE_REDIS_KEY_PREFIX: `tgbench:${process.pid}:`,
   // One process unless a variant asks for more (the default on Redis + Postgres is one per core).
   TOLLGATE_SERVER__WORKERS: '1',
-};
-// Five buckets per request, the typical set (key and user tokens per day, user and org cost per
-// month, key requests per minute), with limits high enough that nothing is refused: only the cost
-// of checking is measured.
-const budgetsEnv = {
-  TOLLGATE_BUDGET__BUDGETS: JSON.stringify([
-    { scope: 'key', scopeId: '*', metric: 'tokens', window: 'day', limit: 1e12 },
-    { scope: 'user', scopeId: '*', metric: 'tokens', window: 'day', limit: 1e12 },
-    { scope: 'user', scopeId: '*', metric: 'costMicros', window: 'month', limit: 1e12 },
-    { scope: 'org', scopeId: '*', metric: 'costMicros', window: 'month', limit: 1e12 },
-  ]),
-  TOLLGATE_BUDGET__LIMITS: JSON.stringify([{ scope: 'key', scopeId: '*', rpm: 1e9 }]),
 };
 const variants = {
   embedded: { ...common, TOLLGATE_DATA_DIR: dataDir, PORT: String(ports.embedded) },

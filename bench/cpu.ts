@@ -98,7 +98,7 @@ async function callgrindIr(name: string, args: string[], env: Record<string, str
     const result = await load(url, key, { amount: requests });
     execFileSync('callgrind_control', ['-d', String(child.pid)]);
     // A request autocannon gave up on (timeout under valgrind's slowdown) still ran: counted, but said.
-    if (result.errors + result.non2xx > 0) process.stdout.write(`  ${name}: ${result.errors} errors, ${result.non2xx} non-2xx answers among the counted requests\n`);
+    if (result.errors + result.non2xx > 0) process.stdout.write(`  ${name}: ${result.errors} errors, ${result.non2xx} non-2xx answers among the counted requests (by status: ${JSON.stringify(result.statusCodeStats)})\n`);
   } finally {
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');

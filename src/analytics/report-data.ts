@@ -16,7 +16,7 @@ import { analyse, type BudgetForecastRecord } from './analyse.js';
 import { type ChargebackDimension, chargedTo, type PayerRow, queryPayers, sumMeasures } from './chargeback-usage.js';
 import type { ScopeAnomaly } from './anomalies.js';
 import { addDays, daysBetween } from './days.js';
-import type { ColumnDimension, Filters } from './dimensions.js';
+import type { ColumnDimension, Dimension, Filters } from './dimensions.js';
 import { queryUsage, type UsageMeasures, type UsageQuery } from './query.js';
 import type { Recommendation } from './recommendations.js';
 
@@ -188,7 +188,14 @@ export async function buildReport(db: Db, visible: Visibility, r: ReportRequest)
   const totals = daily.totals;
   const dayRows = new Map(daily.rows.map((row) => [row.bucket!.slice(0, 10), row]));
   const teamNames = await namesOf(db, 'team', byTeam.rows.map((row) => row.team).filter((v): v is string => !!v));
-  const byTeamLines = byTeam.rows.map((row) => ({ ...pick(row), id: row.team ?? '', name: row.team ? (teamNames.get(row.team) ?? row.team) : '(no team)' }));
+  // A top-N usage query's rows as lines (named where `names` knows the id), the rest summed.
+  const rankRows = (result: typeof byTeam, dimension: Dimension, unset: string, names = new Map<string, string>()): Ranked => {
+    const top = result.rows.map((row) => {
+      const id = row[dimension] ?? null;
+      return { ...pick(row), id: id ?? '', name: id === null ? unset : (names.get(id) ?? id) };
+    });
+    return { top, rest: result.truncated ? remainder(result.totals, top) : null };
+  };
 
   // The payers' rows summed per group (user, key, department...), the top by cost listed and the
   // rest summed, ordered as the usage query orders its rows.
@@ -216,12 +223,7 @@ export async function buildReport(db: Db, visible: Visibility, r: ReportRequest)
     byPayer('cost_center'),
     ...(r.labelGroups ?? []).map((label) => byPayer(`label:${label}`)),
   ]);
-  const byTag = (r.tagGroups ?? []).map((tag, i) => {
-    const result = tagged[i]!;
-    const dimension = `tag:${tag}` as const;
-    const top = result.rows.map((row) => ({ ...pick(row), id: row[dimension] ?? '', name: row[dimension] ?? `(no ${tag} tag)` }));
-    return { tag, lines: { top, rest: result.truncated ? remainder(result.totals, top) : null } };
-  });
+  const byTag = (r.tagGroups ?? []).map((tag, i) => ({ tag, lines: rankRows(tagged[i]!, `tag:${tag}`, `(no ${tag} tag)`) }));
 
   const orgName = (await namesOf(db, 'org', [r.orgId])).get(r.orgId) ?? r.orgId;
   const { asOfMs, analysis } = await analysed;
@@ -268,7 +270,7 @@ export async function buildReport(db: Db, visible: Visibility, r: ReportRequest)
       return { day, ...(row ? pick(row) : zeroMeasures) };
     }),
     byModel: models.rows.map((row) => ({ provider: row.provider!, model: row.model!, ...pick(row) })),
-    byTeam: { top: byTeamLines, rest: byTeam.truncated ? remainder(byTeam.totals, byTeamLines) : null },
+    byTeam: rankRows(byTeam, 'team', '(no team)', teamNames),
     byUser,
     byKey,
     byDepartment,
